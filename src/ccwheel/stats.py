@@ -1,0 +1,113 @@
+"""Per-build ccache statistics, read from ccache's stats log (CCACHE_STATSLOG).
+
+Every ccache call appends a block: a `# <input file>` line, then one line per counter it
+touched. The block's outcome is a hit (direct or preprocessed), a miss, or one reason the
+call could not be cached (linking, no input file, ...). Lookup and storage counters say how
+the outcome was reached, not what it was, except remote-storage hits, which are kept.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from pathlib import Path
+from typing import Dict, List
+
+_NOT_OUTCOMES_PREFIXES = ("local_storage_", "remote_storage_")
+_NOT_OUTCOMES = {"direct_cache_miss", "preprocessed_cache_miss"}
+# Compilations a build system makes to probe the compiler, not to build the project: they
+# miss by nature (fresh random scratch files) and are counted apart from the hit rate.
+_PROBE_MARKERS = ("/CMakeScratch/", "/CMakeTmp/", "CompilerId", "meson-private/", "sanitycheck")
+
+
+@dataclasses.dataclass
+class BuildStats:
+    direct_hits: int = 0
+    preprocessed_hits: int = 0
+    misses: int = 0
+    remote_hits: int = 0
+    probes: int = 0
+    probe_hits: int = 0
+    uncacheable: Dict[str, int] = dataclasses.field(default_factory=dict)
+    missed_files: List[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def hits(self) -> int:
+        return self.direct_hits + self.preprocessed_hits
+
+    @property
+    def cacheable(self) -> int:
+        return self.hits + self.misses
+
+    @property
+    def hit_rate(self) -> float | None:
+        return self.hits / self.cacheable if self.cacheable else None
+
+    @property
+    def direct_rate(self) -> float | None:
+        return self.direct_hits / self.hits if self.hits else None
+
+    @property
+    def uncacheable_total(self) -> int:
+        return sum(self.uncacheable.values())
+
+    def add(self, other: BuildStats) -> None:
+        for field in ("direct_hits", "preprocessed_hits", "misses", "remote_hits"):
+            setattr(self, field, getattr(self, field) + getattr(other, field))
+        self.probes += other.probes
+        self.probe_hits += other.probe_hits
+        merged = Counter(self.uncacheable)
+        merged.update(other.uncacheable)
+        self.uncacheable = dict(merged)
+        self.missed_files += other.missed_files
+
+
+def _record(stats: BuildStats, source: str, counters: List[str]) -> None:
+    if not counters and not source:
+        return
+    outcome = set(counters)
+    hit = "direct_cache_hit" in outcome or "preprocessed_cache_hit" in outcome
+    if any(marker in source for marker in _PROBE_MARKERS) and (hit or "cache_miss" in outcome):
+        stats.probes += 1
+        stats.probe_hits += hit
+        return
+    if "direct_cache_hit" in outcome:
+        stats.direct_hits += 1
+    elif "preprocessed_cache_hit" in outcome:
+        stats.preprocessed_hits += 1
+    elif "cache_miss" in outcome:
+        stats.misses += 1
+        stats.missed_files.append(source)
+    else:
+        reasons = [
+            c for c in counters if c not in _NOT_OUTCOMES and not c.startswith(_NOT_OUTCOMES_PREFIXES)
+        ]
+        reason = reasons[0] if reasons else "other"
+        stats.uncacheable[reason] = stats.uncacheable.get(reason, 0) + 1
+    if hit and "remote_storage_hit" in outcome:
+        stats.remote_hits += 1
+
+
+def parse(text: str) -> BuildStats:
+    stats = BuildStats()
+    source = ""
+    counters: List[str] = []
+    started = False
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("#"):
+            if started:
+                _record(stats, source, counters)
+            source, counters, started = line[1:].strip(), [], True
+        elif line:
+            counters.append(line)
+    if started:
+        _record(stats, source, counters)
+    return stats
+
+
+def read(path: Path) -> BuildStats:
+    try:
+        return parse(path.read_text(errors="replace"))
+    except FileNotFoundError:
+        return BuildStats()
