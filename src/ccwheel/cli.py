@@ -1,0 +1,244 @@
+"""ccwheel's command line: `ccwheel build [ccwheel options] [cibuildwheel arguments]`.
+
+`main(argv)` takes a list and returns the exit code, so tests call it in-process. Errors are
+exceptions with their own message and exit code, turned into one red line here and only
+here. stdout carries the report; stderr carries diagnostics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+from ccwheel import __version__, cache, cibw, config, container, report, stats
+from ccwheel.errors import (
+    CcwheelError,
+    ConfigError,
+    ContainerEngineMissingError,
+    HitRateTooLowError,
+)
+
+OWN_OPTIONS = (
+    "--cache-dir", "--no-cache", "--max-size", "--report", "--min-hit-rate",
+    "--selinux-relabel", "--stable-build-env",
+)
+# cibuildwheel's own flags that look like ccwheel's: never "corrected" into ours.
+_CIBW_LOOKALIKES = ("--clean-cache", "--config-file", "--output-dir", "--only", "--archs")
+
+
+def _colour(text: str, code: str) -> str:
+    use = sys.stderr.isatty() or bool(os.environ.get("FORCE_COLOR"))
+    return f"\033[{code}m{text}\033[0m" if use and not os.environ.get("NO_COLOR") else text
+
+
+def warn(message: str) -> None:
+    print(_colour(f"ccwheel: warning: {message}", "33"), file=sys.stderr)
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ccwheel",
+        description="Build wheels with cibuildwheel, with ccache that hits in Linux containers.",
+        allow_abbrev=False,
+    )
+    parser.add_argument("--version", action="version", version=f"ccwheel {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    build = sub.add_parser(
+        "build",
+        help="run cibuildwheel with ccache (same arguments as cibuildwheel)",
+        description=(
+            "Run cibuildwheel with the given arguments, with ccache set up in every Linux "
+            "container build. Arguments not listed here go to cibuildwheel unchanged; "
+            "`ccwheel build --help-cibuildwheel` shows them."
+        ),
+        allow_abbrev=False,
+    )
+    build.add_argument("--cache-dir", metavar="DIR", help="host cache directory "
+                       "(default: the user cache dir; CCWHEEL_CACHE_DIR)")
+    build.add_argument("--no-cache", dest="cache", action="store_const", const=False,
+                       default=None, help="run plain cibuildwheel, no ccache")
+    build.add_argument("--max-size", metavar="SIZE", help="ccache size cap (default 5G)")
+    build.add_argument("--report", metavar="PATH", help="also write the report as JSON")
+    build.add_argument("--min-hit-rate", metavar="X", help="fail with exit code 20 when a "
+                       "warm build's hit rate is below X (0.95 or 95%%)")
+    build.add_argument("--selinux-relabel", action="store_const", const=True, default=None,
+                       help="mount the cache with :z (SELinux hosts)")
+    build.add_argument("--stable-build-env", metavar="MODE",
+                       help="auto (default), env-dir, no-isolation or off")
+    build.add_argument("--help-cibuildwheel", action="store_true",
+                       help="show cibuildwheel's own arguments")
+    return parser
+
+
+def _check_unknown(passthrough: Sequence[str]) -> None:
+    """A near-miss of a ccwheel option is a typo, not a cibuildwheel argument."""
+    for arg in passthrough:
+        if not arg.startswith("--"):
+            continue
+        name = arg.split("=", 1)[0]
+        if name in _CIBW_LOOKALIKES:
+            continue
+        close = difflib.get_close_matches(name, OWN_OPTIONS, n=1, cutoff=0.8)
+        if close:
+            msg = f"unknown option {name!r} (perhaps you meant {close[0]!r}?)"
+            raise ConfigError(msg)
+
+
+class _Builds:
+    """Which builds cibuildwheel started and finished, and how long each took."""
+
+    def __init__(self) -> None:
+        self.order: List[str] = []
+        self.started: Dict[str, float] = {}
+        self.seconds: Dict[str, float] = {}
+        self.current: Optional[str] = None
+
+    def start(self, identifier: str) -> None:
+        self.order.append(identifier)
+        self.started[identifier] = time.monotonic()
+        self.current = identifier
+
+    def end(self) -> None:
+        if self.current is not None:
+            self.seconds[self.current] = time.monotonic() - self.started[self.current]
+            self.current = None
+
+
+def _composer(settings: config.Settings, run: cache.Run) -> cibw.Composer:
+    checked_engines: Dict[str, bool] = {}
+    backends: Dict[Path, container.Backend] = {}
+
+    def compose(view: container.BuildView) -> container.Injection:
+        # Before any container starts: cibuildwheel would only find out per build step.
+        if view.engine not in checked_engines:
+            checked_engines[view.engine] = shutil.which(view.engine) is not None
+        if not checked_engines[view.engine]:
+            raise ContainerEngineMissingError(view.engine)
+        if view.package_dir not in backends:
+            backends[view.package_dir] = container.read_backend(view.package_dir)
+        return container.plan(
+            view,
+            host_cache_dir=settings.cache_dir.resolve(),
+            run_dir_name=run.name,
+            max_size=settings.max_size,
+            selinux_relabel=settings.selinux_relabel,
+            stable_build_env=settings.stable_build_env,
+            backend=backends[view.package_dir],
+        )
+
+    return compose
+
+
+def _collect(settings: config.Settings, run: cache.Run, builds: _Builds, code: int,
+             warm_before: Dict[str, bool]) -> report.Report:
+    records = []
+    for identifier in builds.order:
+        if "linux" not in identifier:
+            continue
+        records.append(report.BuildRecord(
+            identifier=identifier,
+            stats=stats.read(run.stats_log(identifier)),
+            seconds=builds.seconds.get(identifier),
+            warm=warm_before.get(identifier, False),
+            finished=identifier in builds.seconds,
+            warning=run.status(identifier),
+            ccache=run.info(identifier),
+        ))
+    return report.Report(settings.cache_dir, records, cache.size_bytes(settings.cache_dir), code)
+
+
+def _publish(rep: report.Report, settings: config.Settings) -> None:
+    print(report.render_text(rep))
+    if settings.report:
+        report.write_json(rep, settings.report)
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        try:
+            report.append_step_summary(rep, Path(summary))
+        except OSError as e:
+            warn(f"cannot append to GITHUB_STEP_SUMMARY: {e}")
+
+
+def _check_hit_rate(rep: report.Report, minimum: Optional[float]) -> None:
+    if minimum is None:
+        return
+    low = [
+        f"{b.identifier} {100 * b.stats.hit_rate:.1f}%"
+        for b in rep.builds
+        if b.warm and b.finished and b.stats.hit_rate is not None and b.stats.hit_rate < minimum
+    ]
+    if low:
+        msg = f"hit rate below --min-hit-rate {100 * minimum:.1f}% on warm builds: {', '.join(low)}"
+        raise HitRateTooLowError(msg)
+
+
+def build(args: argparse.Namespace, passthrough: List[str]) -> int:
+    _check_unknown(passthrough)
+    package_dir, config_file = cibw.split_package_args(passthrough)
+    file_path = config.config_file_for(package_dir, config_file)
+    flags = {
+        "cache_dir": args.cache_dir, "cache": args.cache, "max_size": args.max_size,
+        "report": args.report, "min_hit_rate": args.min_hit_rate,
+        "selinux_relabel": args.selinux_relabel, "stable_build_env": args.stable_build_env,
+    }
+    settings = config.resolve(
+        flags=flags,
+        env=config.environ(),
+        file_table=config.read_pyproject_table(file_path),
+        file_name=str(file_path),
+    )
+    cibw.check_supported()
+    if not settings.cache:
+        return cibw.run(passthrough)
+    try:
+        run = cache.prepare(settings.cache_dir)
+    except cache.CacheUnusable as e:
+        warn(f"{e} - building without the cache")
+        return cibw.run(passthrough)
+
+    warm_before: Dict[str, bool] = {}
+    builds = _Builds()
+
+    def on_start(identifier: str) -> None:
+        warm_before[identifier] = cache.warm_marker(settings.cache_dir, identifier).exists()
+        builds.start(identifier)
+
+    code = cibw.run(passthrough, _composer(settings, run), on_start, builds.end)
+    rep = _collect(settings, run, builds, code, warm_before)
+    for b in rep.builds:
+        if b.finished and not b.warning:
+            marker = cache.warm_marker(settings.cache_dir, b.identifier)
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.touch()
+    if rep.builds:
+        _publish(rep, settings)
+    if code == 0:
+        _check_hit_rate(rep, settings.min_hit_rate)
+    return code
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = _build_parser()
+    try:
+        args, passthrough = parser.parse_known_args(argv)
+        if args.command == "build":
+            if args.help_cibuildwheel:
+                return cibw.run(["--help"])
+            return build(args, passthrough)
+        parser.error(f"unknown command {args.command!r}")  # pragma: no cover
+    except CcwheelError as e:
+        print(_colour(f"ccwheel: error: {e}", "31"), file=sys.stderr)
+        return e.exit_code
+    return 0  # pragma: no cover
+
+
+def entry() -> None:
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""The per-build report: a table on stdout, JSON for --report, Markdown for GitHub."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+from ccwheel.stats import BuildStats
+
+
+@dataclasses.dataclass
+class BuildRecord:
+    identifier: str
+    stats: BuildStats
+    seconds: Optional[float]
+    # This identifier had filled this cache before: a hit rate well below 100% means
+    # something moved; --min-hit-rate applies to these builds only.
+    warm: bool
+    finished: bool
+    warning: Optional[str] = None
+    ccache: Dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class Report:
+    cache_dir: Path
+    builds: List[BuildRecord]
+    cache_size: int
+    exit_code: int
+
+    @property
+    def totals(self) -> BuildStats:
+        total = BuildStats()
+        for build in self.builds:
+            total.add(build.stats)
+        return total
+
+
+def _pct(rate: Optional[float]) -> str:
+    return "-" if rate is None else f"{100 * rate:.1f}%"
+
+
+def _secs(seconds: Optional[float]) -> str:
+    return "-" if seconds is None else f"{seconds:.1f}s"
+
+
+def _size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"  # pragma: no cover
+
+
+HEADER = ("build", "compiles", "hits", "direct", "preproc", "misses", "uncacheable", "hit rate",
+          "time")
+
+
+def _row(name: str, s: BuildStats, seconds: Optional[float]) -> List[str]:
+    return [name, str(s.cacheable), str(s.hits), str(s.direct_hits), str(s.preprocessed_hits),
+            str(s.misses), str(s.uncacheable_total), _pct(s.hit_rate), _secs(seconds)]
+
+
+def _rows(report: Report) -> List[List[str]]:
+    rows = []
+    for b in report.builds:
+        name = b.identifier + ("" if b.finished else " (failed)")
+        rows.append(_row(name, b.stats, b.seconds))
+    seconds = [b.seconds for b in report.builds if b.seconds is not None]
+    rows.append(_row("total", report.totals, sum(seconds) if seconds else None))
+    return rows
+
+
+def render_text(report: Report) -> str:
+    rows = [list(HEADER), *_rows(report)]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER))]
+    lines = ["", "ccwheel: ccache per build"]
+    for i, row in enumerate(rows):
+        cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:])]
+        lines.append("  " + "  ".join(cells))
+        if i == 0 or i == len(rows) - 2:
+            lines.append("  " + "  ".join("-" * w for w in widths))
+    for b in report.builds:
+        if b.warning:
+            lines.append(f"  {b.identifier}: built without the cache: {b.warning}")
+        if b.stats.probes:
+            lines.append(
+                f"  {b.identifier}: {b.stats.probes} build-system probe compiles "
+                f"({b.stats.probe_hits} hit), not counted above"
+            )
+    lines.append(f"  cache: {report.cache_dir} ({_size(report.cache_size)})")
+    return "\n".join(lines)
+
+
+def render_markdown(report: Report) -> str:
+    rows = _rows(report)
+    out = ["### ccwheel: ccache per build", "", "| " + " | ".join(HEADER) + " |",
+           "|" + "|".join(["---"] + ["---:"] * (len(HEADER) - 1)) + "|"]
+    for i, row in enumerate(rows):
+        cells = [f"**{c}**" if i == len(rows) - 1 else c for c in row]
+        out.append("| " + " | ".join(cells) + " |")
+    out += ["", f"Cache: `{report.cache_dir}` ({_size(report.cache_size)})", ""]
+    return "\n".join(out)
+
+
+def _stats_json(s: BuildStats) -> Dict[str, Any]:
+    return {
+        "compilations": s.cacheable,
+        "hits": s.hits,
+        "direct_hits": s.direct_hits,
+        "preprocessed_hits": s.preprocessed_hits,
+        "misses": s.misses,
+        "remote_hits": s.remote_hits,
+        "uncacheable": s.uncacheable_total,
+        "uncacheable_reasons": dict(sorted(s.uncacheable.items())),
+        "hit_rate": s.hit_rate,
+        "direct_rate": s.direct_rate,
+        "probes": s.probes,
+        "probe_hits": s.probe_hits,
+    }
+
+
+def to_json(report: Report) -> Dict[str, Any]:
+    seconds = [b.seconds for b in report.builds if b.seconds is not None]
+    return {
+        "cache_dir": str(report.cache_dir),
+        "cache_size_bytes": report.cache_size,
+        "exit_code": report.exit_code,
+        "complete": all(b.finished for b in report.builds) and report.exit_code == 0,
+        "builds": [
+            {
+                "identifier": b.identifier,
+                "finished": b.finished,
+                "warm": b.warm,
+                "seconds": b.seconds,
+                "warning": b.warning,
+                "ccache": b.ccache,
+                **_stats_json(b.stats),
+                "missed_files": b.stats.missed_files,
+            }
+            for b in report.builds
+        ],
+        "totals": {**_stats_json(report.totals), "seconds": sum(seconds) if seconds else None},
+    }
+
+
+def write_json(report: Report, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(to_json(report), indent=2) + "\n")
+
+
+def append_step_summary(report: Report, path: Path) -> None:
+    with path.open("a", encoding="utf-8") as f:
+        f.write(render_markdown(report) + "\n")
