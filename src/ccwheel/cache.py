@@ -16,9 +16,8 @@ import os
 import platform
 import secrets
 import shutil
-from importlib import resources
 from pathlib import Path
-from typing import Optional
+from typing import Dict, Optional
 
 TAG_SIGNATURE = "Signature: 8a477f597d28d172789f06886806bc55"
 TAG_TEXT = (
@@ -27,6 +26,8 @@ TAG_TEXT = (
     "# For information about cache directory tags see https://bford.info/cachedir/\n"
 )
 KEEP_RUNS = 10
+# The files ccwheel mounts into the container, next to this module.
+RESOURCES = Path(__file__).parent / "resources"
 
 
 class CacheUnusable(Exception):
@@ -52,7 +53,7 @@ class Run:
         except OSError:
             return None
 
-    def info(self, identifier: str) -> dict[str, str]:
+    def info(self, identifier: str) -> Dict[str, str]:
         try:
             text = (self.dir / f"{identifier}.info").read_text()
         except OSError:
@@ -127,8 +128,7 @@ def prepare(cache_dir: Path) -> Run:
         run = Run(cache_dir, _new_run_name())
         run.dir.mkdir(parents=True)
         for name in ("setup.sh", "requires.py"):
-            text = resources.files("ccwheel.resources").joinpath(name).read_text()
-            (run.dir / name).write_text(text)
+            shutil.copyfile(RESOURCES / name, run.dir / name)
         _prune_runs(run.dir.parent, KEEP_RUNS)
     except OSError as e:
         msg = f"cache directory {cache_dir} is not usable: {e.strerror or e}"

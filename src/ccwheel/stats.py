@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 _NOT_OUTCOMES_PREFIXES = ("local_storage_", "remote_storage_")
 _NOT_OUTCOMES = {"direct_cache_miss", "preprocessed_cache_miss"}
@@ -40,11 +40,11 @@ class BuildStats:
         return self.hits + self.misses
 
     @property
-    def hit_rate(self) -> float | None:
+    def hit_rate(self) -> Optional[float]:
         return self.hits / self.cacheable if self.cacheable else None
 
     @property
-    def direct_rate(self) -> float | None:
+    def direct_rate(self) -> Optional[float]:
         return self.direct_hits / self.hits if self.hits else None
 
     @property

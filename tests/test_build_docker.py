@@ -1,0 +1,114 @@
+"""The core path, for real: cibuildwheel, docker, the stand-in manylinux image, ccache
+and gcc. Each ccwheel run starts fresh containers; only the host cache directory carries
+over from one run to the next."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from ccwheel import cache
+from ccwheel.cli import main
+from tests.conftest import copy_project
+
+pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("offline_build_env")]
+
+IDS = ("cp311-manylinux_x86_64", "cp312-manylinux_x86_64")
+
+
+def _build(project: Path, cache_dir: Path, out: Path, *extra: str) -> int:
+    # cibuildwheel computes the platform from --only and refuses both together.
+    platform = [] if "--only" in extra else ["--platform", "linux"]
+    return main(["build", *platform, "--cache-dir", str(cache_dir), "--output-dir", str(out),
+                 *extra])
+
+
+def _import_from_wheel(wheel: Path, tmp_path: Path) -> dict[str, object]:
+    """Load the built module in a fresh interpreter and read what it was built with."""
+    unpacked = tmp_path / f"unpacked-{wheel.stem}"
+    with zipfile.ZipFile(wheel) as z:
+        z.extractall(unpacked)
+    code = ("import json, ccwheel_example as m; "
+            "print(json.dumps({'greeting': m.greeting(), 'before_build': m.before_build_ran(), "
+            "'run': m.run(50)}))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=unpacked, check=True,
+                         capture_output=True, text=True).stdout
+    return dict(json.loads(out))
+
+
+def test_second_build_hits_directly_and_user_config_still_applies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = copy_project("setuptools-cpp", tmp_path)
+    monkeypatch.chdir(project)
+    cache_dir = tmp_path / "cache"
+
+    assert _build(project, cache_dir, tmp_path / "cold", "--report", str(tmp_path / "cold.json")) == 0
+    cold = json.loads((tmp_path / "cold.json").read_text())
+    assert [b["identifier"] for b in cold["builds"]] == list(IDS)
+    for b in cold["builds"]:
+        assert b["compilations"] == 5 and b["warm"] is False
+        assert b["ccache"]["origin"] == "ccwheel"  # the image has no ccache of its own
+    capsys.readouterr()
+
+    warm_json = tmp_path / "warm.json"
+    assert _build(project, cache_dir, tmp_path / "warm", "--report", str(warm_json),
+                  "--min-hit-rate", "0.99") == 0
+    stdout = capsys.readouterr().out
+    report_block = stdout.split("ccwheel: ccache per build", 1)[1]
+    warm = json.loads(warm_json.read_text())
+    assert warm["complete"] is True
+    for b in warm["builds"]:
+        assert b["warm"] is True and b["finished"] is True
+        assert b["compilations"] == 5
+        assert b["hit_rate"] >= 0.99, b
+        assert b["direct_hits"] == b["hits"], b  # every hit a direct hit
+        assert b["missed_files"] == []
+        # The report on stdout says the same as the JSON, one row per identifier.
+        row = next(line for line in report_block.splitlines()
+                   if line.split() and line.split()[0] == b["identifier"])
+        assert row.split()[1:7] == [str(b["compilations"]), str(b["hits"]), str(b["direct_hits"]),
+                                    str(b["preprocessed_hits"]), str(b["misses"]), str(b["uncacheable"])]
+    assert warm["totals"]["hits"] == 10
+
+    # The user's own before-build and environment reached the build.
+    wheels = sorted((tmp_path / "warm").glob("*.whl"))
+    assert len(wheels) == 2
+    cp311 = next(w for w in wheels if "-cp311-" in w.name)
+    built = _import_from_wheel(cp311, tmp_path)
+    assert built["greeting"] == "hello-from-user-environment"
+    assert built["before_build"] is True
+
+
+def test_cache_disabled_still_builds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    project = copy_project("setuptools-cpp", tmp_path)
+    monkeypatch.chdir(project)
+    cache_dir = tmp_path / "cache"
+    assert _build(project, cache_dir, tmp_path / "out", "--no-cache", "--only", IDS[0]) == 0
+    assert len(list((tmp_path / "out").glob("*.whl"))) == 1
+    assert not cache_dir.exists()  # plain cibuildwheel: nothing mounted, nothing written
+    assert "ccache per build" not in capsys.readouterr().out
+
+
+def test_without_a_usable_ccache_the_wheel_is_still_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """No ccache in the image and none from ccwheel for its architecture: one warning."""
+    project = copy_project("setuptools-cpp", tmp_path)
+    monkeypatch.chdir(project)
+    monkeypatch.setattr(cache, "host_ccache_binary", lambda: None)
+    report_path = tmp_path / "r.json"
+    assert _build(project, tmp_path / "cache", tmp_path / "out", "--only", IDS[0],
+                  "--report", str(report_path)) == 0
+    assert len(list((tmp_path / "out").glob("*.whl"))) == 1
+    captured = capfd.readouterr()  # the warning comes from inside the container
+    warnings = [line for line in captured.err.splitlines() if line.startswith("ccwheel: warning")]
+    assert len(warnings) == 1 and "no usable ccache" in warnings[0]
+    (build,) = json.loads(report_path.read_text())["builds"]
+    assert "no usable ccache" in build["warning"] and build["compilations"] == 0
