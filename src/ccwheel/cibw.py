@@ -24,7 +24,7 @@ import dataclasses
 import functools
 import sys
 from pathlib import Path
-from typing import Any, Callable, Iterator, List, Optional, Sequence
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 from ccwheel.container import BuildView, Injection
 from ccwheel.errors import UnsupportedCibuildwheelError
@@ -183,6 +183,53 @@ def _exit_code(code: object) -> int:
     return 1
 
 
+@dataclasses.dataclass(frozen=True)
+class Resolved:
+    """One build's options after composition, as plain values (for tests and diagnostics)."""
+
+    environment: List[str]
+    before_all: str
+    before_build: str
+    frontend: str
+    frontend_args: List[str]
+    engine: str
+    create_args: List[str]
+    config_settings: str
+    repair_command: str
+
+
+def resolved(
+    package_dir: Path,
+    identifier: str,
+    env: Dict[str, str],
+    composer: Optional[Composer] = None,
+) -> Resolved:
+    """cibuildwheel's own option resolution for `identifier` (Linux), composed by `composer`."""
+    import cibuildwheel.__main__ as cibw_main
+    from cibuildwheel.options import CommandLineArguments
+
+    args = dataclasses.replace(
+        CommandLineArguments.defaults(), package_dir=package_dir, platform="linux"
+    )
+    with contextlib.ExitStack() as stack:
+        if composer is not None:
+            stack.enter_context(_hooks(composer, lambda _: None, lambda: None))
+        options = cibw_main.compute_options(platform="linux", command_line_arguments=args, env=env)
+        bo = options.build_options(identifier)
+    frontend = bo.build_frontend
+    return Resolved(
+        environment=[repr(a) for a in bo.environment.assignments],
+        before_all=bo.before_all,
+        before_build=bo.before_build or "",
+        frontend=frontend.name if frontend is not None else _default_frontend(),
+        frontend_args=list(frontend.args) if frontend is not None else [],
+        engine=bo.container_engine.name,
+        create_args=list(bo.container_engine.create_args),
+        config_settings=bo.config_settings,
+        repair_command=bo.repair_command,
+    )
+
+
 def split_package_args(argv: Sequence[str]) -> tuple[Path, str]:
     """(package dir, --config-file) from cibuildwheel arguments, as cibuildwheel sees them."""
     import argparse
@@ -197,4 +244,6 @@ def split_package_args(argv: Sequence[str]) -> tuple[Path, str]:
     return Path(known.package_dir), config_file if config_file else ""
 
 
-__all__: List[str] = ["Composer", "check_supported", "run", "split_package_args", "version"]
+__all__: List[str] = [
+    "Composer", "Resolved", "check_supported", "resolved", "run", "split_package_args", "version",
+]

@@ -1,0 +1,150 @@
+"""The command line, in-process: bad input fails before any container starts."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from ccwheel import cli, report, stats
+from ccwheel.errors import HitRateTooLowError
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "pyproject.toml").write_text(textwrap.dedent("""
+        [build-system]
+        requires = ["setuptools"]
+        build-backend = "setuptools.build_meta"
+        [project]
+        name = "p"
+        version = "1"
+        [tool.cibuildwheel]
+        build = "cp311-manylinux_x86_64"
+        """))
+    monkeypatch.chdir(root)
+    for name in ("CIBW_BUILD", "CIBW_SKIP", "CIBW_CONTAINER_ENGINE", "GITHUB_STEP_SUMMARY"):
+        monkeypatch.delenv(name, raising=False)
+    return root
+
+
+def test_typo_in_own_option(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["build", "--max-sise", "1G"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == "ccwheel: error: unknown option '--max-sise' (perhaps you meant '--max-size'?)"
+
+
+def test_unknown_cibuildwheel_option_fails_in_cibuildwheel(project: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["build", "--no-such-thing", "--cache-dir", str(project / "c")]) == 2
+    assert "unrecognized arguments: --no-such-thing" in capsys.readouterr().err
+
+
+def test_bad_config_file(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (project / "pyproject.toml").write_text("[tool.ccwheel]\nmax-size = [\n")
+    assert cli.main(["build"]) == 2
+    assert "cannot read" in capsys.readouterr().err
+
+
+def test_unknown_config_key(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with (project / "pyproject.toml").open("a") as f:
+        f.write("[tool.ccwheel]\ncache-dri = 'x'\n")
+    assert cli.main(["build"]) == 2
+    assert "perhaps you meant 'cache-dir'" in capsys.readouterr().err
+
+
+def test_missing_container_engine_before_any_container(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    empty = tmp_path / "empty-path"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))  # no docker to be found
+    code = cli.main(["build", "--platform", "linux", "--cache-dir", str(tmp_path / "c")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "ccwheel: error: container engine 'docker' not found" in err
+
+
+def test_print_build_identifiers_passes_through(project: Path, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli.main(["build", "--platform", "linux", "--print-build-identifiers",
+                     "--cache-dir", str(tmp_path / "c")])
+    assert code == 0
+    assert capsys.readouterr().out.split() == ["cp311-manylinux_x86_64"]
+
+
+def test_cache_dir_that_is_not_ours_is_left_alone(project: Path, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """A non-empty directory without ccwheel's CACHEDIR.TAG is the user's: not used, not
+    touched, and the build goes on without the cache."""
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "notes.txt").write_text("mine")
+    code = cli.main(["build", "--platform", "linux", "--print-build-identifiers",
+                     "--cache-dir", str(theirs)])
+    assert code == 0
+    assert "not a ccwheel cache" in capsys.readouterr().err
+    assert sorted(p.name for p in theirs.iterdir()) == ["notes.txt"]
+
+
+def test_unusable_cache_dir_warns_and_builds(project: Path, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    code = cli.main(["build", "--platform", "linux", "--print-build-identifiers",
+                     "--cache-dir", str(blocker / "cache")])
+    assert code == 0
+    captured = capsys.readouterr()
+    assert captured.out.split() == ["cp311-manylinux_x86_64"]
+    (line,) = [x for x in captured.err.splitlines() if x.startswith("ccwheel:")]
+    assert "not usable" in line and "building without the cache" in line
+
+
+def test_help_cibuildwheel(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["build", "--help-cibuildwheel"]) == 0
+    assert "--print-build-identifiers" in capsys.readouterr().out
+
+
+def _report(tmp_path: Path) -> report.Report:
+    warm = stats.parse("# a.c\ndirect_cache_hit\n# b.c\ncache_miss\n# x.o\ncalled_for_link\n")
+    cold = stats.parse("# a.c\ncache_miss\n")
+    return report.Report(tmp_path, [
+        report.BuildRecord("cp311-manylinux_x86_64", warm, 3.0, warm=True, finished=True),
+        report.BuildRecord("cp312-manylinux_x86_64", cold, 4.0, warm=False, finished=False,
+                           warning="no usable ccache"),
+    ], cache_size=2048, exit_code=1)
+
+
+def test_min_hit_rate_applies_to_warm_builds_only(tmp_path: Path) -> None:
+    rep = _report(tmp_path)
+    cli._check_hit_rate(rep, None)
+    cli._check_hit_rate(rep, 0.5)  # warm build at 50%; the cold one at 0% does not count
+    with pytest.raises(HitRateTooLowError, match="cp311-manylinux_x86_64 50.0%") as e:
+        cli._check_hit_rate(rep, 0.9)
+    assert e.value.exit_code == 20
+
+
+def test_report_forms_agree(tmp_path: Path) -> None:
+    rep = _report(tmp_path)
+    data = report.to_json(rep)
+    assert data["complete"] is False
+    assert [b["hit_rate"] for b in data["builds"]] == [0.5, 0.0]
+    assert data["totals"]["compilations"] == 3 and data["totals"]["uncacheable"] == 1
+    text = report.render_text(rep)
+    assert "cp312-manylinux_x86_64 (failed)" in text
+    assert "built without the cache: no usable ccache" in text
+    md = report.render_markdown(rep)
+    assert "| cp311-manylinux_x86_64 | 2 | 1 | 1 | 0 | 1 | 1 | 50.0% | 3.0s |" in md
+
+    path = tmp_path / "out" / "r.json"
+    report.write_json(rep, path)
+    assert json.loads(path.read_text()) == data
+    summary = tmp_path / "summary.md"
+    summary.write_text("before\n")
+    report.append_step_summary(rep, summary)
+    assert summary.read_text().startswith("before\n### ccwheel")

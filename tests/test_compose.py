@@ -1,0 +1,137 @@
+"""Composition with the user's cibuildwheel configuration, through cibuildwheel's own option
+resolution (pyproject, overrides, CIBW_* variables), without starting a container."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from ccwheel import cibw, container
+from ccwheel.errors import ConfigError
+
+ID = "cp311-manylinux_x86_64"
+ID312 = "cp312-manylinux_x86_64"
+
+
+def _composer(tmp_path: Path, **kw: object) -> cibw.Composer:
+    def compose(view: container.BuildView) -> container.Injection:
+        options: dict[str, object] = {
+            "host_cache_dir": tmp_path / "cache",
+            "run_dir_name": "RUN",
+            "max_size": "5G",
+            "selinux_relabel": False,
+            "stable_build_env": "auto",
+            "backend": container.read_backend(view.package_dir),
+        }
+        options.update(kw)
+        return container.plan(view, **options)  # type: ignore[arg-type]
+
+    return compose
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "pyproject.toml").write_text(textwrap.dedent("""
+        [build-system]
+        requires = ["setuptools"]
+        build-backend = "setuptools.build_meta"
+
+        [tool.cibuildwheel]
+        before-build = "echo user-before"
+        before-all = "echo user-all"
+        environment = { USER_VAR = "u", CCACHE_MAXSIZE = "9G" }
+        build-frontend = { name = "build", args = ["--verbose"] }
+        repair-wheel-command = "user-repair {wheel} {dest_dir}"
+        container-engine = { name = "docker", create-args = ["--network=host"] }
+
+        [[tool.cibuildwheel.overrides]]
+        select = "cp312-*"
+        environment = { USER_VAR = "override" }
+        """))
+    return root
+
+
+def test_user_settings_survive_and_ccwheel_adds_its_own(project: Path, tmp_path: Path) -> None:
+    r = cibw.resolved(project, ID, {}, _composer(tmp_path))
+    assert r.environment[:2] == ['USER_VAR="u"', 'CCACHE_MAXSIZE="9G"']
+    added = dict(a.split("=", 1) for a in r.environment[2:])
+    assert added["PATH"] == '"/tmp/ccwheel/bin:$PATH"'
+    assert added["CCACHE_DIR"] == "/ccache/data"
+    assert added["CCACHE_BASEDIR"] == "/project"
+    assert added["CCACHE_NOHASHDIR"] == "1"
+    assert "CCACHE_MAXSIZE" not in added  # the user's own value wins
+    assert added["CCACHE_STATSLOG"] == f"/ccache/.ccwheel/runs/RUN/{ID}.stats"
+    assert r.before_build == "sh /ccache/.ccwheel/runs/RUN/setup.sh; echo user-before"
+    assert r.before_all == "echo user-all"  # untouched: it decides container grouping
+    assert r.frontend == "build"
+    assert r.frontend_args == ["--verbose", "--env-dir=/tmp/ccwheel/build-env"]
+    assert r.create_args == ["--network=host", f"--volume={tmp_path / 'cache'}:/ccache"]
+    assert r.repair_command == "user-repair {wheel} {dest_dir}"
+
+
+def test_overrides_still_apply_per_identifier(project: Path, tmp_path: Path) -> None:
+    r = cibw.resolved(project, ID312, {}, _composer(tmp_path))
+    assert r.environment[0] == 'USER_VAR="override"'
+    assert any(a.startswith("CCACHE_STATSLOG=") and ID312 in a for a in r.environment)
+
+
+def test_cibw_variables_still_apply(project: Path, tmp_path: Path) -> None:
+    env = {"CIBW_BEFORE_BUILD": "echo from-env", "CIBW_BUILD_FRONTEND": "pip"}
+    r = cibw.resolved(project, ID, env, _composer(tmp_path))
+    assert r.before_build.endswith("; echo from-env")
+    assert r.frontend == "pip"
+    assert r.frontend_args == ["--no-build-isolation"]  # pip has no --env-dir
+
+
+def test_without_ccwheel_nothing_changes(project: Path, tmp_path: Path) -> None:
+    plain = cibw.resolved(project, ID, {})
+    assert plain.before_build == "echo user-before"
+    assert plain.create_args == ["--network=host"]
+    assert plain.environment == ['USER_VAR="u"', 'CCACHE_MAXSIZE="9G"']
+
+
+def test_selinux_relabel(project: Path, tmp_path: Path) -> None:
+    r = cibw.resolved(project, ID, {}, _composer(tmp_path, selinux_relabel=True))
+    assert r.create_args[-1].endswith(":/ccache:z")
+
+
+def test_user_chosen_isolation_is_left_alone(project: Path, tmp_path: Path) -> None:
+    env = {"CIBW_BUILD_FRONTEND": "build; args: --no-isolation"}
+    r = cibw.resolved(project, ID, env, _composer(tmp_path))
+    assert r.frontend_args == ["--no-isolation"]
+
+
+def test_env_dir_needs_the_build_frontend(project: Path, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="needs the 'build' frontend"):
+        cibw.resolved(project, ID, {"CIBW_BUILD_FRONTEND": "pip"},
+                      _composer(tmp_path, stable_build_env="env-dir"))
+
+
+def test_off_leaves_the_frontend_alone(project: Path, tmp_path: Path) -> None:
+    r = cibw.resolved(project, ID, {}, _composer(tmp_path, stable_build_env="off"))
+    assert r.frontend_args == ["--verbose"]
+
+
+def test_backend_build_dirs(tmp_path: Path) -> None:
+    sk = tmp_path / "sk"
+    sk.mkdir()
+    (sk / "pyproject.toml").write_text(
+        '[build-system]\nrequires=["scikit-build-core"]\nbuild-backend="scikit_build_core.build"\n')
+    r = cibw.resolved(sk, ID, {}, _composer(tmp_path))
+    assert "SKBUILD_BUILD_DIR=/tmp/ccwheel/skbuild" in r.environment
+    # A build-dir the user set themselves wins.
+    (sk / "pyproject.toml").write_text((sk / "pyproject.toml").read_text()
+                                       + '[tool.scikit-build]\nbuild-dir = "build/{wheel_tag}"\n')
+    r = cibw.resolved(sk, ID, {}, _composer(tmp_path))
+    assert not any(a.startswith("SKBUILD_BUILD_DIR") for a in r.environment)
+
+    meson = tmp_path / "meson"
+    meson.mkdir()
+    (meson / "pyproject.toml").write_text(
+        '[build-system]\nrequires=["meson-python"]\nbuild-backend="mesonpy"\n')
+    r = cibw.resolved(meson, ID, {}, _composer(tmp_path))
+    assert r.config_settings == "build-dir=/tmp/ccwheel/mesonpy"

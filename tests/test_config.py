@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ccwheel import config
+from ccwheel.errors import ConfigError, UnknownKeyError
+
+
+def test_precedence_flags_over_env_over_file_over_defaults(tmp_path: Path) -> None:
+    settings = config.resolve(
+        flags={"max_size": "1G", "min_hit_rate": None},
+        env={"CCWHEEL_MAX_SIZE": "2G", "CCWHEEL_MIN_HIT_RATE": "90%", "PATH": "/bin"},
+        file_table={"max-size": "3G", "min-hit-rate": 0.5, "selinux-relabel": True},
+    )
+    assert settings.max_size == "1G"  # flag
+    assert settings.min_hit_rate == pytest.approx(0.9)  # env, flag unset
+    assert settings.selinux_relabel is True  # file
+    assert settings.stable_build_env == "auto"  # default
+    assert settings.cache is True
+
+
+def test_default_cache_dir_is_the_user_cache_dir() -> None:
+    import platformdirs
+
+    assert config.Settings().cache_dir == Path(platformdirs.user_cache_dir("ccwheel", appauthor=False))
+
+
+def test_unknown_file_key_suggests_the_right_one() -> None:
+    with pytest.raises(UnknownKeyError) as e:
+        config.resolve(flags={}, env={}, file_table={"max-sise": "1G"})
+    assert e.value.suggestion == "max-size"
+    assert "perhaps you meant 'max-size'" in str(e.value)
+    assert e.value.exit_code == 2
+
+
+def test_underscore_spelling_in_the_file_is_refused() -> None:
+    with pytest.raises(UnknownKeyError, match="max-size"):
+        config.resolve(flags={}, env={}, file_table={"max_size": "1G"})
+
+
+def test_unknown_env_variable_suggests() -> None:
+    with pytest.raises(UnknownKeyError, match="CCWHEEL_CACHE_DIR"):
+        config.resolve(flags={}, env={"CCWHEEL_CACHE_DRI": "/x"}, file_table={})
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("min-hit-rate", "lots", "expected a number"),
+        ("min-hit-rate", "150%", "must lie between"),
+        ("max-size", "big", "expected a size"),
+        ("cache", "maybe", "expected a boolean"),
+        ("cache-dir", "", "empty"),
+    ],
+)
+def test_bad_values_are_refused_with_the_key(key: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as e:
+        config.resolve(flags={}, env={}, file_table={key: value})
+    assert key in str(e.value)
+
+
+def test_bad_mode_suggests() -> None:
+    with pytest.raises(UnknownKeyError, match="no-isolation"):
+        config.resolve(flags={"stable_build_env": "no-isolaton"}, env={}, file_table={})
+
+
+def test_hit_rate_forms() -> None:
+    for raw, rate in (("0.95", 0.95), ("95%", 0.95), ("95", 0.95), (1, 1.0)):
+        assert config.resolve(flags={"min_hit_rate": raw}, env={}, file_table={}).min_hit_rate == pytest.approx(rate)
+
+
+def test_pyproject_table(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.ccwheel]\nmax-size = "700M"\n')
+    assert config.read_pyproject_table(tmp_path / "pyproject.toml") == {"max-size": "700M"}
+    assert config.read_pyproject_table(tmp_path / "missing.toml") == {}
+    (tmp_path / "bad.toml").write_text("[tool.ccwheel\n")
+    with pytest.raises(ConfigError, match="cannot read"):
+        config.read_pyproject_table(tmp_path / "bad.toml")
+
+
+def test_config_file_follows_cibuildwheel(tmp_path: Path) -> None:
+    assert config.config_file_for(tmp_path, "") == tmp_path / "pyproject.toml"
+    assert config.config_file_for(tmp_path, "{package}/ci.toml") == Path(f"{tmp_path}/ci.toml")

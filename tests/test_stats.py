@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from ccwheel import stats
+
+# As ccache 4.14 writes it (CCACHE_STATSLOG): one block per ccache call.
+LOG = """\
+# src/a.cpp
+cache_miss
+direct_cache_miss
+local_storage_miss
+local_storage_read_miss
+local_storage_write
+preprocessed_cache_miss
+# src/b.cpp
+direct_cache_hit
+local_storage_hit
+local_storage_read_hit
+# src/c.cpp
+direct_cache_miss
+local_storage_hit
+preprocessed_cache_hit
+# build/x.o
+called_for_link
+# /tmp/ccwheel/skbuild/CMakeFiles/CMakeScratch/TryCompile-abc/src.c
+cache_miss
+direct_cache_miss
+# src/d.cpp
+direct_cache_hit
+remote_storage_hit
+remote_storage_read_hit
+"""
+
+
+def test_outcomes() -> None:
+    s = stats.parse(LOG)
+    assert (s.direct_hits, s.preprocessed_hits, s.misses) == (2, 1, 1)
+    assert s.hits == 3 and s.cacheable == 4
+    assert s.hit_rate == 0.75
+    assert s.direct_rate == 2 / 3
+    assert s.uncacheable == {"called_for_link": 1}
+    assert s.remote_hits == 1
+    assert s.missed_files == ["src/a.cpp"]
+    # A CMake probe is neither a hit nor a miss of the project: counted apart.
+    assert (s.probes, s.probe_hits) == (1, 0)
+
+
+def test_empty_and_missing(tmp_path: object) -> None:
+    from pathlib import Path
+
+    assert stats.parse("").cacheable == 0
+    assert stats.parse("").hit_rate is None
+    assert stats.read(Path(str(tmp_path)) / "none.stats").cacheable == 0
+
+
+def test_add() -> None:
+    total = stats.BuildStats()
+    total.add(stats.parse(LOG))
+    total.add(stats.parse(LOG))
+    assert total.hits == 6 and total.uncacheable == {"called_for_link": 2}
