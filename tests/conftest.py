@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 
@@ -32,7 +32,9 @@ def docker_opted_in(config: pytest.Config) -> bool:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if docker_opted_in(config):
         return
-    skip = pytest.mark.skip(reason="container test: opt in with --run-docker or CCWHEELTEST_DOCKER=1")
+    skip = pytest.mark.skip(
+        reason="container test: opt in with --run-docker or CCWHEELTEST_DOCKER=1"
+    )
     for item in items:
         if "docker" in item.keywords:
             item.add_marker(skip)
@@ -45,7 +47,10 @@ def docker_image() -> str:
         pytest.fail("container tests requested, but docker is not installed")
     info = subprocess.run(["docker", "info"], capture_output=True, text=True)
     if info.returncode != 0:
-        pytest.fail(f"container tests requested, but the docker daemon is not running: {info.stderr.strip()}")
+        pytest.fail(
+            "container tests requested, but the docker daemon is not running: "
+            + info.stderr.strip()
+        )
     found = subprocess.run(["docker", "image", "inspect", IMAGE], capture_output=True)
     if found.returncode != 0:
         pytest.fail(f"stand-in image {IMAGE} is missing: run tests/standin/build-image.sh")
@@ -62,21 +67,38 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     requirements = (PROJECTS / "requirements.txt").read_text().split()
     for version in WHEELHOUSE_PYTHONS:
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check",
-             "--only-binary=:all:", "--python-version", version,
-             "--platform", "manylinux2014_x86_64", "-d", str(target), *requirements],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "-q",
+                "--disable-pip-version-check",
+                "--only-binary=:all:",
+                "--python-version",
+                version,
+                "--platform",
+                "manylinux2014_x86_64",
+                "-d",
+                str(target),
+                *requirements,
+            ],
             check=True,
         )
     return target
 
 
 @pytest.fixture
-def offline_build_env(monkeypatch: pytest.MonkeyPatch, docker_image: str, wheelhouse: Path) -> Iterator[None]:
+def offline_build_env(
+    monkeypatch: pytest.MonkeyPatch, docker_image: str, wheelhouse: Path
+) -> Iterator[None]:
     """What a user of the stand-in image would configure: their image, their container
     create-args (the wheelhouse mount) and their pip settings passed into the container.
     ccwheel has to compose with all of them."""
     monkeypatch.setenv("CIBW_MANYLINUX_X86_64_IMAGE", docker_image)
-    monkeypatch.setenv("CIBW_CONTAINER_ENGINE", f"docker; create_args: --volume={wheelhouse}:/wheelhouse:ro")
+    monkeypatch.setenv(
+        "CIBW_CONTAINER_ENGINE", f"docker; create_args: --volume={wheelhouse}:/wheelhouse:ro"
+    )
     monkeypatch.setenv("PIP_NO_INDEX", "1")
     monkeypatch.setenv("PIP_FIND_LINKS", "/wheelhouse")
     monkeypatch.setenv("CIBW_ENVIRONMENT_PASS_LINUX", "PIP_NO_INDEX PIP_FIND_LINKS")
@@ -86,7 +108,15 @@ def offline_build_env(monkeypatch: pytest.MonkeyPatch, docker_image: str, wheelh
     yield
 
 
-def copy_project(name: str, dest: Path) -> Path:
-    target = dest / name
-    shutil.copytree(PROJECTS / name, target)
-    return target
+@pytest.fixture
+def example_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], Path]:
+    """Copy an example project from tests/projects and make it the working directory, as a
+    user's CI checkout would be (cibuildwheel copies the working directory into /project)."""
+
+    def copy(name: str) -> Path:
+        target = tmp_path / name
+        shutil.copytree(PROJECTS / name, target)
+        monkeypatch.chdir(target)
+        return target
+
+    return copy

@@ -9,12 +9,12 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
 from ccwheel import cache
 from ccwheel.cli import main
-from tests.conftest import copy_project
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("offline_build_env")]
 
@@ -24,8 +24,9 @@ IDS = ("cp311-manylinux_x86_64", "cp312-manylinux_x86_64")
 def _build(project: Path, cache_dir: Path, out: Path, *extra: str) -> int:
     # cibuildwheel computes the platform from --only and refuses both together.
     platform = [] if "--only" in extra else ["--platform", "linux"]
-    return main(["build", *platform, "--cache-dir", str(cache_dir), "--output-dir", str(out),
-                 *extra])
+    return main(
+        ["build", *platform, "--cache-dir", str(cache_dir), "--output-dir", str(out), *extra]
+    )
 
 
 def _import_from_wheel(wheel: Path, tmp_path: Path) -> dict[str, object]:
@@ -33,22 +34,29 @@ def _import_from_wheel(wheel: Path, tmp_path: Path) -> dict[str, object]:
     unpacked = tmp_path / f"unpacked-{wheel.stem}"
     with zipfile.ZipFile(wheel) as z:
         z.extractall(unpacked)
-    code = ("import json, ccwheel_example as m; "
-            "print(json.dumps({'greeting': m.greeting(), 'before_build': m.before_build_ran(), "
-            "'run': m.run(50)}))")
-    out = subprocess.run([sys.executable, "-c", code], cwd=unpacked, check=True,
-                         capture_output=True, text=True).stdout
+    code = (
+        "import json, ccwheel_example as m; "
+        "print(json.dumps({'greeting': m.greeting(), 'before_build': m.before_build_ran(), "
+        "'run': m.run(50)}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=unpacked, check=True, capture_output=True, text=True
+    ).stdout
     return dict(json.loads(out))
 
 
 def test_second_build_hits_directly_and_user_config_still_applies(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    example_project: Callable[[str], Path],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    project = copy_project("setuptools-cpp", tmp_path)
-    monkeypatch.chdir(project)
+    project = example_project("setuptools-cpp")
     cache_dir = tmp_path / "cache"
 
-    assert _build(project, cache_dir, tmp_path / "cold", "--report", str(tmp_path / "cold.json")) == 0
+    assert (
+        _build(project, cache_dir, tmp_path / "cold", "--report", str(tmp_path / "cold.json")) == 0
+    )
     cold = json.loads((tmp_path / "cold.json").read_text())
     assert [b["identifier"] for b in cold["builds"]] == list(IDS)
     for b in cold["builds"]:
@@ -57,8 +65,18 @@ def test_second_build_hits_directly_and_user_config_still_applies(
     capsys.readouterr()
 
     warm_json = tmp_path / "warm.json"
-    assert _build(project, cache_dir, tmp_path / "warm", "--report", str(warm_json),
-                  "--min-hit-rate", "0.99") == 0
+    assert (
+        _build(
+            project,
+            cache_dir,
+            tmp_path / "warm",
+            "--report",
+            str(warm_json),
+            "--min-hit-rate",
+            "0.99",
+        )
+        == 0
+    )
     stdout = capsys.readouterr().out
     report_block = stdout.split("ccwheel: ccache per build", 1)[1]
     warm = json.loads(warm_json.read_text())
@@ -70,10 +88,19 @@ def test_second_build_hits_directly_and_user_config_still_applies(
         assert b["direct_hits"] == b["hits"], b  # every hit a direct hit
         assert b["missed_files"] == []
         # The report on stdout says the same as the JSON, one row per identifier.
-        row = next(line for line in report_block.splitlines()
-                   if line.split() and line.split()[0] == b["identifier"])
-        assert row.split()[1:7] == [str(b["compilations"]), str(b["hits"]), str(b["direct_hits"]),
-                                    str(b["preprocessed_hits"]), str(b["misses"]), str(b["uncacheable"])]
+        row = next(
+            line
+            for line in report_block.splitlines()
+            if line.split() and line.split()[0] == b["identifier"]
+        )
+        assert row.split()[1:7] == [
+            str(b["compilations"]),
+            str(b["hits"]),
+            str(b["direct_hits"]),
+            str(b["preprocessed_hits"]),
+            str(b["misses"]),
+            str(b["uncacheable"]),
+        ]
     assert warm["totals"]["hits"] == 10
 
     # The user's own before-build and environment reached the build.
@@ -85,10 +112,13 @@ def test_second_build_hits_directly_and_user_config_still_applies(
     assert built["before_build"] is True
 
 
-def test_cache_disabled_still_builds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                     capsys: pytest.CaptureFixture[str]) -> None:
-    project = copy_project("setuptools-cpp", tmp_path)
-    monkeypatch.chdir(project)
+def test_cache_disabled_still_builds(
+    tmp_path: Path,
+    example_project: Callable[[str], Path],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    project = example_project("setuptools-cpp")
     cache_dir = tmp_path / "cache"
     assert _build(project, cache_dir, tmp_path / "out", "--no-cache", "--only", IDS[0]) == 0
     assert len(list((tmp_path / "out").glob("*.whl"))) == 1
@@ -97,15 +127,27 @@ def test_cache_disabled_still_builds(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 
 def test_without_a_usable_ccache_the_wheel_is_still_built(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    example_project: Callable[[str], Path],
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     """No ccache in the image and none from ccwheel for its architecture: one warning."""
-    project = copy_project("setuptools-cpp", tmp_path)
-    monkeypatch.chdir(project)
+    project = example_project("setuptools-cpp")
     monkeypatch.setattr(cache, "host_ccache_binary", lambda: None)
     report_path = tmp_path / "r.json"
-    assert _build(project, tmp_path / "cache", tmp_path / "out", "--only", IDS[0],
-                  "--report", str(report_path)) == 0
+    assert (
+        _build(
+            project,
+            tmp_path / "cache",
+            tmp_path / "out",
+            "--only",
+            IDS[0],
+            "--report",
+            str(report_path),
+        )
+        == 0
+    )
     assert len(list((tmp_path / "out").glob("*.whl"))) == 1
     captured = capfd.readouterr()  # the warning comes from inside the container
     warnings = [line for line in captured.err.splitlines() if line.startswith("ccwheel: warning")]

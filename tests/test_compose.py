@@ -35,7 +35,8 @@ def _composer(tmp_path: Path, **kw: object) -> cibw.Composer:
 def project(tmp_path: Path) -> Path:
     root = tmp_path / "proj"
     root.mkdir()
-    (root / "pyproject.toml").write_text(textwrap.dedent("""
+    (root / "pyproject.toml").write_text(
+        textwrap.dedent("""
         [build-system]
         requires = ["setuptools"]
         build-backend = "setuptools.build_meta"
@@ -51,7 +52,8 @@ def project(tmp_path: Path) -> Path:
         [[tool.cibuildwheel.overrides]]
         select = "cp312-*"
         environment = { USER_VAR = "override" }
-        """))
+        """)
+    )
     return root
 
 
@@ -107,8 +109,12 @@ def test_user_chosen_isolation_is_left_alone(project: Path, tmp_path: Path) -> N
 
 def test_env_dir_needs_the_build_frontend(project: Path, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="needs the 'build' frontend"):
-        cibw.resolved(project, ID, {"CIBW_BUILD_FRONTEND": "pip"},
-                      _composer(tmp_path, stable_build_env="env-dir"))
+        cibw.resolved(
+            project,
+            ID,
+            {"CIBW_BUILD_FRONTEND": "pip"},
+            _composer(tmp_path, stable_build_env="env-dir"),
+        )
 
 
 def test_off_leaves_the_frontend_alone(project: Path, tmp_path: Path) -> None:
@@ -120,18 +126,22 @@ def test_backend_build_dirs(tmp_path: Path) -> None:
     sk = tmp_path / "sk"
     sk.mkdir()
     (sk / "pyproject.toml").write_text(
-        '[build-system]\nrequires=["scikit-build-core"]\nbuild-backend="scikit_build_core.build"\n')
+        '[build-system]\nrequires=["scikit-build-core"]\nbuild-backend="scikit_build_core.build"\n'
+    )
     r = cibw.resolved(sk, ID, {}, _composer(tmp_path))
     assert "SKBUILD_BUILD_DIR=/tmp/ccwheel/skbuild" in r.environment
     # A build-dir the user set themselves wins.
-    (sk / "pyproject.toml").write_text((sk / "pyproject.toml").read_text()
-                                       + '[tool.scikit-build]\nbuild-dir = "build/{wheel_tag}"\n')
+    (sk / "pyproject.toml").write_text(
+        (sk / "pyproject.toml").read_text()
+        + '[tool.scikit-build]\nbuild-dir = "build/{wheel_tag}"\n'
+    )
     r = cibw.resolved(sk, ID, {}, _composer(tmp_path))
     assert not any(a.startswith("SKBUILD_BUILD_DIR") for a in r.environment)
 
     meson = tmp_path / "meson"
     meson.mkdir()
     (meson / "pyproject.toml").write_text(
-        '[build-system]\nrequires=["meson-python"]\nbuild-backend="mesonpy"\n')
+        '[build-system]\nrequires=["meson-python"]\nbuild-backend="mesonpy"\n'
+    )
     r = cibw.resolved(meson, ID, {}, _composer(tmp_path))
     assert r.config_settings == "build-dir=/tmp/ccwheel/mesonpy"

@@ -24,7 +24,9 @@ def test_precedence_flags_over_env_over_file_over_defaults(tmp_path: Path) -> No
 def test_default_cache_dir_is_the_user_cache_dir() -> None:
     import platformdirs
 
-    assert config.Settings().cache_dir == Path(platformdirs.user_cache_dir("ccwheel", appauthor=False))
+    assert config.Settings().cache_dir == Path(
+        platformdirs.user_cache_dir("ccwheel", appauthor=False)
+    )
 
 
 def test_unknown_file_key_suggests_the_right_one() -> None:
@@ -68,7 +70,9 @@ def test_bad_mode_suggests() -> None:
 
 def test_hit_rate_forms() -> None:
     for raw, rate in (("0.95", 0.95), ("95%", 0.95), ("95", 0.95), (1, 1.0)):
-        assert config.resolve(flags={"min_hit_rate": raw}, env={}, file_table={}).min_hit_rate == pytest.approx(rate)
+        assert config.resolve(
+            flags={"min_hit_rate": raw}, env={}, file_table={}
+        ).min_hit_rate == pytest.approx(rate)
 
 
 def test_pyproject_table(tmp_path: Path) -> None:

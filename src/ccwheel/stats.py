@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 from pathlib import Path
-from typing import Dict, List, Optional
 
 _NOT_OUTCOMES_PREFIXES = ("local_storage_", "remote_storage_")
 _NOT_OUTCOMES = {"direct_cache_miss", "preprocessed_cache_miss"}
@@ -28,8 +27,8 @@ class BuildStats:
     remote_hits: int = 0
     probes: int = 0
     probe_hits: int = 0
-    uncacheable: Dict[str, int] = dataclasses.field(default_factory=dict)
-    missed_files: List[str] = dataclasses.field(default_factory=list)
+    uncacheable: dict[str, int] = dataclasses.field(default_factory=dict)
+    missed_files: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def hits(self) -> int:
@@ -40,11 +39,11 @@ class BuildStats:
         return self.hits + self.misses
 
     @property
-    def hit_rate(self) -> Optional[float]:
+    def hit_rate(self) -> float | None:
         return self.hits / self.cacheable if self.cacheable else None
 
     @property
-    def direct_rate(self) -> Optional[float]:
+    def direct_rate(self) -> float | None:
         return self.direct_hits / self.hits if self.hits else None
 
     @property
@@ -62,7 +61,7 @@ class BuildStats:
         self.missed_files += other.missed_files
 
 
-def _record(stats: BuildStats, source: str, counters: List[str]) -> None:
+def _record(stats: BuildStats, source: str, counters: list[str]) -> None:
     if not counters and not source:
         return
     outcome = set(counters)
@@ -80,7 +79,9 @@ def _record(stats: BuildStats, source: str, counters: List[str]) -> None:
         stats.missed_files.append(source)
     else:
         reasons = [
-            c for c in counters if c not in _NOT_OUTCOMES and not c.startswith(_NOT_OUTCOMES_PREFIXES)
+            c
+            for c in counters
+            if c not in _NOT_OUTCOMES and not c.startswith(_NOT_OUTCOMES_PREFIXES)
         ]
         reason = reasons[0] if reasons else "other"
         stats.uncacheable[reason] = stats.uncacheable.get(reason, 0) + 1
@@ -91,7 +92,7 @@ def _record(stats: BuildStats, source: str, counters: List[str]) -> None:
 def parse(text: str) -> BuildStats:
     stats = BuildStats()
     source = ""
-    counters: List[str] = []
+    counters: list[str] = []
     started = False
     for line in text.splitlines():
         line = line.strip()

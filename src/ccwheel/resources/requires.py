@@ -48,7 +48,9 @@ def main():
     static = build_system.get("requires", ["setuptools>=40.8.0"])
     backend = build_system.get("build-backend", "setuptools.build_meta:__legacy__")
     install(static, frontend)
-    dynamic = hook_caller(package, backend, build_system.get("backend-path")).get_requires_for_build_wheel({})
+    dynamic = hook_caller(
+        package, backend, build_system.get("backend-path")
+    ).get_requires_for_build_wheel({})
     install([r for r in dynamic if r not in static], frontend)
 
 
