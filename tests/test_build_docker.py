@@ -132,7 +132,10 @@ def test_without_a_usable_ccache_the_wheel_is_still_built(
     monkeypatch: pytest.MonkeyPatch,
     capfd: pytest.CaptureFixture[str],
 ) -> None:
-    """No ccache in the image and none from ccwheel for its architecture: one warning."""
+    """No ccache in the image and none from ccwheel for its architecture: one warning.
+    With the pip frontend, whose build without isolation still needs ccwheel's setup to
+    install the build requirements although ccache is out."""
+    monkeypatch.setenv("CIBW_BUILD_FRONTEND", "pip")
     project = example_project("setuptools-cpp")
     monkeypatch.setattr(cache, "host_ccache_binary", lambda: None)
     report_path = tmp_path / "r.json"
@@ -154,3 +157,31 @@ def test_without_a_usable_ccache_the_wheel_is_still_built(
     assert len(warnings) == 1 and "no usable ccache" in warnings[0]
     (build,) = json.loads(report_path.read_text())["builds"]
     assert "no usable ccache" in build["warning"] and build["compilations"] == 0
+
+
+def test_pip_frontend_hits_through_a_build_without_isolation(
+    tmp_path: Path,
+    example_project: Callable[[str], Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """pip has no --env-dir: ccwheel installs the build requirements into the build's own
+    interpreter and runs pip without isolation, so no random build-env path is hashed."""
+    project = example_project("setuptools-cpp")
+    monkeypatch.setenv("CIBW_BUILD_FRONTEND", "pip")
+    cache_dir = tmp_path / "cache"
+    for run in ("cold", "warm"):
+        assert (
+            _build(
+                project,
+                cache_dir,
+                tmp_path / run,
+                "--only",
+                IDS[0],
+                "--report",
+                str(tmp_path / f"{run}.json"),
+            )
+            == 0
+        )
+    (build,) = json.loads((tmp_path / "warm.json").read_text())["builds"]
+    assert build["compilations"] == 5
+    assert build["hit_rate"] >= 0.99 and build["direct_hits"] == build["hits"], build

@@ -17,6 +17,26 @@ warn() {
 # A fresh start for every build: links and stable directories left by the previous
 # Python version in this container must not leak into this one.
 rm -rf "$links" /tmp/ccwheel/build-env /tmp/ccwheel/skbuild /tmp/ccwheel/mesonpy
+
+# The frontend arguments ccwheel injected depend on this step whether or not ccache turns
+# out to be usable below, so it comes first: skipping it would break the build.
+case "$CCWHEEL_ISOLATION" in
+  env-dir)
+    # pypa/build >= 1.6 has --env-dir. Older images get it upgraded (from the user's
+    # index or wheelhouse, as every other build requirement).
+    if ! python -m build --help 2>/dev/null | grep -q -- '--env-dir'; then
+      python -m pip install -q 'build>=1.6' >&2 ||
+        echo "ccwheel: error: this image's pypa/build has no --env-dir and could not be upgraded; set stable-build-env = \"no-isolation\" in [tool.ccwheel] (or CCWHEEL_STABLE_BUILD_ENV=no-isolation)" >&2
+    fi
+    ;;
+  no-isolation)
+    # The frontend runs without isolation, so the build requirements (static and those
+    # the backend asks for) go into this build's own interpreter first.
+    python "$CCWHEEL_RUN_DIR/requires.py" "$CCWHEEL_PACKAGE" "$CCWHEEL_FRONTEND" >&2 ||
+      echo "ccwheel: warning: could not install the build requirements for a build without isolation" >&2
+    ;;
+esac
+
 mkdir -p "$links" || { warn "cannot create $links"; exit 0; }
 
 ccache_version() {
@@ -70,22 +90,6 @@ for name in $names; do
   fi
 done
 
-case "$CCWHEEL_ISOLATION" in
-  env-dir)
-    # pypa/build >= 1.6 has --env-dir. Older images get it upgraded (from the user's
-    # index or wheelhouse, as every other build requirement).
-    if ! python -m build --help 2>/dev/null | grep -q -- '--env-dir'; then
-      python -m pip install -q 'build>=1.6' >&2 ||
-        echo "ccwheel: error: this image's pypa/build has no --env-dir and could not be upgraded; set stable-build-env = \"no-isolation\" in [tool.ccwheel] (or CCWHEEL_STABLE_BUILD_ENV=no-isolation)" >&2
-    fi
-    ;;
-  no-isolation)
-    # The frontend runs without isolation, so the build requirements (static and those
-    # the backend asks for) go into this build's own interpreter first.
-    python "$CCWHEEL_RUN_DIR/requires.py" "$CCWHEEL_PACKAGE" "$CCWHEEL_FRONTEND" >&2 ||
-      echo "ccwheel: warning: could not install the build requirements for a build without isolation" >&2
-    ;;
-esac
 
 echo "ccache=$ccache origin=$origin version=$v" >"$info" 2>/dev/null
 echo "ccwheel: compilers routed through ccache $v ($origin) for $CCWHEEL_IDENTIFIER" >&2
