@@ -143,6 +143,52 @@ def is_tagged(cache_dir: Path) -> bool:
         return False
 
 
+def is_ours(cache_dir: Path) -> bool:
+    """Tagged as a cache *by ccwheel*: other tools' caches (cibuildwheel's too) carry the
+    same signature, and `clean` must never empty those."""
+    try:
+        text = (cache_dir / "CACHEDIR.TAG").read_text()
+    except OSError:
+        return False
+    return text.startswith(TAG_SIGNATURE) and "created by ccwheel" in text
+
+
+def clean(cache_dir: Path) -> int:
+    """Empty a ccwheel cache directory, keeping the directory and its tag. Returns the
+    number of entries removed. Refuses anything ccwheel did not create."""
+    if not cache_dir.is_dir():
+        return 0
+    if not is_ours(cache_dir):
+        msg = (
+            f"{cache_dir} is not a ccwheel cache directory (no CACHEDIR.TAG written by "
+            f"ccwheel); refusing to empty it"
+        )
+        raise CacheUnusable(msg)
+    removed = 0
+    for entry in cache_dir.iterdir():
+        if entry.name == "CACHEDIR.TAG":
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+        removed += 1
+    return removed
+
+
+def entry_count(cache_dir: Path) -> int:
+    return sum(len(files) for _root, _dirs, files in os.walk(cache_dir / "data"))
+
+
+def last_run(cache_dir: Path) -> Run | None:
+    runs = cache_dir / ".ccwheel" / "runs"
+    try:
+        names = sorted(p.name for p in runs.iterdir() if p.is_dir())
+    except OSError:
+        return None
+    return Run(cache_dir, names[-1]) if names else None
+
+
 def size_bytes(cache_dir: Path) -> int:
     total = 0
     for root, _dirs, files in os.walk(cache_dir / "data"):

@@ -98,6 +98,16 @@ def _build_parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--help-cibuildwheel", action="store_true", help="show cibuildwheel's own arguments"
     )
+    cache_cmd = sub.add_parser(
+        "cache", help="show or empty the host cache directory", allow_abbrev=False
+    )
+    cache_cmd.add_argument(
+        "action",
+        choices=("dir", "info", "clean"),
+        help="dir: print its path; info: size, entries and the last run's numbers; "
+        "clean: empty it (only a ccwheel cache)",
+    )
+    cache_cmd.add_argument("--cache-dir", metavar="DIR", help="as for `ccwheel build`")
     return parser
 
 
@@ -210,6 +220,57 @@ def _check_hit_rate(rep: report.Report, minimum: float | None) -> None:
         raise HitRateTooLowError(msg)
 
 
+def _github_output(cache_dir: Path) -> None:
+    """In GitHub Actions, the cache directory as a step output (for actions/cache)."""
+    path = os.environ.get("GITHUB_OUTPUT")
+    if path:
+        try:
+            with Path(path).open("a", encoding="utf-8") as f:
+                f.write(f"cache-dir={cache_dir}\n")
+        except OSError as e:
+            warn(f"cannot write GITHUB_OUTPUT: {e}")
+
+
+def cache_command(args: argparse.Namespace) -> int:
+    file_path = config.config_file_for(Path(), "")
+    settings = config.resolve(
+        flags={"cache_dir": args.cache_dir},
+        env=config.environ(),
+        file_table=config.read_pyproject_table(file_path),
+        file_name=str(file_path),
+    )
+    cache_dir = settings.cache_dir.resolve()
+    if args.action == "dir":
+        print(cache_dir)
+        _github_output(cache_dir)
+        return 0
+    if args.action == "clean":
+        try:
+            removed = cache.clean(cache_dir)
+        except cache.CacheUnusable as e:
+            raise ConfigError(str(e)) from None
+        print(f"emptied {cache_dir} ({removed} entries removed)")
+        return 0
+    print(f"cache dir: {cache_dir}")
+    if not cache.is_ours(cache_dir):
+        print("  (not created yet)")
+        return 0
+    size = report.human_size(cache.size_bytes(cache_dir))
+    print(f"size:      {size} (cap {settings.max_size})")
+    print(f"entries:   {cache.entry_count(cache_dir)}")
+    run = cache.last_run(cache_dir)
+    if run is not None:
+        print(f"last run:  {run.name}")
+        for log in sorted(run.dir.glob("*.stats")):
+            s = stats.read(log)
+            rate = "-" if s.hit_rate is None else f"{100 * s.hit_rate:.1f}%"
+            print(
+                f"  {log.stem}: {s.cacheable} compiles, {s.hits} hits "
+                f"({s.direct_hits} direct), {s.misses} misses, hit rate {rate}"
+            )
+    return 0
+
+
 def build(args: argparse.Namespace, passthrough: list[str]) -> int:
     _check_unknown(passthrough)
     package_dir, config_file = cibw.split_package_args(passthrough)
@@ -238,6 +299,7 @@ def build(args: argparse.Namespace, passthrough: list[str]) -> int:
         warn(f"{e} - building without the cache")
         return cibw.run(passthrough)
 
+    _github_output(settings.cache_dir.resolve())
     warm_before: dict[str, bool] = {}
     builds = _Builds()
 
@@ -268,6 +330,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.help_cibuildwheel:
                 return cibw.run(["--help"])
             return build(args, passthrough)
+        if passthrough:
+            parser.error(f"unrecognized arguments: {' '.join(passthrough)}")
+        if args.command == "cache":
+            return cache_command(args)
         parser.error(f"unknown command {args.command!r}")  # pragma: no cover
     except CcwheelError as e:
         print(_colour(f"ccwheel: error: {e}", "31"), file=sys.stderr)

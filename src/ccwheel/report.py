@@ -46,7 +46,7 @@ def _secs(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds:.1f}s"
 
 
-def _size(n: int) -> str:
+def human_size(n: int) -> str:
     size = float(n)
     for unit in ("B", "KiB", "MiB", "GiB"):
         if size < 1024 or unit == "GiB":
@@ -109,7 +109,7 @@ def render_text(report: Report) -> str:
                 f"  {b.identifier}: {b.stats.probes} build-system probe compiles "
                 f"({b.stats.probe_hits} hit), not counted above"
             )
-    lines.append(f"  cache: {report.cache_dir} ({_size(report.cache_size)})")
+    lines.append(f"  cache: {report.cache_dir} ({human_size(report.cache_size)})")
     return "\n".join(lines)
 
 
@@ -124,7 +124,7 @@ def render_markdown(report: Report) -> str:
     for i, row in enumerate(rows):
         cells = [f"**{c}**" if i == len(rows) - 1 else c for c in row]
         out.append("| " + " | ".join(cells) + " |")
-    out += ["", f"Cache: `{report.cache_dir}` ({_size(report.cache_size)})", ""]
+    out += ["", f"Cache: `{report.cache_dir}` ({human_size(report.cache_size)})", ""]
     return "\n".join(out)
 
 
