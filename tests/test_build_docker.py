@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("offline_build_env")]
 IDS = ("cp311-manylinux_x86_64", "cp312-manylinux_x86_64")
 
 
-def _build(project: Path, cache_dir: Path, out: Path, *extra: str) -> int:
+def _build(cache_dir: Path, out: Path, *extra: str) -> int:
     # cibuildwheel computes the platform from --only and refuses both together.
     platform = [] if "--only" in extra else ["--platform", "linux"]
     return main(
@@ -51,12 +51,10 @@ def test_second_build_hits_directly_and_user_config_still_applies(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    project = example_project("setuptools-cpp")
+    example_project("setuptools-cpp")
     cache_dir = tmp_path / "cache"
 
-    assert (
-        _build(project, cache_dir, tmp_path / "cold", "--report", str(tmp_path / "cold.json")) == 0
-    )
+    assert _build(cache_dir, tmp_path / "cold", "--report", str(tmp_path / "cold.json")) == 0
     cold = json.loads((tmp_path / "cold.json").read_text())
     assert [b["identifier"] for b in cold["builds"]] == list(IDS)
     for b in cold["builds"]:
@@ -67,7 +65,6 @@ def test_second_build_hits_directly_and_user_config_still_applies(
     warm_json = tmp_path / "warm.json"
     assert (
         _build(
-            project,
             cache_dir,
             tmp_path / "warm",
             "--report",
@@ -118,9 +115,9 @@ def test_cache_disabled_still_builds(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    project = example_project("setuptools-cpp")
+    example_project("setuptools-cpp")
     cache_dir = tmp_path / "cache"
-    assert _build(project, cache_dir, tmp_path / "out", "--no-cache", "--only", IDS[0]) == 0
+    assert _build(cache_dir, tmp_path / "out", "--no-cache", "--only", IDS[0]) == 0
     assert len(list((tmp_path / "out").glob("*.whl"))) == 1
     assert not cache_dir.exists()  # plain cibuildwheel: nothing mounted, nothing written
     assert "ccache per build" not in capsys.readouterr().out
@@ -136,12 +133,11 @@ def test_without_a_usable_ccache_the_wheel_is_still_built(
     With the pip frontend, whose build without isolation still needs ccwheel's setup to
     install the build requirements although ccache is out."""
     monkeypatch.setenv("CIBW_BUILD_FRONTEND", "pip")
-    project = example_project("setuptools-cpp")
+    example_project("setuptools-cpp")
     monkeypatch.setattr(cache, "host_ccache_binary", lambda: None)
     report_path = tmp_path / "r.json"
     assert (
         _build(
-            project,
             tmp_path / "cache",
             tmp_path / "out",
             "--only",
@@ -166,13 +162,12 @@ def test_pip_frontend_hits_through_a_build_without_isolation(
 ) -> None:
     """pip has no --env-dir: ccwheel installs the build requirements into the build's own
     interpreter and runs pip without isolation, so no random build-env path is hashed."""
-    project = example_project("setuptools-cpp")
+    example_project("setuptools-cpp")
     monkeypatch.setenv("CIBW_BUILD_FRONTEND", "pip")
     cache_dir = tmp_path / "cache"
     for run in ("cold", "warm"):
         assert (
             _build(
-                project,
                 cache_dir,
                 tmp_path / run,
                 "--only",

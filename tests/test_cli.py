@@ -34,6 +34,13 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
+def _print_identifiers(cache_dir: str) -> int:
+    """A full ccwheel run that stops before any container: cibuildwheel lists its builds."""
+    return cli.main(
+        ["build", "--platform", "linux", "--print-build-identifiers", "--cache-dir", cache_dir]
+    )
+
+
 def test_typo_in_own_option(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["build", "--max-sise", "1G"]) == 2
     err = capsys.readouterr().err
@@ -81,16 +88,7 @@ def test_missing_container_engine_before_any_container(
 def test_print_build_identifiers_passes_through(
     project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = cli.main(
-        [
-            "build",
-            "--platform",
-            "linux",
-            "--print-build-identifiers",
-            "--cache-dir",
-            str(tmp_path / "c"),
-        ]
-    )
+    code = _print_identifiers(str(tmp_path / "c"))
     assert code == 0
     assert capsys.readouterr().out.split() == ["cp311-manylinux_x86_64"]
 
@@ -103,10 +101,7 @@ def test_cache_dir_that_is_not_ours_is_left_alone(
     theirs = tmp_path / "theirs"
     theirs.mkdir()
     (theirs / "notes.txt").write_text("mine")
-    code = cli.main(
-        ["build", "--platform", "linux", "--print-build-identifiers", "--cache-dir", str(theirs)]
-    )
-    assert code == 0
+    assert _print_identifiers(str(theirs)) == 0
     assert "not a ccwheel cache" in capsys.readouterr().err
     assert sorted(p.name for p in theirs.iterdir()) == ["notes.txt"]
 
@@ -116,16 +111,7 @@ def test_unusable_cache_dir_warns_and_builds(
 ) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
-    code = cli.main(
-        [
-            "build",
-            "--platform",
-            "linux",
-            "--print-build-identifiers",
-            "--cache-dir",
-            str(blocker / "cache"),
-        ]
-    )
+    code = _print_identifiers(str(blocker / "cache"))
     assert code == 0
     captured = capsys.readouterr()
     assert captured.out.split() == ["cp311-manylinux_x86_64"]
