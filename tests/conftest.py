@@ -17,7 +17,7 @@ HERE = Path(__file__).parent
 PROJECTS = HERE / "projects"
 IMAGE = os.environ.get("CCWHEELTEST_IMAGE", "ccwheel-standin:latest")
 # The Pythons the stand-in image builds for, and so the wheelhouse must serve.
-WHEELHOUSE_PYTHONS = ("3.11", "3.12")
+WHEELHOUSE_PYTHONS = ("3.9", "3.11", "3.12")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

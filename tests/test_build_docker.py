@@ -180,3 +180,26 @@ def test_pip_frontend_hits_through_a_build_without_isolation(
     (build,) = json.loads((tmp_path / "warm.json").read_text())["builds"]
     assert build["compilations"] == 5
     assert build["hit_rate"] >= 0.99 and build["direct_hits"] == build["hits"], build
+
+
+def test_cp39_with_the_build_frontend_hits_without_isolation(
+    tmp_path: Path,
+    example_project: Callable[[str], Path],
+) -> None:
+    """The image's build for cp39 predates --env-dir (it needs Python >= 3.10), so ccwheel
+    runs `python -m build --no-isolation` there, after installing the requirements."""
+    example_project("setuptools-cpp")
+    cache_dir = tmp_path / "cache"
+    for run in ("cold", "warm"):
+        code = _build(
+            cache_dir,
+            tmp_path / run,
+            "--only",
+            "cp39-manylinux_x86_64",
+            "--report",
+            str(tmp_path / f"{run}.json"),
+        )
+        assert code == 0
+    (build,) = json.loads((tmp_path / "warm.json").read_text())["builds"]
+    assert build["compilations"] == 5
+    assert build["hit_rate"] >= 0.99 and build["direct_hits"] == build["hits"], build

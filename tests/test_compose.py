@@ -145,3 +145,24 @@ def test_backend_build_dirs(tmp_path: Path) -> None:
     )
     r = cibw.resolved(meson, ID, {}, _composer(tmp_path))
     assert r.config_settings == "build-dir=/tmp/ccwheel/mesonpy"
+
+
+def test_older_pythons_build_without_isolation_instead_of_env_dir(
+    project: Path, tmp_path: Path
+) -> None:
+    """pypa/build's --env-dir needs Python >= 3.10; cp39 must not get it."""
+    r = cibw.resolved(project, "cp39-manylinux_x86_64", {}, _composer(tmp_path))
+    assert r.frontend == "build"
+    assert r.frontend_args == ["--verbose", "--no-isolation"]
+    assert "CCWHEEL_ISOLATION=no-isolation" in r.environment
+    with pytest.raises(ConfigError, match=r"Python >= 3\.10"):
+        cibw.resolved(
+            project, "cp39-manylinux_x86_64", {}, _composer(tmp_path, stable_build_env="env-dir")
+        )
+
+
+def test_python_version_of_identifiers() -> None:
+    assert container.python_version("cp311-manylinux_x86_64") == (3, 11)
+    assert container.python_version("pp310-manylinux_x86_64") == (3, 10)
+    assert container.python_version("cp39-musllinux_aarch64") == (3, 9)
+    assert container.python_version("gp311_242-manylinux_x86_64") is None

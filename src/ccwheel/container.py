@@ -8,6 +8,7 @@ and folds the returned Injection back in, so this module never touches cibuildwh
 from __future__ import annotations
 
 import dataclasses
+import re
 import shlex
 from pathlib import Path, PurePosixPath
 
@@ -95,6 +96,19 @@ def container_package_dir(view: BuildView) -> PurePosixPath:
     return PROJECT.joinpath(*rel.parts) if rel.parts else PROJECT
 
 
+def python_version(identifier: str) -> tuple[int, int] | None:
+    """(3, 11) for cp311-..., pp311-...; None for interpreters without such a tag."""
+    match = re.match(r"(?:cp|pp)(\d)(\d+)", identifier)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def env_dir_possible(view: BuildView) -> bool:
+    # pypa/build gained --env-dir in 1.6, which needs Python >= 3.10: the build frontend of
+    # an older interpreter can never take it (cibuildwheel pins build 1.4 for cp39).
+    version = python_version(view.identifier)
+    return view.frontend in BUILD_FRONTENDS and version is not None and version >= (3, 10)
+
+
 def isolation_mode(view: BuildView, requested: str) -> str:
     """'env-dir', 'no-isolation' or 'off' for this build's frontend."""
     if requested == "off" or any(
@@ -102,7 +116,14 @@ def isolation_mode(view: BuildView, requested: str) -> str:
     ):
         return "off"  # the user already decided how the frontend isolates
     if requested == "auto":
-        return "env-dir" if view.frontend in BUILD_FRONTENDS else "no-isolation"
+        return "env-dir" if env_dir_possible(view) else "no-isolation"
+    if requested == "env-dir" and view.frontend in BUILD_FRONTENDS and not env_dir_possible(view):
+        msg = (
+            f"stable-build-env = 'env-dir' needs pypa/build >= 1.6, which needs Python >= "
+            f"3.10, but {view.identifier} is older; use 'auto' (no isolation there) or "
+            f"'no-isolation'"
+        )
+        raise ConfigError(msg)
     if requested == "env-dir" and view.frontend not in BUILD_FRONTENDS:
         msg = (
             f"stable-build-env = 'env-dir' needs the 'build' frontend (--env-dir is an option "
