@@ -176,10 +176,6 @@ def clean(cache_dir: Path) -> int:
     return removed
 
 
-def entry_count(cache_dir: Path) -> int:
-    return sum(len(files) for _root, _dirs, files in os.walk(cache_dir / "data"))
-
-
 def last_run(cache_dir: Path) -> Run | None:
     runs = cache_dir / ".ccwheel" / "runs"
     try:
@@ -189,10 +185,12 @@ def last_run(cache_dir: Path) -> Run | None:
     return Run(cache_dir, names[-1]) if names else None
 
 
-def size_bytes(cache_dir: Path) -> int:
-    total = 0
-    for root, _dirs, files in os.walk(cache_dir / "data"):
-        for name in files:
+def usage(cache_dir: Path) -> tuple[int, int]:
+    """(bytes, files) that ccache stores in the cache directory, in one walk."""
+    size = files = 0
+    for root, _dirs, names in os.walk(cache_dir / "data"):
+        for name in names:
             with contextlib.suppress(OSError):
-                total += (Path(root) / name).stat().st_size
-    return total
+                size += (Path(root) / name).stat().st_size
+                files += 1
+    return size, files

@@ -192,7 +192,8 @@ def _collect(
                 ccache=run.info(identifier),
             )
         )
-    return report.Report(settings.cache_dir, records, cache.size_bytes(settings.cache_dir), code)
+    size, _entries = cache.usage(settings.cache_dir)
+    return report.Report(settings.cache_dir, records, size, code)
 
 
 def _publish(rep: report.Report, settings: config.Settings) -> None:
@@ -232,13 +233,7 @@ def _github_output(cache_dir: Path) -> None:
 
 
 def cache_command(args: argparse.Namespace) -> int:
-    file_path = config.config_file_for(Path(), "")
-    settings = config.resolve(
-        flags={"cache_dir": args.cache_dir},
-        env=config.environ(),
-        file_table=config.read_pyproject_table(file_path),
-        file_name=str(file_path),
-    )
+    settings = config.load({"cache_dir": args.cache_dir}, config.config_file_for(Path(), ""))
     cache_dir = settings.cache_dir.resolve()
     if args.action == "dir":
         print(cache_dir)
@@ -255,18 +250,18 @@ def cache_command(args: argparse.Namespace) -> int:
     if not cache.is_ours(cache_dir):
         print("  (not created yet)")
         return 0
-    size = report.human_size(cache.size_bytes(cache_dir))
-    print(f"size:      {size} (cap {settings.max_size})")
-    print(f"entries:   {cache.entry_count(cache_dir)}")
+    size, entries = cache.usage(cache_dir)
+    print(f"size:      {report.human_size(size)} (cap {settings.max_size})")
+    print(f"entries:   {entries}")
     run = cache.last_run(cache_dir)
     if run is not None:
         print(f"last run:  {run.name}")
         for log in sorted(run.dir.glob("*.stats")):
             s = stats.read(log)
-            rate = "-" if s.hit_rate is None else f"{100 * s.hit_rate:.1f}%"
             print(
                 f"  {log.stem}: {s.cacheable} compiles, {s.hits} hits "
-                f"({s.direct_hits} direct), {s.misses} misses, hit rate {rate}"
+                f"({s.direct_hits} direct), {s.misses} misses, "
+                f"hit rate {report.percent(s.hit_rate)}"
             )
     return 0
 
@@ -284,12 +279,7 @@ def build(args: argparse.Namespace, passthrough: list[str]) -> int:
         "selinux_relabel": args.selinux_relabel,
         "stable_build_env": args.stable_build_env,
     }
-    settings = config.resolve(
-        flags=flags,
-        env=config.environ(),
-        file_table=config.read_pyproject_table(file_path),
-        file_name=str(file_path),
-    )
+    settings = config.load(flags, file_path)
     cibw.check_supported()
     if not settings.cache:
         return cibw.run(passthrough)

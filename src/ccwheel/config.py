@@ -19,7 +19,15 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on old Pythons only
     import tomli as tomllib
 
-__all__ = ["Settings", "config_file_for", "environ", "read_pyproject_table", "resolve", "tomllib"]
+__all__ = [
+    "Settings",
+    "config_file_for",
+    "environ",
+    "load",
+    "read_pyproject_table",
+    "resolve",
+    "tomllib",
+]
 
 STABLE_BUILD_ENV_MODES = ("auto", "env-dir", "no-isolation", "off")
 
@@ -161,6 +169,16 @@ def resolve(
         if value is not None:
             values[field] = _PARSERS[field](value, "--" + field.replace("_", "-"))
     return Settings(**values)
+
+
+def load(flags: Mapping[str, object], file_path: Path) -> Settings:
+    """Settings from flags, this process's CCWHEEL_* variables and `file_path`'s table."""
+    return resolve(
+        flags=flags,
+        env=environ(),
+        file_table=read_pyproject_table(file_path),
+        file_name=str(file_path),
+    )
 
 
 def config_file_for(package_dir: Path, config_file: str) -> Path:

@@ -37,8 +37,13 @@ class Report:
             total.add(build.stats)
         return total
 
+    @property
+    def total_seconds(self) -> float | None:
+        seconds = [b.seconds for b in self.builds if b.seconds is not None]
+        return sum(seconds) if seconds else None
 
-def _pct(rate: float | None) -> str:
+
+def percent(rate: float | None) -> str:
     return "-" if rate is None else f"{100 * rate:.1f}%"
 
 
@@ -77,7 +82,7 @@ def _row(name: str, s: BuildStats, seconds: float | None) -> list[str]:
         str(s.preprocessed_hits),
         str(s.misses),
         str(s.uncacheable_total),
-        _pct(s.hit_rate),
+        percent(s.hit_rate),
         _secs(seconds),
     ]
 
@@ -87,8 +92,7 @@ def _rows(report: Report) -> list[list[str]]:
     for b in report.builds:
         name = b.identifier + ("" if b.finished else " (failed)")
         rows.append(_row(name, b.stats, b.seconds))
-    seconds = [b.seconds for b in report.builds if b.seconds is not None]
-    rows.append(_row("total", report.totals, sum(seconds) if seconds else None))
+    rows.append(_row("total", report.totals, report.total_seconds))
     return rows
 
 
@@ -146,7 +150,6 @@ def _stats_json(s: BuildStats) -> dict[str, Any]:
 
 
 def to_json(report: Report) -> dict[str, Any]:
-    seconds = [b.seconds for b in report.builds if b.seconds is not None]
     return {
         "cache_dir": str(report.cache_dir),
         "cache_size_bytes": report.cache_size,
@@ -165,7 +168,7 @@ def to_json(report: Report) -> dict[str, Any]:
             }
             for b in report.builds
         ],
-        "totals": {**_stats_json(report.totals), "seconds": sum(seconds) if seconds else None},
+        "totals": {**_stats_json(report.totals), "seconds": report.total_seconds},
     }
 
 
