@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ccwheel import cli, report, stats
+from ccwheel import cache, cli, report, stats
 from ccwheel.errors import HitRateTooLowError
 
 
@@ -104,6 +104,12 @@ def test_cache_dir_that_is_not_ours_is_left_alone(
     assert _print_identifiers(str(theirs)) == 0
     assert "not a ccwheel cache" in capsys.readouterr().err
     assert sorted(p.name for p in theirs.iterdir()) == ["notes.txt"]
+
+    # Tagged as a cache, but by another tool: not ours either.
+    (theirs / "CACHEDIR.TAG").write_text(cache.TAG_SIGNATURE + "\n# created by cibuildwheel\n")
+    assert _print_identifiers(str(theirs)) == 0
+    assert "not a ccwheel cache" in capsys.readouterr().err
+    assert sorted(p.name for p in theirs.iterdir()) == ["CACHEDIR.TAG", "notes.txt"]
 
 
 def test_unusable_cache_dir_warns_and_builds(

@@ -113,10 +113,11 @@ def prepare(cache_dir: Path) -> Run:
     Raises CacheUnusable with a one-line reason when the directory cannot serve as a cache.
     """
     try:
-        if cache_dir.exists() and any(cache_dir.iterdir()) and not is_tagged(cache_dir):
+        # Another tool's tagged cache (cibuildwheel's, say) is not ours to write into either.
+        if cache_dir.exists() and any(cache_dir.iterdir()) and not is_ours(cache_dir):
             msg = (
                 f"{cache_dir} exists, is not empty and is not a ccwheel cache "
-                f"(no CACHEDIR.TAG); choose another --cache-dir"
+                f"(no CACHEDIR.TAG written by ccwheel); choose another --cache-dir"
             )
             raise CacheUnusable(msg)
         cache_dir.mkdir(parents=True, exist_ok=True)
@@ -134,13 +135,6 @@ def prepare(cache_dir: Path) -> Run:
         msg = f"cache directory {cache_dir} is not usable: {e.strerror or e}"
         raise CacheUnusable(msg) from None
     return run
-
-
-def is_tagged(cache_dir: Path) -> bool:
-    try:
-        return (cache_dir / "CACHEDIR.TAG").read_text().startswith(TAG_SIGNATURE)
-    except OSError:
-        return False
 
 
 def is_ours(cache_dir: Path) -> bool:
