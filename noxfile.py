@@ -1,4 +1,5 @@
-"""Jobs: `nox -s tests`, `nox -s lint`, `nox -s cibuildwheel` (each supported line).
+"""Jobs: `nox -s tests`, `nox -s lint`, `nox -s cibuildwheel` (each supported line),
+`nox -s bench` (the benchmark; `nox -s bench -- PROJECT ...` for other projects).
 
 Container tests run when CCWHEELTEST_DOCKER=1 (or `-- --run-docker`): then the stand-in
 manylinux image is built first (needs docker, debootstrap and root; see README).
@@ -27,16 +28,16 @@ def _wants_docker(session: nox.Session) -> bool:
     return flag or "--run-docker" in session.posargs
 
 
-def _run_tests(session: nox.Session) -> None:
-    if _wants_docker(session):
-        session.run("bash", "tests/standin/build-image.sh", external=True)
-    session.run("pytest", *session.posargs)
+def _build_image(session: nox.Session) -> None:
+    session.run("bash", "tests/standin/build-image.sh", external=True)
 
 
 @nox.session
 def tests(session: nox.Session) -> None:
     session.install(".[test]")
-    _run_tests(session)
+    if _wants_docker(session):
+        _build_image(session)
+    session.run("pytest", *session.posargs)
 
 
 @nox.session
@@ -44,7 +45,30 @@ def tests(session: nox.Session) -> None:
 def cibuildwheel(session: nox.Session, line: str) -> None:
     """The whole suite against the newest release of one supported cibuildwheel line."""
     session.install(".[test]", CIBUILDWHEEL_LINES[line])
-    _run_tests(session)
+    if _wants_docker(session):
+        _build_image(session)
+    # The backend x frontend matrix runs once, in `tests`, against the newest line: these
+    # runs check the seam (cibw.py) against each line.
+    session.run("pytest", "-m", "not matrix", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Plain cibuildwheel, a hand-mounted cache and ccwheel cold and warm, side by side, in
+    the stand-in image with an offline wheelhouse (this machine's containers have no network).
+    Prints a table; the JSON goes to bench-results.json."""
+    session.install(".")
+    _build_image(session)
+    wheelhouse = os.environ.get("CCWHEELTEST_WHEELHOUSE", ".nox/wheelhouse")
+    session.run(
+        "python",
+        "tests/bench.py",
+        "--image",
+        "ccwheel-standin:latest",
+        "--wheelhouse",
+        wheelhouse,
+        *session.posargs,
+    )
 
 
 @nox.session

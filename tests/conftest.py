@@ -7,17 +7,15 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Callable, Iterator
 
+import offline
 import pytest
 
 HERE = Path(__file__).parent
 PROJECTS = HERE / "projects"
-IMAGE = os.environ.get("CCWHEELTEST_IMAGE", "ccwheel-standin:latest")
-# The Pythons the stand-in image builds for, and so the wheelhouse must serve.
-WHEELHOUSE_PYTHONS = ("3.9", "3.11", "3.12")
+IMAGE = os.environ.get("CCWHEELTEST_IMAGE", offline.IMAGE)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -62,30 +60,9 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Build requirements for the example projects, downloaded on the host: the containers
     have no network, so they install from this directory only."""
     cached = os.environ.get("CCWHEELTEST_WHEELHOUSE")
-    target = Path(cached) if cached else tmp_path_factory.mktemp("wheelhouse")
-    target.mkdir(parents=True, exist_ok=True)
-    requirements = (PROJECTS / "requirements.txt").read_text().split()
-    for version in WHEELHOUSE_PYTHONS:
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "-q",
-                "--disable-pip-version-check",
-                "--only-binary=:all:",
-                "--python-version",
-                version,
-                "--platform",
-                "manylinux2014_x86_64",
-                "-d",
-                str(target),
-                *requirements,
-            ],
-            check=True,
-        )
-    return target
+    return offline.fill_wheelhouse(
+        Path(cached) if cached else tmp_path_factory.mktemp("wheelhouse")
+    )
 
 
 @pytest.fixture
@@ -95,15 +72,12 @@ def offline_build_env(
     """What a user of the stand-in image would configure: their image, their container
     create-args (the wheelhouse mount) and their pip settings passed into the container.
     ccwheel has to compose with all of them."""
-    monkeypatch.setenv("CIBW_MANYLINUX_X86_64_IMAGE", docker_image)
-    monkeypatch.setenv(
-        "CIBW_CONTAINER_ENGINE", f"docker; create_args: --volume={wheelhouse}:/wheelhouse:ro"
-    )
-    monkeypatch.setenv("PIP_NO_INDEX", "1")
-    monkeypatch.setenv("PIP_FIND_LINKS", "/wheelhouse")
-    monkeypatch.setenv("CIBW_ENVIRONMENT_PASS_LINUX", "PIP_NO_INDEX PIP_FIND_LINKS")
+    for name, value in offline.environment(docker_image, wheelhouse).items():
+        monkeypatch.setenv(name, value)
     for name in list(os.environ):
-        if name.startswith(("CCWHEEL_", "CIBW_BUILD", "CIBW_SKIP", "CIBW_ENVIRONMENT=")):
+        if name.startswith(("CCWHEEL_", "CIBW_BUILD", "CIBW_SKIP", "CIBW_CONFIG_SETTINGS")) or (
+            name in {"CIBW_ENVIRONMENT", "SKBUILD_BUILD_DIR"}
+        ):
             monkeypatch.delenv(name)
     yield
 
@@ -120,3 +94,21 @@ def example_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable
         return target
 
     return copy
+
+
+Build = Callable[..., int]
+
+
+@pytest.fixture
+def ccwheel_build() -> Build:
+    """`ccwheel build` in-process, as a user's CI step runs it: (cache_dir, out, *args)."""
+    from ccwheel.cli import main
+
+    def build(cache_dir: Path, out: Path, *extra: str) -> int:
+        # cibuildwheel computes the platform from --only and refuses both together.
+        platform = [] if "--only" in extra else ["--platform", "linux"]
+        return main(
+            ["build", *platform, "--cache-dir", str(cache_dir), "--output-dir", str(out), *extra]
+        )
+
+    return build

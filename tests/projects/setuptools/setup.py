@@ -18,6 +18,12 @@ setup(
                 ("EXAMPLE_BEFORE_BUILD", "1" if before_build else "0"),
             ],
             language="c++",
-        )
+        ),
+        # A C extension too: setuptools compiles C and C++ with different compilers.
+        Extension(
+            "ccwheel_example_c",
+            sources=sorted(str(p) for p in Path("csrc").glob("*.c")),
+            include_dirs=["csrc"],
+        ),
     ]
 )

@@ -1,0 +1,62 @@
+"""What a build on this repository's CI machine needs: the stand-in image, and build
+requirements from a wheelhouse mounted into the container, since containers here cannot
+reach any index. Shared by the container tests (conftest.py) and the benchmark (bench.py)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).parent
+IMAGE = "ccwheel-standin:latest"
+# The Pythons the stand-in image builds for, and so the wheelhouse must serve.
+PYTHONS = ("3.9", "3.11", "3.12")
+
+
+def fill_wheelhouse(target: Path) -> Path:
+    """Download the example projects' build requirements into `target` (a no-op for what is
+    already there), for every Python of the image."""
+    target.mkdir(parents=True, exist_ok=True)
+    requirements = (HERE / "projects" / "requirements.txt").read_text().split()
+    for version in PYTHONS:
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "-q",
+                "--disable-pip-version-check",
+                "--only-binary=:all:",
+                "--python-version",
+                version,
+                "--platform",
+                "manylinux2014_x86_64",
+                "-d",
+                str(target),
+                *requirements,
+            ],
+            check=True,
+        )
+    # uv reads no PIP_* variable, and this uv has no UV_NO_INDEX: a config file it is.
+    (target / "uv.toml").write_text('no-index = true\nfind-links = ["/wheelhouse"]\n')
+    return target
+
+
+def environment(image: str | None, wheelhouse: Path | None) -> dict[str, str]:
+    """The settings a user of that image and wheelhouse would have: their image, their
+    container create-args (the wheelhouse mount), their pip and uv settings passed into the
+    container. ccwheel has to compose with all of them."""
+    env = {"CIBW_CONTAINER_ENGINE": "docker"}
+    if image:
+        env["CIBW_MANYLINUX_X86_64_IMAGE"] = image
+    if wheelhouse:
+        env["CIBW_CONTAINER_ENGINE"] = f"docker; create_args: --volume={wheelhouse}:/wheelhouse:ro"
+        env.update(
+            PIP_NO_INDEX="1",
+            PIP_FIND_LINKS="/wheelhouse",
+            UV_CONFIG_FILE="/wheelhouse/uv.toml",
+            CIBW_ENVIRONMENT_PASS_LINUX="PIP_NO_INDEX PIP_FIND_LINKS UV_CONFIG_FILE",
+        )
+    return env
