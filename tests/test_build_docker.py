@@ -14,19 +14,13 @@ from typing import Callable
 import pytest
 
 from ccwheel import cache
-from ccwheel.cli import main
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("offline_build_env")]
 
+Build = Callable[..., int]  # the ccwheel_build fixture
+
 IDS = ("cp311-manylinux_x86_64", "cp312-manylinux_x86_64")
-
-
-def _build(cache_dir: Path, out: Path, *extra: str) -> int:
-    # cibuildwheel computes the platform from --only and refuses both together.
-    platform = [] if "--only" in extra else ["--platform", "linux"]
-    return main(
-        ["build", *platform, "--cache-dir", str(cache_dir), "--output-dir", str(out), *extra]
-    )
+UNITS = 7  # the setuptools example: five C++ units and two C units
 
 
 def _import_from_wheel(wheel: Path, tmp_path: Path) -> dict[str, object]:
@@ -50,21 +44,22 @@ def test_second_build_hits_directly_and_user_config_still_applies(
     example_project: Callable[[str], Path],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    ccwheel_build: Build,
 ) -> None:
-    example_project("setuptools-cpp")
+    example_project("setuptools")
     cache_dir = tmp_path / "cache"
 
-    assert _build(cache_dir, tmp_path / "cold", "--report", str(tmp_path / "cold.json")) == 0
+    assert ccwheel_build(cache_dir, tmp_path / "cold", "--report", str(tmp_path / "cold.json")) == 0
     cold = json.loads((tmp_path / "cold.json").read_text())
     assert [b["identifier"] for b in cold["builds"]] == list(IDS)
     for b in cold["builds"]:
-        assert b["compilations"] == 5 and b["warm"] is False
+        assert b["compilations"] == UNITS and b["warm"] is False
         assert b["ccache"]["origin"] == "ccwheel"  # the image has no ccache of its own
     capsys.readouterr()
 
     warm_json = tmp_path / "warm.json"
     assert (
-        _build(
+        ccwheel_build(
             cache_dir,
             tmp_path / "warm",
             "--report",
@@ -80,7 +75,7 @@ def test_second_build_hits_directly_and_user_config_still_applies(
     assert warm["complete"] is True
     for b in warm["builds"]:
         assert b["warm"] is True and b["finished"] is True
-        assert b["compilations"] == 5
+        assert b["compilations"] == UNITS
         assert b["hit_rate"] >= 0.99, b
         assert b["direct_hits"] == b["hits"], b  # every hit a direct hit
         assert b["missed_files"] == []
@@ -98,7 +93,7 @@ def test_second_build_hits_directly_and_user_config_still_applies(
             str(b["misses"]),
             str(b["uncacheable"]),
         ]
-    assert warm["totals"]["hits"] == 10
+    assert warm["totals"]["hits"] == 2 * UNITS
 
     # The user's own before-build and environment reached the build.
     wheels = sorted((tmp_path / "warm").glob("*.whl"))
@@ -114,10 +109,11 @@ def test_cache_disabled_still_builds(
     example_project: Callable[[str], Path],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    ccwheel_build: Build,
 ) -> None:
-    example_project("setuptools-cpp")
+    example_project("setuptools")
     cache_dir = tmp_path / "cache"
-    assert _build(cache_dir, tmp_path / "out", "--no-cache", "--only", IDS[0]) == 0
+    assert ccwheel_build(cache_dir, tmp_path / "out", "--no-cache", "--only", IDS[0]) == 0
     assert len(list((tmp_path / "out").glob("*.whl"))) == 1
     assert not cache_dir.exists()  # plain cibuildwheel: nothing mounted, nothing written
     assert "ccache per build" not in capsys.readouterr().out
@@ -128,16 +124,17 @@ def test_without_a_usable_ccache_the_wheel_is_still_built(
     example_project: Callable[[str], Path],
     monkeypatch: pytest.MonkeyPatch,
     capfd: pytest.CaptureFixture[str],
+    ccwheel_build: Build,
 ) -> None:
     """No ccache in the image and none from ccwheel for its architecture: one warning.
     With the pip frontend, whose build without isolation still needs ccwheel's setup to
     install the build requirements although ccache is out."""
     monkeypatch.setenv("CIBW_BUILD_FRONTEND", "pip")
-    example_project("setuptools-cpp")
+    example_project("setuptools")
     monkeypatch.setattr(cache, "host_ccache_binary", lambda: None)
     report_path = tmp_path / "r.json"
     assert (
-        _build(
+        ccwheel_build(
             tmp_path / "cache",
             tmp_path / "out",
             "--only",
@@ -159,15 +156,16 @@ def test_pip_frontend_hits_through_a_build_without_isolation(
     tmp_path: Path,
     example_project: Callable[[str], Path],
     monkeypatch: pytest.MonkeyPatch,
+    ccwheel_build: Build,
 ) -> None:
     """pip has no --env-dir: ccwheel installs the build requirements into the build's own
     interpreter and runs pip without isolation, so no random build-env path is hashed."""
-    example_project("setuptools-cpp")
+    example_project("setuptools")
     monkeypatch.setenv("CIBW_BUILD_FRONTEND", "pip")
     cache_dir = tmp_path / "cache"
     for run in ("cold", "warm"):
         assert (
-            _build(
+            ccwheel_build(
                 cache_dir,
                 tmp_path / run,
                 "--only",
@@ -178,20 +176,21 @@ def test_pip_frontend_hits_through_a_build_without_isolation(
             == 0
         )
     (build,) = json.loads((tmp_path / "warm.json").read_text())["builds"]
-    assert build["compilations"] == 5
+    assert build["compilations"] == UNITS
     assert build["hit_rate"] >= 0.99 and build["direct_hits"] == build["hits"], build
 
 
 def test_cp39_with_the_build_frontend_hits_without_isolation(
     tmp_path: Path,
     example_project: Callable[[str], Path],
+    ccwheel_build: Build,
 ) -> None:
     """The image's build for cp39 predates --env-dir (it needs Python >= 3.10), so ccwheel
     runs `python -m build --no-isolation` there, after installing the requirements."""
-    example_project("setuptools-cpp")
+    example_project("setuptools")
     cache_dir = tmp_path / "cache"
     for run in ("cold", "warm"):
-        code = _build(
+        code = ccwheel_build(
             cache_dir,
             tmp_path / run,
             "--only",
@@ -201,5 +200,28 @@ def test_cp39_with_the_build_frontend_hits_without_isolation(
         )
         assert code == 0
     (build,) = json.loads((tmp_path / "warm.json").read_text())["builds"]
-    assert build["compilations"] == 5
+    assert build["compilations"] == UNITS
     assert build["hit_rate"] >= 0.99 and build["direct_hits"] == build["hits"], build
+
+
+def test_explain_names_the_header_behind_the_misses(
+    tmp_path: Path,
+    example_project: Callable[[str], Path],
+    capsys: pytest.CaptureFixture[str],
+    ccwheel_build: Build,
+) -> None:
+    root = example_project("setuptools")
+    cache_dir = tmp_path / "cache"
+    assert ccwheel_build(cache_dir, tmp_path / "a", "--only", IDS[0], "--explain") == 0
+    with (root / "src" / "kernels.hpp").open("a") as f:
+        f.write("\ninline int ccwheel_added() { return 1; }\n")
+    capsys.readouterr()
+    report = tmp_path / "r.json"
+    args = ("--only", IDS[0], "--explain", "--report", str(report))
+    assert ccwheel_build(cache_dir, tmp_path / "b", *args) == 0
+    (b,) = json.loads(report.read_text())["builds"]
+    assert b["misses"] == 5 and b["hits"] == 2  # the C++ units; the C units still hit
+    assert len(b["explain"]) == 5
+    causes = {e["cause"] for e in b["explain"]}
+    assert len(causes) == 1 and "kernels.hpp" in causes.pop(), b["explain"]
+    assert "5 units missed: header" in capsys.readouterr().out

@@ -166,3 +166,31 @@ def test_python_version_of_identifiers() -> None:
     assert container.python_version("pp310-manylinux_x86_64") == (3, 10)
     assert container.python_version("cp39-musllinux_aarch64") == (3, 9)
     assert container.python_version("gp311_242-manylinux_x86_64") is None
+
+
+def test_remote_storage_reaches_the_container_without_its_url(
+    project: Path, tmp_path: Path
+) -> None:
+    """The URL is read from the run directory inside the container: the assignment that
+    cibuildwheel prints holds no credentials. The project's own --network=host stays."""
+    secret = "redis://:s3cret@127.0.0.1:6379"
+    r = cibw.resolved(project, ID, {}, _composer(tmp_path, remote=secret))
+    added = dict(a.split("=", 1) for a in r.environment[2:])
+    assert added["CCACHE_REMOTE_STORAGE"] == "$(cat /ccache/.ccwheel/runs/RUN/remote-storage)"
+    assert not any("s3cret" in a for a in r.environment)
+    assert r.create_args == ["--network=host", f"--volume={tmp_path / 'cache'}:/ccache"]
+
+
+def test_loopback_remote_storage_gets_the_host_network(tmp_path: Path) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "setup.py").write_text("")
+    local = cibw.resolved(plain, ID, {}, _composer(tmp_path, remote="redis://localhost:6379"))
+    assert local.create_args[-1] == "--network=host"
+    far = cibw.resolved(plain, ID, {}, _composer(tmp_path, remote="http://cache.example:8080"))
+    assert not any(a.startswith("--network") for a in far.create_args)
+    # A user who set CCACHE_REMOTE_STORAGE in their own environment keeps it.
+    env = {"CIBW_ENVIRONMENT": "CCACHE_REMOTE_STORAGE=http://theirs"}
+    theirs = cibw.resolved(plain, ID, env, _composer(tmp_path, remote="redis://localhost"))
+    assert theirs.environment[0] == "CCACHE_REMOTE_STORAGE=http://theirs"
+    assert not any(a.startswith("CCACHE_REMOTE_STORAGE=$") for a in theirs.environment)

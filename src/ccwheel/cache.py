@@ -46,6 +46,10 @@ class Run:
     def stats_log(self, identifier: str) -> Path:
         return self.dir / f"{identifier}.stats"
 
+    def debug_dir(self, identifier: str) -> Path:
+        """ccache's debug files of one build, with --explain."""
+        return self.dir / "debug" / identifier
+
     def status(self, identifier: str) -> str | None:
         """The one-line reason the container gave for building without the cache."""
         try:
@@ -120,7 +124,10 @@ def prepare(cache_dir: Path) -> Run:
                 f"(no CACHEDIR.TAG written by ccwheel); choose another --cache-dir"
             )
             raise CacheUnusable(msg)
-        cache_dir.mkdir(parents=True, exist_ok=True)
+        # Owner-only: the container writes its files world-writable (CCACHE_UMASK=000) so
+        # that a non-root host user can remove them; nobody else may reach them.
+        if not cache_dir.exists():
+            cache_dir.mkdir(parents=True, mode=0o700)
         tag = cache_dir / "CACHEDIR.TAG"
         if not tag.exists():
             tag.write_text(TAG_TEXT)
@@ -170,13 +177,21 @@ def clean(cache_dir: Path) -> int:
     return removed
 
 
-def last_run(cache_dir: Path) -> Run | None:
-    runs = cache_dir / ".ccwheel" / "runs"
+def runs(cache_dir: Path) -> list[Run]:
+    """The runs kept in the cache directory, newest first."""
     try:
-        names = sorted(p.name for p in runs.iterdir() if p.is_dir())
+        names = sorted(
+            (p.name for p in (cache_dir / ".ccwheel" / "runs").iterdir() if p.is_dir()),
+            reverse=True,
+        )
     except OSError:
-        return None
-    return Run(cache_dir, names[-1]) if names else None
+        return []
+    return [Run(cache_dir, name) for name in names]
+
+
+def last_run(cache_dir: Path) -> Run | None:
+    kept = runs(cache_dir)
+    return kept[0] if kept else None
 
 
 def usage(cache_dir: Path) -> tuple[int, int]:

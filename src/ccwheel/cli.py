@@ -8,15 +8,18 @@ here. stdout carries the report; stderr carries diagnostics.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import os
 import shutil
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
-from ccwheel import __version__, cache, cibw, config, container, report, stats
+from ccwheel import __version__, cache, cibw, config, container, explain, remote, report, stats
 from ccwheel.errors import (
     CcwheelError,
     ConfigError,
@@ -32,6 +35,9 @@ OWN_OPTIONS = (
     "--min-hit-rate",
     "--selinux-relabel",
     "--stable-build-env",
+    "--remote-storage",
+    "--remote-read-only",
+    "--explain",
 )
 # cibuildwheel's own flags that look like ccwheel's: never "corrected" into ours.
 _CIBW_LOOKALIKES = ("--clean-cache", "--config-file", "--output-dir", "--only", "--archs")
@@ -94,6 +100,27 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     build.add_argument(
         "--stable-build-env", metavar="MODE", help="auto (default), env-dir, no-isolation or off"
+    )
+    build.add_argument(
+        "--remote-storage",
+        metavar="URL",
+        help="ccache remote storage shared by machines, e.g. redis://host:6379 (prefer "
+        "CCWHEEL_REMOTE_STORAGE from a CI secret when the URL has credentials)",
+    )
+    build.add_argument(
+        "--remote-read-only",
+        action="store_const",
+        const=True,
+        default=None,
+        help="read the remote storage, never write it (e.g. pull-request jobs)",
+    )
+    build.add_argument(
+        "--explain",
+        action="store_const",
+        const=True,
+        default=None,
+        help="keep ccache's debug inputs and say why each missed unit missed (against the "
+        "previous --explain run of the same build)",
     )
     build.add_argument(
         "--help-cibuildwheel", action="store_true", help="show cibuildwheel's own arguments"
@@ -165,6 +192,8 @@ def _composer(settings: config.Settings, run: cache.Run) -> cibw.Composer:
             selinux_relabel=settings.selinux_relabel,
             stable_build_env=settings.stable_build_env,
             backend=backends[view.package_dir],
+            remote=settings.remote_storage,
+            explain=settings.explain,
         )
 
     return compose
@@ -181,19 +210,80 @@ def _collect(
     for identifier in builds.order:
         if "linux" not in identifier:
             continue
+        build_stats = stats.read(run.stats_log(identifier))
         records.append(
             report.BuildRecord(
                 identifier=identifier,
-                stats=stats.read(run.stats_log(identifier)),
+                stats=build_stats,
                 seconds=builds.seconds.get(identifier),
                 warm=warm_before.get(identifier, False),
                 finished=identifier in builds.seconds,
                 warning=run.status(identifier),
                 ccache=run.info(identifier),
+                explanations=_explain(settings, run, identifier, build_stats),
             )
         )
     size, _entries = cache.usage(settings.cache_dir)
-    return report.Report(settings.cache_dir, records, size, code)
+    return report.Report(settings.cache_dir, records, size, code, _remote_label(settings))
+
+
+def _explain(
+    settings: config.Settings, run: cache.Run, identifier: str, build_stats: stats.BuildStats
+) -> list[explain.Explanation]:
+    current = run.debug_dir(identifier)
+    if not settings.explain or not build_stats.missed_files or not current.is_dir():
+        return []
+    earlier = [
+        r.debug_dir(identifier)
+        for r in cache.runs(settings.cache_dir)
+        if r.name < run.name and r.debug_dir(identifier).is_dir()
+    ]
+    return explain.explain(current, earlier, build_stats.missed_files)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so every context manager on the way out runs."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+
+    def handler(signum: int, _frame: object) -> None:
+        raise Terminated(signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _remote_label(settings: config.Settings) -> str | None:
+    if not settings.remote_storage:
+        return None
+    label = remote.redact(settings.remote_storage)
+    return label + (" (read-only)" if settings.remote_read_only else "")
+
+
+def _write_remote_file(settings: config.Settings, run: cache.Run) -> Path | None:
+    """The remote storage URL for the containers to read (see remote.py); owner-only."""
+    if not settings.remote_storage:
+        return None
+    value = settings.remote_storage
+    if settings.remote_read_only:
+        value = remote.with_read_only(value)
+    path = run.dir / container.REMOTE_FILE
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(value + "\n")
+    return path
 
 
 def _publish(rep: report.Report, settings: config.Settings) -> None:
@@ -278,6 +368,9 @@ def build(args: argparse.Namespace, passthrough: list[str]) -> int:
         "min_hit_rate": args.min_hit_rate,
         "selinux_relabel": args.selinux_relabel,
         "stable_build_env": args.stable_build_env,
+        "remote_storage": args.remote_storage,
+        "remote_read_only": args.remote_read_only,
+        "explain": args.explain,
     }
     settings = config.load(flags, file_path)
     cibw.check_supported()
@@ -297,8 +390,22 @@ def build(args: argparse.Namespace, passthrough: list[str]) -> int:
         warm_before[identifier] = cache.warm_marker(settings.cache_dir, identifier).exists()
         builds.start(identifier)
 
-    code = cibw.run(passthrough, _composer(settings, run), on_start, builds.end)
+    remote_file = _write_remote_file(settings, run)
+    interrupted = False
+    try:
+        with _terminate_as_interrupt():
+            code = cibw.run(passthrough, _composer(settings, run), on_start, builds.end)
+    except KeyboardInterrupt as e:
+        # cibuildwheel's containers were removed on the way out (its context managers ran);
+        # what was compiled so far is still reported, marked as incomplete.
+        interrupted = True
+        code = 128 + (e.signum if isinstance(e, Terminated) else signal.SIGINT)
+    finally:
+        # The URL may carry credentials, and the cache directory may be uploaded whole.
+        if remote_file is not None:
+            remote_file.unlink(missing_ok=True)
     rep = _collect(settings, run, builds, code, warm_before)
+    rep.interrupted = interrupted
     for b in rep.builds:
         if b.finished and not b.warning:
             marker = cache.warm_marker(settings.cache_dir, b.identifier)

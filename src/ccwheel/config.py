@@ -54,6 +54,12 @@ class Settings:
     selinux_relabel: bool = False
     # How the build frontend's random isolated environment is kept off the compile line.
     stable_build_env: str = "auto"
+    # ccache's remote storage (redis://, http://, ...), shared by machines and CI jobs.
+    remote_storage: str = ""
+    # Read the remote storage, never write it (untrusted jobs such as pull requests).
+    remote_read_only: bool = False
+    # Keep ccache's debug inputs and say why each missed unit missed.
+    explain: bool = False
 
 
 def _parse_bool(value: object, name: str) -> bool:
@@ -114,6 +120,12 @@ def _parse_optional_path(value: object, name: str) -> Path | None:
     return _parse_path(value, name) if value not in (None, "") else None
 
 
+def _parse_remote(value: object, name: str) -> str:
+    from ccwheel import remote
+
+    return remote.parse(str(value), name)
+
+
 _PARSERS: dict[str, Callable[[object, str], Any]] = {
     "cache_dir": _parse_path,
     "cache": _parse_bool,
@@ -122,6 +134,9 @@ _PARSERS: dict[str, Callable[[object, str], Any]] = {
     "min_hit_rate": _parse_rate,
     "selinux_relabel": _parse_bool,
     "stable_build_env": _parse_mode,
+    "remote_storage": _parse_remote,
+    "remote_read_only": _parse_bool,
+    "explain": _parse_bool,
 }
 FILE_KEYS = tuple(k.replace("_", "-") for k in _PARSERS)
 ENV_KEYS = tuple("CCWHEEL_" + k.upper() for k in _PARSERS)

@@ -12,6 +12,7 @@ import re
 import shlex
 from pathlib import Path, PurePosixPath
 
+from ccwheel import remote as remote_storage
 from ccwheel.errors import ConfigError
 
 # Inside the container. /project is where cibuildwheel always copies the project, so it is
@@ -26,6 +27,9 @@ LINKS = WORK / "bin"
 ENV_DIR = WORK / "build-env"
 SKBUILD_DIR = WORK / "skbuild"
 MESONPY_DIR = WORK / "mesonpy"
+
+# In the run directory: the remote storage URL, for the container to read (see remote.py).
+REMOTE_FILE = "remote-storage"
 
 BUILD_FRONTENDS = ("build", "build[uv]")
 # Arguments with which the user already chose how the frontend isolates the build.
@@ -148,7 +152,11 @@ def plan(
     selinux_relabel: bool,
     stable_build_env: str,
     backend: Backend | None = None,
+    remote: str = "",
+    explain: bool = False,
 ) -> Injection:
+    """`remote` is the remote storage setting, only to decide the networking: the URL itself
+    reaches the container through the run directory's remote-storage file (see remote.py)."""
     backend = backend or Backend()
     run_dir = MOUNT / ".ccwheel" / "runs" / run_dir_name
     mode = isolation_mode(view, stable_build_env)
@@ -164,11 +172,29 @@ def plan(
         # keeps hitting.
         "CCACHE_COMPILERCHECK": "content",
         "CCACHE_MAXSIZE": max_size,
+        # The container's root writes the cache; the host user must be able to read and
+        # remove it (ccwheel creates the cache directory itself owner-only).
+        "CCACHE_UMASK": "000",
     }
     env += [(k, _quote(v)) for k, v in defaults.items() if k not in view.env_names]
     # The per-build statistics: a log of this build's own compilations, so two runs that
     # share the cache, or a build that fails half-way, still report exactly their own.
     env.append(("CCACHE_STATSLOG", _quote(f"{run_dir}/{view.identifier}.stats")))
+    create_args = [f"--volume={host_cache_dir}:{MOUNT}" + (":z" if selinux_relabel else "")]
+    if remote and "CCACHE_REMOTE_STORAGE" not in view.env_names:
+        # Read at build time, inside the container: cibuildwheel prints this assignment,
+        # and the URL may carry credentials.
+        env.append(("CCACHE_REMOTE_STORAGE", f"$(cat {run_dir}/{REMOTE_FILE})"))
+        if remote_storage.is_loopback(remote) and not any(
+            a.startswith(("--network", "--net=", "--net ")) or a == "--net"
+            for a in view.create_args
+        ):
+            # A server on the host's loopback is only reachable with the host's network.
+            create_args.append("--network=host")
+    if explain:
+        # Debug files (the hash inputs of every compilation) for the host to compare.
+        env.append(("CCACHE_DEBUG", "1"))
+        env.append(("CCACHE_DEBUGDIR", _quote(f"{run_dir}/debug/{view.identifier}")))
     env.append(("CCWHEEL_RUN_DIR", _quote(str(run_dir))))
     env.append(("CCWHEEL_IDENTIFIER", _quote(view.identifier)))
     env.append(("CCWHEEL_ISOLATION", mode))
@@ -197,11 +223,10 @@ def plan(
     setup = f"sh {run_dir}/setup.sh"
     before_build = f"{setup}; {view.before_build}" if view.before_build else setup
 
-    volume = f"--volume={host_cache_dir}:{MOUNT}" + (":z" if selinux_relabel else "")
     return Injection(
         environment=tuple(env),
         before_build=before_build,
         frontend_args=frontend_args,
-        create_args=(volume,),
+        create_args=tuple(create_args),
         config_settings=config_settings,
     )

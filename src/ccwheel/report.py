@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ccwheel.explain import Explanation, summarize
 from ccwheel.stats import BuildStats
 
 
@@ -21,6 +22,8 @@ class BuildRecord:
     finished: bool
     warning: str | None = None
     ccache: dict[str, str] = dataclasses.field(default_factory=dict)
+    # With --explain: why each unit that missed did.
+    explanations: list[Explanation] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
@@ -29,6 +32,10 @@ class Report:
     builds: list[BuildRecord]
     cache_size: int
     exit_code: int
+    # The remote storage, credentials redacted, when one is configured.
+    remote: str | None = None
+    # Stopped by Ctrl-C or SIGTERM: the numbers cover only what ran before.
+    interrupted: bool = False
 
     @property
     def totals(self) -> BuildStats:
@@ -73,8 +80,19 @@ HEADER = (
 )
 
 
-def _row(name: str, s: BuildStats, seconds: float | None) -> list[str]:
-    return [
+# With a remote storage, the hits split by where they came from, after "preproc".
+REMOTE_HEADER = ("local", "remote")
+
+
+def _header(report: Report) -> list[str]:
+    header = list(HEADER)
+    if report.remote:
+        header[5:5] = REMOTE_HEADER
+    return header
+
+
+def _row(name: str, s: BuildStats, seconds: float | None, remote: bool) -> list[str]:
+    row = [
         name,
         str(s.cacheable),
         str(s.hits),
@@ -85,21 +103,29 @@ def _row(name: str, s: BuildStats, seconds: float | None) -> list[str]:
         percent(s.hit_rate),
         _secs(seconds),
     ]
+    if remote:
+        row[5:5] = [str(s.hits - s.remote_hits), str(s.remote_hits)]
+    return row
 
 
 def _rows(report: Report) -> list[list[str]]:
     rows = []
+    remote = bool(report.remote)
     for b in report.builds:
         name = b.identifier + ("" if b.finished else " (failed)")
-        rows.append(_row(name, b.stats, b.seconds))
-    rows.append(_row("total", report.totals, report.total_seconds))
+        rows.append(_row(name, b.stats, b.seconds, remote))
+    rows.append(_row("total", report.totals, report.total_seconds, remote))
     return rows
 
 
 def render_text(report: Report) -> str:
-    rows = [list(HEADER), *_rows(report)]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER))]
-    lines = ["", "ccwheel: ccache per build"]
+    header = _header(report)
+    rows = [header, *_rows(report)]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    title = "ccwheel: ccache per build"
+    if report.interrupted:
+        title += " (INTERRUPTED: incomplete, only what ran before the interruption)"
+    lines = ["", title]
     for i, row in enumerate(rows):
         cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:])]
         lines.append("  " + "  ".join(cells))
@@ -108,27 +134,34 @@ def render_text(report: Report) -> str:
     for b in report.builds:
         if b.warning:
             lines.append(f"  {b.identifier}: built without the cache: {b.warning}")
+        for line in summarize(b.explanations):
+            lines.append(f"  {b.identifier}: {line}")
         if b.stats.probes:
             lines.append(
                 f"  {b.identifier}: {b.stats.probes} build-system probe compiles "
                 f"({b.stats.probe_hits} hit), not counted above"
             )
     lines.append(f"  cache: {report.cache_dir} ({human_size(report.cache_size)})")
+    if report.remote:
+        lines.append(f"  remote storage: {report.remote}")
     return "\n".join(lines)
 
 
 def render_markdown(report: Report) -> str:
     rows = _rows(report)
+    header = _header(report)
     out = [
         "### ccwheel: ccache per build",
         "",
-        "| " + " | ".join(HEADER) + " |",
-        "|" + "|".join(["---"] + ["---:"] * (len(HEADER) - 1)) + "|",
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|",
     ]
     for i, row in enumerate(rows):
         cells = [f"**{c}**" if i == len(rows) - 1 else c for c in row]
         out.append("| " + " | ".join(cells) + " |")
     out += ["", f"Cache: `{report.cache_dir}` ({human_size(report.cache_size)})", ""]
+    if report.remote:
+        out[-1:-1] = [f"Remote storage: `{report.remote}`"]
     return "\n".join(out)
 
 
@@ -139,6 +172,7 @@ def _stats_json(s: BuildStats) -> dict[str, Any]:
         "direct_hits": s.direct_hits,
         "preprocessed_hits": s.preprocessed_hits,
         "misses": s.misses,
+        "local_hits": s.hits - s.remote_hits,
         "remote_hits": s.remote_hits,
         "uncacheable": s.uncacheable_total,
         "uncacheable_reasons": dict(sorted(s.uncacheable.items())),
@@ -153,8 +187,12 @@ def to_json(report: Report) -> dict[str, Any]:
     return {
         "cache_dir": str(report.cache_dir),
         "cache_size_bytes": report.cache_size,
+        "remote_storage": report.remote,
         "exit_code": report.exit_code,
-        "complete": all(b.finished for b in report.builds) and report.exit_code == 0,
+        "complete": all(b.finished for b in report.builds)
+        and report.exit_code == 0
+        and not report.interrupted,
+        "interrupted": report.interrupted,
         "builds": [
             {
                 "identifier": b.identifier,
@@ -165,6 +203,7 @@ def to_json(report: Report) -> dict[str, Any]:
                 "ccache": b.ccache,
                 **_stats_json(b.stats),
                 "missed_files": b.stats.missed_files,
+                "explain": [dataclasses.asdict(e) for e in b.explanations],
             }
             for b in report.builds
         ],

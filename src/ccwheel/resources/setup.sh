@@ -5,6 +5,10 @@
 # $CCWHEEL_RUN_DIR/$CCWHEEL_IDENTIFIER.status for the host's report) and the build goes on
 # without the cache. Always exits 0.
 
+# The container runs as root, the host user usually not: what lands in the mounted cache
+# must stay readable and removable by them (ccache's own files follow CCACHE_UMASK).
+umask 000
+
 links=/tmp/ccwheel/bin
 status="$CCWHEEL_RUN_DIR/$CCWHEEL_IDENTIFIER.status"
 info="$CCWHEEL_RUN_DIR/$CCWHEEL_IDENTIFIER.info"
@@ -16,7 +20,7 @@ warn() {
 
 # A fresh start for every build: links and stable directories left by the previous
 # Python version in this container must not leak into this one.
-rm -rf "$links" /tmp/ccwheel/build-env /tmp/ccwheel/skbuild /tmp/ccwheel/mesonpy
+rm -rf "$links" /tmp/ccwheel/build-env /tmp/ccwheel/skbuild /tmp/ccwheel/mesonpy /tmp/ccwheel/smoke
 
 # The frontend arguments ccwheel injected depend on this step whether or not ccache turns
 # out to be usable below, so it comes first: skipping it would break the build.
@@ -43,17 +47,28 @@ ccache_version() {
   "$1" --version 2>/dev/null | sed -n '1s/^ccache version \([0-9][0-9.]*\).*/\1/p'
 }
 
+# A ccache that says it is 4.x but cannot compile would fail every compile: each
+# candidate compiles one line (in a scratch cache) before it is trusted.
+works() {
+  cc=$(command -v cc || command -v gcc || command -v clang) || return 0  # nothing to route
+  smoke=/tmp/ccwheel/smoke
+  rm -rf "$smoke" && mkdir -p "$smoke" && printf 'int ccwheel_smoke;\n' >"$smoke/s.c" &&
+    CCACHE_DIR="$smoke/cache" CCACHE_STATSLOG= CCACHE_REMOTE_STORAGE= CCACHE_NODEBUG=1 \
+      "$1" "$cc" -c "$smoke/s.c" -o "$smoke/s.o" >/dev/null 2>&1 &&
+    [ -s "$smoke/s.o" ]
+}
+
 # The image's own ccache when it is 4.0 or newer (stats_log and the options used here
 # need 4.x), else the static binary ccwheel placed in the mounted cache directory.
 ccache=""
 origin=""
 if own=$(command -v ccache 2>/dev/null); then
   v=$(ccache_version "$own")
-  if [ -n "$v" ] && [ "${v%%.*}" -ge 4 ]; then ccache=$own; origin=image; fi
+  if [ -n "$v" ] && [ "${v%%.*}" -ge 4 ] && works "$own"; then ccache=$own; origin=image; fi
 fi
 if [ -z "$ccache" ]; then
   for candidate in "$CCWHEEL_RUN_DIR"/../../bin/*/ccache; do
-    if [ -x "$candidate" ] && [ -n "$(ccache_version "$candidate")" ]; then
+    if [ -x "$candidate" ] && [ -n "$(ccache_version "$candidate")" ] && works "$candidate"; then
       ccache=$candidate; origin=ccwheel; break
     fi
   done

