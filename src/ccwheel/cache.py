@@ -17,6 +17,7 @@ import os
 import platform
 import secrets
 import shutil
+import subprocess
 from pathlib import Path
 
 TAG_SIGNATURE = "Signature: 8a477f597d28d172789f06886806bc55"
@@ -192,6 +193,33 @@ def runs(cache_dir: Path) -> list[Run]:
 def last_run(cache_dir: Path) -> Run | None:
     kept = runs(cache_dir)
     return kept[0] if kept else None
+
+
+def trim(cache_dir: Path, max_size: str) -> None:
+    """Bring the whole cache within `max_size`, oldest entries first. ccache's automatic
+    cleanup during a build looks only at the parts of the cache that build wrote to, so a
+    cache restored and saved by CI would keep whatever else it held; this walks all of it.
+    Raises CacheUnusable with the reason when it cannot."""
+    binary = host_ccache_binary()
+    if binary is None or not (cache_dir / "data").is_dir():
+        return
+    env = {
+        "CCACHE_DIR": str(cache_dir / "data"),
+        "CCACHE_MAXSIZE": max_size,
+        "CCACHE_CONFIGPATH": os.devnull,
+        "PATH": os.environ.get("PATH", ""),
+    }
+    try:
+        done = subprocess.run(
+            [str(binary), "--cleanup"], env=env, capture_output=True, text=True, timeout=600
+        )
+    except (OSError, subprocess.SubprocessError) as e:
+        msg = f"could not trim {cache_dir} to {max_size}: {e}"
+        raise CacheUnusable(msg) from None
+    if done.returncode != 0:
+        reason = (done.stderr.strip().splitlines() or ["unknown error"])[-1]
+        msg = f"could not trim {cache_dir} to {max_size}: {reason}"
+        raise CacheUnusable(msg)
 
 
 def usage(cache_dir: Path) -> tuple[int, int]:

@@ -172,7 +172,8 @@ class _Builds:
             self.current = None
 
 
-def _composer(settings: config.Settings, run: cache.Run) -> cibw.Composer:
+def _composer(settings: config.Settings, run: cache.Run, own_max_size: set[str]) -> cibw.Composer:
+    """`own_max_size` collects the builds whose user set CCACHE_MAXSIZE themselves."""
     checked_engines: dict[str, bool] = {}
     backends: dict[Path, container.Backend] = {}
 
@@ -182,6 +183,8 @@ def _composer(settings: config.Settings, run: cache.Run) -> cibw.Composer:
             checked_engines[view.engine] = shutil.which(view.engine) is not None
         if not checked_engines[view.engine]:
             raise ContainerEngineMissingError(view.engine)
+        if "CCACHE_MAXSIZE" in view.env_names:
+            own_max_size.add(view.identifier)
         if view.package_dir not in backends:
             backends[view.package_dir] = container.read_backend(view.package_dir)
         return container.plan(
@@ -391,10 +394,12 @@ def build(args: argparse.Namespace, passthrough: list[str]) -> int:
         builds.start(identifier)
 
     remote_file = _write_remote_file(settings, run)
+    own_max_size: set[str] = set()
     interrupted = False
     try:
         with _terminate_as_interrupt():
-            code = cibw.run(passthrough, _composer(settings, run), on_start, builds.end)
+            composer = _composer(settings, run, own_max_size)
+            code = cibw.run(passthrough, composer, on_start, builds.end)
     except KeyboardInterrupt as e:
         # cibuildwheel's containers were removed on the way out (its context managers ran);
         # what was compiled so far is still reported, marked as incomplete.
@@ -404,6 +409,12 @@ def build(args: argparse.Namespace, passthrough: list[str]) -> int:
         # The URL may carry credentials, and the cache directory may be uploaded whole.
         if remote_file is not None:
             remote_file.unlink(missing_ok=True)
+    # A CCACHE_MAXSIZE of the user's own wins over ccwheel's cap, here as in the container.
+    if not own_max_size:
+        try:
+            cache.trim(settings.cache_dir, settings.max_size)
+        except cache.CacheUnusable as e:
+            warn(str(e))
     rep = _collect(settings, run, builds, code, warm_before)
     rep.interrupted = interrupted
     for b in rep.builds:

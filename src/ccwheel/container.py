@@ -172,11 +172,21 @@ def plan(
         # keeps hitting.
         "CCACHE_COMPILERCHECK": "content",
         "CCACHE_MAXSIZE": max_size,
+        # A miss then costs no extra preprocessor run (ccache's figure: 1-3% overhead instead
+        # of 5-20%) wherever the compiler writes a dependency file (-MD: CMake with Ninja,
+        # meson); elsewhere ccache falls back to its usual mode by itself. ccwheel's stable
+        # paths are what make direct-mode lookups hit, so nothing relies on the fallback.
+        "CCACHE_DEPEND": "1",
         # The container's root writes the cache; the host user must be able to read and
         # remove it (ccwheel creates the cache directory itself owner-only).
         "CCACHE_UMASK": "000",
     }
-    env += [(k, _quote(v)) for k, v in defaults.items() if k not in view.env_names]
+    env += [
+        (k, _quote(v))
+        for k, v in defaults.items()
+        # CCACHE_NOFOO is how a user turns a boolean CCACHE_FOO off: theirs too.
+        if k not in view.env_names and "CCACHE_NO" + k[len("CCACHE_") :] not in view.env_names
+    ]
     # The per-build statistics: a log of this build's own compilations, so two runs that
     # share the cache, or a build that fails half-way, still report exactly their own.
     env.append(("CCACHE_STATSLOG", _quote(f"{run_dir}/{view.identifier}.stats")))

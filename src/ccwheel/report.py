@@ -151,7 +151,8 @@ def render_markdown(report: Report) -> str:
     rows = _rows(report)
     header = _header(report)
     out = [
-        "### ccwheel: ccache per build",
+        "### ccwheel: ccache per build"
+        + (" (interrupted: incomplete)" if report.interrupted else ""),
         "",
         "| " + " | ".join(header) + " |",
         "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|",
