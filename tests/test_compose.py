@@ -217,7 +217,10 @@ def test_depend_mode_unless_the_user_turned_it_off(tmp_path: Path) -> None:
     plain = tmp_path / "plain"
     plain.mkdir()
     (plain / "setup.py").write_text("")
-    assert "CCACHE_DEPEND=1" in cibw.resolved(plain, ID, {}, _composer(tmp_path)).environment
+    r = cibw.resolved(plain, ID, {}, _composer(tmp_path))
+    assert "CCACHE_DEPEND=1" in r.environment
+    # setuptools asks for no dependency file: -MD goes in front of the user's CPPFLAGS.
+    assert 'CPPFLAGS="-MD $CPPFLAGS"' in r.environment
     env = {"CIBW_ENVIRONMENT": "CCACHE_NODEPEND=1"}
     r = cibw.resolved(plain, ID, env, _composer(tmp_path))
-    assert not any(a.startswith("CCACHE_DEPEND") for a in r.environment)
+    assert not any(a.startswith(("CCACHE_DEPEND", "CPPFLAGS")) for a in r.environment)

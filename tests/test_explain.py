@@ -114,3 +114,11 @@ def test_a_changed_source_is_named_and_hits_are_left_out(project: Project) -> No
         '#include "config.h"\nint a(int x) { return x + SCALE * LEVEL; }\n'
     )
     assert explained(project, "-DLEVEL=1") == ["the source src/a.c changed"]
+
+
+def test_changed_headers_are_read_from_ccache_s_log() -> None:
+    log = (
+        "[2026-11-29T02:03:08.357621 61] Mismatch for src/kernels.hpp: size 356 != 314\n"
+        "[2026-11-29T02:03:08.357621 61] Mismatch for /usr/include/x.h: hash 4a != 5b\n"
+    )
+    assert explain.changed_headers(log) == ["/usr/include/x.h", "src/kernels.hpp"]

@@ -78,6 +78,11 @@ class Backend:
     def is_meson_python(self) -> bool:
         return self.name == "mesonpy"
 
+    @property
+    def is_setuptools(self) -> bool:
+        # No build-backend at all means setuptools' legacy backend.
+        return self.name in ("", "setuptools.build_meta", "setuptools.build_meta:__legacy__")
+
 
 def read_backend(package_dir: Path) -> Backend:
     from ccwheel.config import tomllib
@@ -210,6 +215,16 @@ def plan(
     env.append(("CCWHEEL_ISOLATION", mode))
     env.append(("CCWHEEL_FRONTEND", _quote(view.frontend)))
     env.append(("CCWHEEL_PACKAGE", _quote(str(container_package_dir(view)))))
+
+    if (
+        backend.is_setuptools
+        and "CCACHE_DEPEND" not in view.env_names
+        and "CCACHE_NODEPEND" not in view.env_names
+    ):
+        # setuptools asks the compiler for no dependency file, so ccache's depend mode
+        # would not apply and every miss would cost one more preprocessor run. -MD makes
+        # gcc and clang write one beside each object (and is ignored when linking).
+        env.append(("CPPFLAGS", '"-MD $CPPFLAGS"'))
 
     config_settings: tuple[str, ...] = ()
     if backend.is_scikit_build_core and not (

@@ -18,7 +18,8 @@ from pathlib import Path
 SUFFIX = ".ccache-input-text"
 LOG_SUFFIX = ".ccache-log"
 # ccache's log names each include file whose content no longer matches the manifest.
-_MISMATCH = re.compile(r"\] Mismatch for (.+): hash [0-9a-f]+ != [0-9a-f]+")
+# ("Mismatch for src/x.h: hash A != B", or "size 356 != 314" when even the size differs).
+_MISMATCH = re.compile(r"\] Mismatch for (.+?): (?:hash|size|mtime|ctime) ")
 _STAMP = re.compile(r"\.\d{8}_\d{6}_\d+$")
 _LINEMARKER = re.compile(r'^# \d+ "$')
 _INCLUDE_OPTIONS = ("-I", "-isystem", "-iquote", "-idirafter", "--sysroot")
