@@ -47,9 +47,9 @@ def cibuildwheel(session: nox.Session, line: str) -> None:
     session.install(".[test]", CIBUILDWHEEL_LINES[line])
     if _wants_docker(session):
         _build_image(session)
-    # The backend x frontend matrix runs once, in `tests`, against the newest line: these
-    # runs check the seam (cibw.py) against each line.
-    session.run("pytest", "-m", "not matrix", *session.posargs)
+    # These runs check the seam (cibw.py) against each line: the unit tests and the core
+    # container tests. The long ones (matrix, remote, robustness) run once, in `tests`.
+    session.run("pytest", "-m", "not long", *session.posargs)
 
 
 @nox.session

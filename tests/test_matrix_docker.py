@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import pytest
 
-pytestmark = [pytest.mark.docker, pytest.mark.matrix, pytest.mark.usefixtures("offline_build_env")]
+pytestmark = [pytest.mark.docker, pytest.mark.long, pytest.mark.usefixtures("offline_build_env")]
 
 Build = Callable[..., int]  # the ccwheel_build fixture
 

@@ -17,7 +17,7 @@ import pytest
 
 from ccwheel import cache
 
-pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("offline_build_env")]
+pytestmark = [pytest.mark.docker, pytest.mark.long, pytest.mark.usefixtures("offline_build_env")]
 
 Build = Callable[..., int]  # the ccwheel_build fixture
 ID = "cp311-manylinux_x86_64"

@@ -207,6 +207,9 @@ def trim(cache_dir: Path, max_size: str) -> None:
         "CCACHE_DIR": str(cache_dir / "data"),
         "CCACHE_MAXSIZE": max_size,
         "CCACHE_CONFIGPATH": os.devnull,
+        # As in the container: what ccache creates here stays removable by anyone who can
+        # reach the owner-only cache directory.
+        "CCACHE_UMASK": "000",
         "PATH": os.environ.get("PATH", ""),
     }
     try:

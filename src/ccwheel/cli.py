@@ -409,8 +409,10 @@ def build(args: argparse.Namespace, passthrough: list[str]) -> int:
         # The URL may carry credentials, and the cache directory may be uploaded whole.
         if remote_file is not None:
             remote_file.unlink(missing_ok=True)
-    # A CCACHE_MAXSIZE of the user's own wins over ccwheel's cap, here as in the container.
-    if not own_max_size:
+    # A CCACHE_MAXSIZE of the user's own wins over ccwheel's cap, here as in the container;
+    # and a run in which no build could use ccache wrote nothing to trim.
+    used = any(run.info(identifier) for identifier in builds.order)
+    if used and not own_max_size:
         try:
             cache.trim(settings.cache_dir, settings.max_size)
         except cache.CacheUnusable as e:
