@@ -143,6 +143,12 @@ def isolation_mode(view: BuildView, requested: str) -> str:
     return requested
 
 
+def _user_set(view: BuildView, name: str) -> bool:
+    """The user set this ccache setting in their environment, or turned it off with its
+    CCACHE_NO* form (how a boolean CCACHE_FOO is switched off): theirs wins."""
+    return name in view.env_names or "CCACHE_NO" + name[len("CCACHE_") :] in view.env_names
+
+
 def _quote(value: str) -> str:
     # cibuildwheel evaluates environment values like bash; single quotes keep them literal.
     return shlex.quote(value)
@@ -186,12 +192,7 @@ def plan(
         # remove it (ccwheel creates the cache directory itself owner-only).
         "CCACHE_UMASK": "000",
     }
-    env += [
-        (k, _quote(v))
-        for k, v in defaults.items()
-        # CCACHE_NOFOO is how a user turns a boolean CCACHE_FOO off: theirs too.
-        if k not in view.env_names and "CCACHE_NO" + k[len("CCACHE_") :] not in view.env_names
-    ]
+    env += [(k, _quote(v)) for k, v in defaults.items() if not _user_set(view, k)]
     # The per-build statistics: a log of this build's own compilations, so two runs that
     # share the cache, or a build that fails half-way, still report exactly their own.
     env.append(("CCACHE_STATSLOG", _quote(f"{run_dir}/{view.identifier}.stats")))
@@ -201,8 +202,7 @@ def plan(
         # and the URL may carry credentials.
         env.append(("CCACHE_REMOTE_STORAGE", f"$(cat {run_dir}/{REMOTE_FILE})"))
         if remote_storage.is_loopback(remote) and not any(
-            a.startswith(("--network", "--net=", "--net ")) or a == "--net"
-            for a in view.create_args
+            a.startswith(("--network", "--net=")) or a == "--net" for a in view.create_args
         ):
             # A server on the host's loopback is only reachable with the host's network.
             create_args.append("--network=host")
@@ -216,11 +216,7 @@ def plan(
     env.append(("CCWHEEL_FRONTEND", _quote(view.frontend)))
     env.append(("CCWHEEL_PACKAGE", _quote(str(container_package_dir(view)))))
 
-    if (
-        backend.is_setuptools
-        and "CCACHE_DEPEND" not in view.env_names
-        and "CCACHE_NODEPEND" not in view.env_names
-    ):
+    if backend.is_setuptools and not _user_set(view, "CCACHE_DEPEND"):
         # setuptools asks the compiler for no dependency file, so ccache's depend mode
         # would not apply and every miss would cost one more preprocessor run. -MD makes
         # gcc and clang write one beside each object (and is ignored when linking).

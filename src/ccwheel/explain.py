@@ -107,6 +107,14 @@ def changed_headers(log: str) -> list[str]:
     return sorted({m.group(1) for m in _MISMATCH.finditer(log)})
 
 
+def _headers_cause(names: list[str]) -> str:
+    return (
+        f"header {names[0]} changed"
+        if len(names) == 1
+        else (f"headers changed: {', '.join(names)}")
+    )
+
+
 def compare(before: HashInput, after: HashInput, log: str = "") -> str:
     """The cause of a miss, in a few words, or "" when the hash inputs match. `log` is the
     current compilation's ccache log, which names changed headers."""
@@ -136,11 +144,7 @@ def compare(before: HashInput, after: HashInput, log: str = "") -> str:
         and not name.startswith("<")
     ]
     if changed:
-        return (
-            f"header {', '.join(changed)} changed"
-            if len(changed) == 1
-            else (f"headers changed: {', '.join(changed)}")
-        )
+        return _headers_cause(changed)
     if before.cpp != after.cpp:
         return f"the preprocessed source of {after.input_file} changed"
     return ""
@@ -178,7 +182,7 @@ def explain(current: Path, previous: list[Path], missed_files: list[str]) -> lis
         if before_path is None:
             headers = changed_headers(log)
             cause = (
-                f"header {', '.join(headers)} changed"
+                _headers_cause(headers)
                 if headers
                 else "no earlier input to compare with (a new unit, or no --explain last time)"
             )

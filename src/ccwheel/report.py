@@ -104,7 +104,7 @@ def _row(name: str, s: BuildStats, seconds: float | None, remote: bool) -> list[
         _secs(seconds),
     ]
     if remote:
-        row[5:5] = [str(s.hits - s.remote_hits), str(s.remote_hits)]
+        row[5:5] = [str(s.local_hits), str(s.remote_hits)]
     return row
 
 
@@ -173,7 +173,7 @@ def _stats_json(s: BuildStats) -> dict[str, Any]:
         "direct_hits": s.direct_hits,
         "preprocessed_hits": s.preprocessed_hits,
         "misses": s.misses,
-        "local_hits": s.hits - s.remote_hits,
+        "local_hits": s.local_hits,
         "remote_hits": s.remote_hits,
         "uncacheable": s.uncacheable_total,
         "uncacheable_reasons": dict(sorted(s.uncacheable.items())),

@@ -49,6 +49,11 @@ class BuildStats:
         return self.direct_hits + self.preprocessed_hits
 
     @property
+    def local_hits(self) -> int:
+        """Hits served from the local cache directory, not the remote storage."""
+        return self.hits - self.remote_hits
+
+    @property
     def cacheable(self) -> int:
         return self.hits + self.misses
 
