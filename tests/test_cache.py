@@ -2,26 +2,96 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import pytest
 
 from ccwheel import cache, cli
+from ccwheel.errors import UnsafeCacheDirError
 
 
-def test_prepare_tags_installs_ccache_and_opens_a_run(tmp_path: Path) -> None:
-    run = cache.prepare(tmp_path / "c")
+def test_prepare_tags_the_directory_owner_only_and_opens_no_run(tmp_path: Path) -> None:
+    assert cache.prepare(tmp_path / "c") == []
     assert cache.is_ours(tmp_path / "c")
-    assert (run.dir / "setup.sh").is_file() and (run.dir / "requires.py").is_file()
-    binaries = list((tmp_path / "c" / ".ccwheel" / "bin").glob("*/ccache"))
-    assert len(binaries) == 1 and binaries[0].stat().st_mode & 0o111
+    assert stat.S_IMODE((tmp_path / "c").stat().st_mode) == 0o700
+    assert (tmp_path / "c" / "data").is_dir()
+    assert cache.last_run(tmp_path / "c") is None
+    run = cache.open_run(tmp_path / "c", cache.new_run_name())
+    assert (run.dir / cache.LOCK_FILE).is_file()
     assert cache.last_run(tmp_path / "c") == run
+    run.close()
 
 
-def test_runs_are_pruned(tmp_path: Path) -> None:
+def _runs(cache_dir: Path) -> list[str]:
+    return sorted(p.name for p in (cache_dir / ".ccwheel" / "runs").iterdir())
+
+
+def test_finished_runs_are_pruned_live_ones_never(tmp_path: Path) -> None:
+    """A long build's run stays while ten shorter runs come and go: its compiler links
+    and stats log live there."""
+    live = cache.open_run(tmp_path, cache.new_run_name())
+    finished = []
     for _ in range(cache.KEEP_RUNS + 3):
-        cache.prepare(tmp_path)
-    assert len(list((tmp_path / ".ccwheel" / "runs").iterdir())) == cache.KEEP_RUNS
+        run = cache.open_run(tmp_path, cache.new_run_name())
+        run.close()
+        finished.append(run.name)
+    kept = _runs(tmp_path)
+    assert live.name in kept
+    # The newest KEEP_RUNS are kept, and the live one beyond them.
+    assert kept == sorted([live.name, *finished[-cache.KEEP_RUNS :]])
+    live.close()
+    cache.open_run(tmp_path, cache.new_run_name()).close()
+    assert live.name not in _runs(tmp_path)
+
+
+def test_runs_without_a_lock_file_are_pruned_only_when_old(tmp_path: Path) -> None:
+    """One an older ccwheel left is pruned; one being created this moment is not."""
+    runs_dir = tmp_path / ".ccwheel" / "runs"
+    old, fresh = runs_dir / "20200101T000000-1-aaaaaa", runs_dir / "20200101T000001-1-bbbbbb"
+    old.mkdir(parents=True)
+    fresh.mkdir()
+    os.utime(old, (0, 0))
+    for _ in range(cache.KEEP_RUNS):
+        cache.open_run(tmp_path, cache.new_run_name()).close()
+    assert not old.exists() and fresh.exists()
+
+
+def test_run_names_sort_in_start_order_within_one_second() -> None:
+    names = [cache.new_run_name() for _ in range(200)]
+    assert sorted(names) == names and len(set(names)) == len(names)
+
+
+def test_stale_secret_files_of_older_versions_are_removed(tmp_path: Path) -> None:
+    old_run = tmp_path / ".ccwheel" / "runs" / "20250101T000000-1-abcdef"
+    old_run.mkdir(parents=True)
+    (old_run / "remote-storage").write_text("redis://s3cret@host\n")
+    (tmp_path / "CACHEDIR.TAG").write_text(cache.TAG_TEXT)
+    cache.prepare(tmp_path)
+    assert not (old_run / "remote-storage").exists()
+
+
+def test_a_cache_dir_open_to_others_is_made_owner_only_when_it_is_ours(tmp_path: Path) -> None:
+    target = tmp_path / "c"
+    target.mkdir(mode=0o777)
+    target.chmod(0o777)
+    (note,) = cache.prepare(target)
+    assert "owner-only (mode 0777 -> 0700)" in note
+    assert stat.S_IMODE(target.stat().st_mode) == 0o700
+    assert cache.prepare(target) == []  # every run checks it again
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="chown to another user needs root")
+def test_a_cache_dir_open_to_others_and_not_ours_is_refused(tmp_path: Path) -> None:
+    target = tmp_path / "c"
+    target.mkdir()
+    target.chmod(0o755)
+    os.chown(target, 4321, 4321)
+    with pytest.raises(UnsafeCacheDirError, match=r"uid 4321 .*\(mode 0755\)") as e:
+        cache.prepare(target)
+    assert e.value.exit_code == 2
+    assert stat.S_IMODE(target.stat().st_mode) == 0o755 and not any(target.iterdir())
 
 
 def test_cache_dir_command_and_github_output(
@@ -40,7 +110,8 @@ def test_info_reports_the_last_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    run = cache.prepare(tmp_path / "c")
+    cache.prepare(tmp_path / "c")
+    run = cache.open_run(tmp_path / "c", cache.new_run_name())
     run.stats_log("cp311-manylinux_x86_64").write_text(
         "# a.c\ndirect_cache_hit\n# b.c\ncache_miss\n"
     )

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ccwheel import cache, cli, report, stats
+from ccwheel import cache, cli, config, report, run, stats
 from ccwheel.errors import HitRateTooLowError
 
 
@@ -85,12 +85,49 @@ def test_missing_container_engine_before_any_container(
     assert "ccwheel: error: container engine 'docker' not found" in err
 
 
-def test_print_build_identifiers_passes_through(
+def test_print_build_identifiers_passes_through_and_opens_no_run(
     project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code = _print_identifiers(str(tmp_path / "c"))
     assert code == 0
     assert capsys.readouterr().out.split() == ["cp311-manylinux_x86_64"]
+    # A run that builds nothing leaves no run directory to push a live one out.
+    assert not (tmp_path / "c" / ".ccwheel" / "runs").exists()
+
+
+@pytest.mark.parametrize("where", ["a-file/r.json", "a-dir"])
+def test_an_unwritable_report_path_fails_before_any_container(
+    where: str, project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "a-file").write_text("")
+    (tmp_path / "a-dir").mkdir()
+    code = cli.main(
+        [
+            "build",
+            "--platform",
+            "linux",
+            "--cache-dir",
+            str(tmp_path / "c"),
+            "--report",
+            str(tmp_path / where),
+            "--print-build-identifiers",
+        ]
+    )
+    assert code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # cibuildwheel never ran
+    assert f"ccwheel: error: --report {tmp_path / where}: " in captured.err
+
+
+def test_a_report_that_cannot_be_written_after_the_build_is_one_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Once the wheels are built, a failed write loses nothing but the file."""
+    (tmp_path / "gone").write_text("")  # where the report's directory should be
+    settings = config.Settings(cache_dir=tmp_path, report=tmp_path / "gone" / "r.json")
+    run._publish(_report(tmp_path), settings)
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("ccwheel: warning: cannot write the report")
 
 
 def test_cache_dir_that_is_not_ours_is_left_alone(
@@ -153,10 +190,22 @@ def _report(tmp_path: Path) -> report.Report:
 
 def test_min_hit_rate_applies_to_warm_builds_only(tmp_path: Path) -> None:
     rep = _report(tmp_path)
-    cli._check_hit_rate(rep, None)
-    cli._check_hit_rate(rep, 0.5)  # warm build at 50%; the cold one at 0% does not count
-    with pytest.raises(HitRateTooLowError, match=r"cp311-manylinux_x86_64 50\.0%") as e:
-        cli._check_hit_rate(rep, 0.9)
+    # A cold build that finished at 0%: a first build misses by nature.
+    rep.builds.append(
+        report.BuildRecord(
+            "cp39-manylinux_x86_64",
+            stats.parse("# a.c\ncache_miss\n"),
+            1.0,
+            warm=False,
+            finished=True,
+        )
+    )
+    run.check_hit_rate(rep, None)
+    run.check_hit_rate(rep, 0.5)  # warm build at 50%; the cold ones at 0% do not count
+    with pytest.raises(
+        HitRateTooLowError, match=r"warm builds: cp311-manylinux_x86_64 50\.0%$"
+    ) as e:
+        run.check_hit_rate(rep, 0.9)
     assert e.value.exit_code == 20
 
 

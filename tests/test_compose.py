@@ -3,12 +3,13 @@ resolution (pyproject, overrides, CIBW_* variables), without starting a containe
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
 import pytest
 
-from ccwheel import cibw, container
+from ccwheel import cibw, config, container, run
 from ccwheel.errors import ConfigError
 
 ID = "cp311-manylinux_x86_64"
@@ -19,7 +20,7 @@ def _composer(tmp_path: Path, **kw: object) -> cibw.Composer:
     def compose(view: container.BuildView) -> container.Injection:
         options: dict[str, object] = {
             "host_cache_dir": tmp_path / "cache",
-            "run_dir_name": "RUN",
+            "run_name": "RUN",
             "max_size": "5G",
             "selinux_relabel": False,
             "stable_build_env": "auto",
@@ -62,12 +63,15 @@ def test_user_settings_survive_and_ccwheel_adds_its_own(project: Path, tmp_path:
     assert r.environment[:2] == ['USER_VAR="u"', 'CCACHE_MAXSIZE="9G"']
     added = dict(a.split("=", 1) for a in r.environment[2:])
     assert added["PATH"] == '"/tmp/ccwheel/bin:$PATH"'
-    assert added["CCACHE_DIR"] == "/ccache/data"
+    assert added["CCACHE_DIR"] == "/tmp/ccwheel/cache/data"
     assert added["CCACHE_BASEDIR"] == "/project"
     assert added["CCACHE_NOHASHDIR"] == "1"
     assert "CCACHE_MAXSIZE" not in added  # the user's own value wins
-    assert added["CCACHE_STATSLOG"] == f"/ccache/.ccwheel/runs/RUN/{ID}.stats"
-    assert r.before_build == "sh /ccache/.ccwheel/runs/RUN/setup.sh; echo user-before"
+    assert added["CCACHE_STATSLOG"] == f"/tmp/ccwheel/cache/.ccwheel/runs/RUN/{ID}.stats"
+    # Nothing the build needs lives in the mount: the setup step was copied into the
+    # container, and a failure to run it is one warning, never the end of the build.
+    assert r.before_build.startswith("sh /opt/ccwheel/setup.sh || echo 'ccwheel: warning: ")
+    assert r.before_build.endswith("' >&2; echo user-before")
     assert r.before_all == "echo user-all"  # untouched: it decides container grouping
     assert r.frontend == "build"
     assert r.frontend_args == ["--verbose", "--env-dir=/tmp/ccwheel/build-env"]
@@ -171,14 +175,108 @@ def test_python_version_of_identifiers() -> None:
 def test_remote_storage_reaches_the_container_without_its_url(
     project: Path, tmp_path: Path
 ) -> None:
-    """The URL is read from the run directory inside the container: the assignment that
-    cibuildwheel prints holds no credentials. The project's own --network=host stays."""
-    secret = "redis://:s3cret@127.0.0.1:6379"
+    """The engine copies the URL from ccwheel's own environment (`--env NAME`): neither
+    an assignment that cibuildwheel prints nor a file in the cache directory holds it.
+    The project's own --network=host stays."""
+    secret = "redis://s3cret@127.0.0.1:6379"
     r = cibw.resolved(project, ID, {}, _composer(tmp_path, remote=secret))
-    added = dict(a.split("=", 1) for a in r.environment[2:])
-    assert added["CCACHE_REMOTE_STORAGE"] == "$(cat /ccache/.ccwheel/runs/RUN/remote-storage)"
-    assert not any("s3cret" in a for a in r.environment)
-    assert r.create_args == ["--network=host", f"--volume={tmp_path / 'cache'}:/ccache"]
+    assert not any("REMOTE_STORAGE" in a or "s3cret" in a for a in r.environment)
+    assert r.create_args == [
+        "--network=host",
+        f"--volume={tmp_path / 'cache'}:/ccache",
+        "--env=CCACHE_REMOTE_STORAGE",
+    ]
+    assert not list(tmp_path.rglob("*remote*"))
+
+
+def test_the_remote_url_is_in_ccwheel_s_environment_only_during_the_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("CCACHE_REMOTE_STORAGE", raising=False)
+    settings = config.Settings(remote_storage="redis://pw@localhost", remote_read_only=True)
+    with run._remote_in_environment(settings):
+        assert os.environ["CCACHE_REMOTE_STORAGE"] == "redis://pw@localhost|read-only"
+    assert "CCACHE_REMOTE_STORAGE" not in os.environ
+    monkeypatch.setenv("CCACHE_REMOTE_STORAGE", "theirs")
+    with run._remote_in_environment(settings):
+        pass
+    assert os.environ["CCACHE_REMOTE_STORAGE"] == "theirs"
+
+
+def test_a_user_hashdir_wins_over_ccwheel_s_nohashdir(tmp_path: Path) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "setup.py").write_text("")
+    r = cibw.resolved(plain, ID, {"CIBW_ENVIRONMENT": "CCACHE_HASHDIR=1"}, _composer(tmp_path))
+    assert r.values["CCACHE_HASHDIR"] == "1" and "CCACHE_NOHASHDIR" not in r.values
+    r = cibw.resolved(plain, ID, {}, _composer(tmp_path))
+    assert r.values["CCACHE_NOHASHDIR"] == "1"
+
+
+def test_values_reach_the_build_exactly_whatever_they_contain(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """cibuildwheel evaluates assignments like bash: a package directory with spaces,
+    quotes or $ and a frontend name with brackets must arrive unchanged."""
+    odd = tmp_path / "it's a $HOME [dir]"
+    odd.mkdir()
+    (odd / "setup.py").write_text("")
+    monkeypatch.chdir(tmp_path)  # the project; the package is a directory in it
+    env = {"CIBW_BUILD_FRONTEND": "build[uv]"}
+    composer = _composer(tmp_path, host_cache_dir=tmp_path / "my cache $x")
+    r = cibw.resolved(odd, ID, env, composer)
+    assert r.values["CCWHEEL_PACKAGE"] == "/project/it's a $HOME [dir]"
+    assert r.values["CCWHEEL_FRONTEND"] == "build[uv]"
+    assert r.values["CCWHEEL_HOST_CACHE_DIR"] == str(tmp_path / "my cache $x")
+    assert r.values["PATH"] == "/tmp/ccwheel/bin:/usr/bin"
+
+
+@pytest.mark.parametrize(
+    "create_args",
+    [
+        "-v /home/me/.ccache:/ccache",
+        "--volume=/home/me/.ccache:/ccache:rw",
+        "--volume /x:/ccache/",
+        "-v/x:/ccache",
+        "--mount type=bind,source=/x,target=/ccache",
+        "--mount=type=bind,src=/x,dst=/ccache,readonly",
+    ],
+)
+def test_a_mount_of_the_user_s_own_at_ccache_is_refused_before_any_container(
+    create_args: str, tmp_path: Path
+) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "setup.py").write_text("")
+    env = {"CIBW_CONTAINER_ENGINE": f"docker; create_args: {create_args}"}
+    with pytest.raises(ConfigError, match="already mount something at /ccache") as e:
+        cibw.resolved(plain, ID, env, _composer(tmp_path))
+    assert "remove that mount" in str(e.value) and e.value.exit_code == 2
+
+
+def test_other_mounts_are_fine(tmp_path: Path) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "setup.py").write_text("")
+    args = "-v /x:/ccache2 --volume=/ccache:/elsewhere --mount type=bind,source=/ccache,target=/y"
+    env = {"CIBW_CONTAINER_ENGINE": f"docker; create_args: {args}"}
+    r = cibw.resolved(plain, ID, env, _composer(tmp_path))
+    assert r.create_args[-1] == f"--volume={tmp_path / 'cache'}:/ccache"
+
+
+def test_selinux_is_relabelled_by_default_where_it_is_enforcing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    enforce = tmp_path / "enforce"
+    monkeypatch.setattr(container, "SELINUX_ENFORCE", enforce)
+    assert run._selinux_relabel(config.Settings()) is False  # no SELinux at all
+    enforce.write_text("0\n")
+    assert run._selinux_relabel(config.Settings()) is False  # permissive
+    enforce.write_text("1\n")
+    assert run._selinux_relabel(config.Settings()) is True
+    assert run._selinux_relabel(config.Settings(selinux_relabel=False)) is False
+    enforce.unlink()
+    assert run._selinux_relabel(config.Settings(selinux_relabel=True)) is True
 
 
 def test_loopback_remote_storage_gets_the_host_network(tmp_path: Path) -> None:
@@ -209,6 +307,7 @@ def test_podman_gets_the_same_additions(tmp_path: Path) -> None:
     assert r.create_args == [
         "--userns=keep-id",
         f"--volume={tmp_path / 'cache'}:/ccache:z",
+        "--env=CCACHE_REMOTE_STORAGE",
         "--network=host",
     ]
 

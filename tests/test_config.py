@@ -69,10 +69,49 @@ def test_bad_mode_suggests() -> None:
 
 
 def test_hit_rate_forms() -> None:
-    for raw, rate in (("0.95", 0.95), ("95%", 0.95), ("95", 0.95), (1, 1.0)):
+    for raw, rate in (("0.95", 0.95), ("95%", 0.95), (1, 1.0), ("0", 0.0), ("100%", 1.0)):
         assert config.resolve(
             flags={"min_hit_rate": raw}, env={}, file_table={}
         ).min_hit_rate == pytest.approx(rate)
+
+
+@pytest.mark.parametrize("raw", ["1.5", "95", "-0.1", "101%"])
+def test_a_hit_rate_that_is_neither_a_fraction_nor_a_percentage_is_refused(raw: str) -> None:
+    """1.5 could be 1.5% or a slip for 0.15: guessing either way would be silent."""
+    with pytest.raises(ConfigError, match="must lie between 0 and 1") as e:
+        config.resolve(flags={"min_hit_rate": raw}, env={}, file_table={})
+    if not raw.endswith("%"):
+        assert f"for a percentage write {raw}%" in str(e.value)
+
+
+def test_selinux_relabel_is_auto_unless_set() -> None:
+    assert config.Settings().selinux_relabel is None
+    for raw, value in (("auto", None), ("true", True), ("0", False)):
+        got = config.resolve(flags={}, env={"CCWHEEL_SELINUX_RELABEL": raw}, file_table={})
+        assert got.selinux_relabel is value
+
+
+def test_every_option_is_declared_once_and_reaches_every_source() -> None:
+    """Each field of Settings is a flag, a CCWHEEL_* variable and a [tool.ccwheel] key."""
+    import argparse
+    import dataclasses
+
+    names = [f.name for f in dataclasses.fields(config.Settings)]
+    assert list(config.options()) == names
+    parser = argparse.ArgumentParser()
+    config.add_arguments(parser)
+    flags = {a.dest: a.option_strings[0] for a in parser._actions if a.dest in names}
+    assert flags == {n: config.flag(n) for n in names}
+    assert config.flag("cache") == "--no-cache"
+    args = parser.parse_args(["--no-cache", "--max-size", "1G", "--explain"])
+    assert config.flags_from(args)["cache"] is False
+    settings = config.resolve(flags=config.flags_from(args), env={}, file_table={})
+    assert (settings.cache, settings.max_size, settings.explain) == (False, "1G", True)
+
+
+def test_the_readme_table_is_the_declared_one() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    assert config.markdown_table() in readme
 
 
 def test_pyproject_table(tmp_path: Path) -> None:

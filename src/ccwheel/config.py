@@ -6,8 +6,10 @@ the pyproject.toml cibuildwheel reads > defaults.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -20,10 +22,15 @@ else:  # pragma: no cover - exercised on old Pythons only
     import tomli as tomllib
 
 __all__ = [
+    "Option",
     "Settings",
+    "add_arguments",
     "config_file_for",
     "environ",
+    "flags_from",
     "load",
+    "markdown_table",
+    "options",
     "read_pyproject_table",
     "resolve",
     "tomllib",
@@ -38,30 +45,6 @@ def default_cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("ccwheel", appauthor=False))
 
 
-@dataclasses.dataclass(frozen=True)
-class Settings:
-    # Host directory mounted at /ccache in every Linux build container.
-    cache_dir: Path = dataclasses.field(default_factory=default_cache_dir)
-    # False runs plain cibuildwheel (--no-cache).
-    cache: bool = True
-    # ccache's max_size: the cache is trimmed to this after each compile.
-    max_size: str = "5G"
-    # Where to write the JSON report, if anywhere.
-    report: Path | None = None
-    # Fail (exit 20) when a warm build's hit rate falls below this fraction (0..1).
-    min_hit_rate: float | None = None
-    # Mount the cache with :z so SELinux hosts (podman, Fedora/RHEL docker) allow access.
-    selinux_relabel: bool = False
-    # How the build frontend's random isolated environment is kept off the compile line.
-    stable_build_env: str = "auto"
-    # ccache's remote storage (redis://, http://, ...), shared by machines and CI jobs.
-    remote_storage: str = ""
-    # Read the remote storage, never write it (untrusted jobs such as pull requests).
-    remote_read_only: bool = False
-    # Keep ccache's debug inputs and say why each missed unit missed.
-    explain: bool = False
-
-
 def _parse_bool(value: object, name: str) -> bool:
     if isinstance(value, bool):
         return value
@@ -74,27 +57,33 @@ def _parse_bool(value: object, name: str) -> bool:
     raise ConfigError(msg)
 
 
+def _parse_auto_bool(value: object, name: str) -> bool | None:
+    """True, False, or None for "auto" (ccwheel decides from the host)."""
+    if value is None or str(value).strip().lower() == "auto":
+        return None
+    return _parse_bool(value, name)
+
+
 def _parse_rate(value: object, name: str) -> float | None:
     if value is None:
         return None
     text = str(value).strip()
+    percent = text.endswith("%")
     try:
-        rate = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+        rate = float(text[:-1]) / 100 if percent else float(text)
     except ValueError:
         msg = f"{name}: expected a number between 0 and 1 (or a percentage), got {value!r}"
         raise ConfigError(msg) from None
-    if rate > 1 and not text.endswith("%"):
-        rate /= 100  # "95" means 95%: nobody wants a rate above 1
     if not 0 <= rate <= 1:
-        msg = f"{name}: must lie between 0 and 1 (or 0% and 100%), got {value!r}"
+        # "1.5" could be 1.5% or a slip for 0.15: refused rather than guessed.
+        hint = "" if percent else f" (for a percentage write {text}%)"
+        msg = f"{name}: must lie between 0 and 1 (or 0% and 100%), got {value!r}{hint}"
         raise ConfigError(msg)
     return rate
 
 
 def _parse_size(value: object, name: str) -> str:
     text = str(value).strip()
-    import re
-
     if not re.fullmatch(r"\d+(\.\d+)?\s*([kKMGT]i?B?|[kKMGT])?", text):
         msg = f"{name}: expected a size such as 500M or 5G, got {value!r}"
         raise ConfigError(msg)
@@ -126,20 +115,162 @@ def _parse_remote(value: object, name: str) -> str:
     return remote.parse(str(value), name)
 
 
-_PARSERS: dict[str, Callable[[object, str], Any]] = {
-    "cache_dir": _parse_path,
-    "cache": _parse_bool,
-    "max_size": _parse_size,
-    "report": _parse_optional_path,
-    "min_hit_rate": _parse_rate,
-    "selinux_relabel": _parse_bool,
-    "stable_build_env": _parse_mode,
-    "remote_storage": _parse_remote,
-    "remote_read_only": _parse_bool,
-    "explain": _parse_bool,
-}
-FILE_KEYS = tuple(k.replace("_", "-") for k in _PARSERS)
-ENV_KEYS = tuple("CCWHEEL_" + k.upper() for k in _PARSERS)
+@dataclasses.dataclass(frozen=True)
+class Option:
+    """Everything about one setting, declared once: the command line, the `CCWHEEL_*`
+    variable, the `[tool.ccwheel]` key, the README's table and the parser derive from it."""
+
+    parse: Callable[[object, str], Any]
+    help: str
+    default_text: str
+    # None: a switch that takes no value and sets `const`.
+    metavar: str | None = None
+    const: object = True
+    # The flag when it is not --<key> (--no-cache sets `cache`).
+    flag: str = ""
+    # How the variable and the key are written in the README's table, when not `VALUE`.
+    env_example: str = ""
+    key_example: str = ""
+
+
+def option(
+    default: object = None, *, factory: Callable[[], object] | None = None, **meta: Any
+) -> Any:
+    """A Settings field with its Option in the field's metadata."""
+    info = {"option": Option(**meta)}
+    if factory is not None:
+        return dataclasses.field(default_factory=factory, metadata=info)
+    return dataclasses.field(default=default, metadata=info)
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """ccwheel's settings, each declared once with its type, default and Option."""
+
+    cache_dir: Path = option(
+        factory=default_cache_dir,
+        parse=_parse_path,
+        metavar="DIR",
+        help="host cache directory (gets a CACHEDIR.TAG; a non-empty directory without "
+        "ccwheel's tag is never used)",
+        default_text="platformdirs' user cache dir",
+    )
+    cache: bool = option(
+        True,
+        parse=_parse_bool,
+        const=False,
+        flag="--no-cache",
+        help="run plain cibuildwheel, no ccache",
+        default_text="on",
+        env_example="CCWHEEL_CACHE=0",
+        key_example="cache = false",
+    )
+    max_size: str = option(
+        "5G", parse=_parse_size, metavar="SIZE", help="ccache size cap", default_text="5G"
+    )
+    report: Path | None = option(
+        None,
+        parse=_parse_optional_path,
+        metavar="PATH",
+        help="also write the report as JSON (checked for writability before any build)",
+        default_text="none",
+    )
+    min_hit_rate: float | None = option(
+        None,
+        parse=_parse_rate,
+        metavar="X",
+        help="fail with exit code 20 when a warm build's hit rate is below X (0.95 or 95%%)",
+        default_text="none",
+    )
+    selinux_relabel: bool | None = option(
+        None,
+        parse=_parse_auto_bool,
+        flag="--selinux-relabel",
+        help="mount the cache with :z (default: auto, on when SELinux is enforcing here)",
+        default_text="auto",
+    )
+    stable_build_env: str = option(
+        "auto",
+        parse=_parse_mode,
+        metavar="MODE",
+        help="auto (env-dir for build on Python >= 3.10, else no-isolation), env-dir, "
+        "no-isolation or off",
+        default_text="auto",
+    )
+    remote_storage: str = option(
+        "",
+        parse=_parse_remote,
+        metavar="URL",
+        help="ccache remote storage shared by machines, e.g. redis://host:6379 (prefer "
+        "CCWHEEL_REMOTE_STORAGE from a CI secret when the URL has credentials)",
+        default_text="none",
+    )
+    remote_read_only: bool = option(
+        False,
+        parse=_parse_bool,
+        help="ccache reads the remote storage and never writes it (the build can still "
+        "see the URL: give untrusted jobs a read-only credential)",
+        default_text="off",
+    )
+    explain: bool = option(
+        False,
+        parse=_parse_bool,
+        help="keep ccache's debug inputs and say why each missed unit missed (against the "
+        "previous --explain run of the same build)",
+        default_text="off",
+    )
+
+
+def options() -> dict[str, Option]:
+    """Settings field name -> its Option, in declaration order."""
+    return {f.name: f.metadata["option"] for f in dataclasses.fields(Settings)}
+
+
+def file_key(name: str) -> str:
+    return name.replace("_", "-")
+
+
+def env_name(name: str) -> str:
+    return "CCWHEEL_" + name.upper()
+
+
+def flag(name: str) -> str:
+    return options()[name].flag or "--" + file_key(name)
+
+
+FILE_KEYS = tuple(file_key(k) for k in options())
+ENV_KEYS = tuple(env_name(k) for k in options())
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The command-line flags, one per option; each defaults to None (not given)."""
+    for name, opt in options().items():
+        if opt.metavar is None:
+            parser.add_argument(
+                flag(name), dest=name, action="store_const", const=opt.const, help=opt.help
+            )
+        else:
+            parser.add_argument(flag(name), dest=name, metavar=opt.metavar, help=opt.help)
+
+
+def flags_from(args: argparse.Namespace) -> dict[str, object]:
+    return {name: getattr(args, name, None) for name in options()}
+
+
+def markdown_table() -> str:
+    """The README's options table, made from the declarations (a test keeps them equal)."""
+    rows = [
+        "| flag | `CCWHEEL_*` variable | `[tool.ccwheel]` key | default | meaning |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for name, opt in options().items():
+        flag_text = flag(name) + (f" {opt.metavar}" if opt.metavar else "")
+        rows.append(
+            f"| `{flag_text}` | `{opt.env_example or env_name(name)}` "
+            f"| `{opt.key_example or file_key(name)}` | {opt.default_text} "
+            f"| {opt.help.replace('%%', '%')} |"
+        )
+    return "\n".join(rows)
 
 
 def read_pyproject_table(path: Path) -> dict[str, Any]:
@@ -167,22 +298,23 @@ def resolve(
     file_name: str = "pyproject.toml",
 ) -> Settings:
     """Merge the sources by precedence; every value is checked, every unknown key refused."""
+    known = options()
     values: dict[str, Any] = {}
     for key, value in file_table.items():
         field = key.replace("-", "_")
-        if field not in _PARSERS or "_" in key:
+        if field not in known or "_" in key:
             raise UnknownKeyError(key, f"key in [tool.ccwheel] of {file_name}", FILE_KEYS)
-        values[field] = _PARSERS[field](value, f"[tool.ccwheel] {key}")
+        values[field] = known[field].parse(value, f"[tool.ccwheel] {key}")
     for name, value in env.items():
         if not name.startswith("CCWHEEL_"):
             continue
         field = name[len("CCWHEEL_") :].lower()
-        if field not in _PARSERS:
+        if field not in known:
             raise UnknownKeyError(name, "environment variable", ENV_KEYS)
-        values[field] = _PARSERS[field](value, name)
+        values[field] = known[field].parse(value, name)
     for field, value in flags.items():
         if value is not None:
-            values[field] = _PARSERS[field](value, "--" + field.replace("_", "-"))
+            values[field] = known[field].parse(value, flag(field))
     return Settings(**values)
 
 

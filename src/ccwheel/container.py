@@ -8,17 +8,29 @@ and folds the returned Injection back in, so this module never touches cibuildwh
 from __future__ import annotations
 
 import dataclasses
+import platform
 import re
-import shlex
+import shutil
+import sys
 from pathlib import Path, PurePosixPath
 
 from ccwheel import remote as remote_storage
 from ccwheel.errors import ConfigError
 
-# Inside the container. /project is where cibuildwheel always copies the project, so it is
-# the one base directory that makes source paths the same in every run.
+# The in-container contract, declared once: setup.sh reads every path from the variables
+# plan() sets, so nothing here is repeated there.
+#
+# The host cache directory is mounted here. Nothing the build needs may depend on this
+# mount: with a remote or rootless engine, or SELinux without relabelling, the container
+# sees an empty or unreadable directory.
 MOUNT = PurePosixPath("/ccache")
-CCACHE_DIR = MOUNT / "data"
+# ccwheel's own files (setup.sh, requires.py, bin/ARCH/ccache), copied into every container
+# when it starts, through the engine like the project itself (see cibw.py), so they are
+# there whatever the container sees of the mount.
+TOOLS = PurePosixPath("/opt/ccwheel")
+SETUP = TOOLS / "setup.sh"
+# /project is where cibuildwheel always copies the project, so it is the one base directory
+# that makes source paths the same in every run.
 PROJECT = PurePosixPath("/project")
 # Fixed, container-local paths for everything that tools would otherwise put under a
 # random temporary name that then lands on the compile line.
@@ -27,9 +39,17 @@ LINKS = WORK / "bin"
 ENV_DIR = WORK / "build-env"
 SKBUILD_DIR = WORK / "skbuild"
 MESONPY_DIR = WORK / "mesonpy"
+# Every cache path ccache is given goes through this link, which setup.sh points at the
+# mount when the container sees this run's directory there and can write to it, or else
+# (with a remote storage) at a container-local directory: ccache fails the compile when
+# its cache directory cannot be written, and setup.sh cannot change the environment.
+CACHE = WORK / "cache"
+CCACHE_DIR = CACHE / "data"
+# Where SELinux says whether it is enforcing (then the mount needs :z to be readable).
+SELINUX_ENFORCE = Path("/sys/fs/selinux/enforce")
 
-# In the run directory: the remote storage URL, for the container to read (see remote.py).
-REMOTE_FILE = "remote-storage"
+# The files copied to TOOLS, next to this module.
+RESOURCES = Path(__file__).parent / "resources"
 
 BUILD_FRONTENDS = ("build", "build[uv]")
 # Arguments with which the user already chose how the frontend isolates the build.
@@ -97,6 +117,23 @@ def read_backend(package_dir: Path) -> Backend:
     return Backend(name=name, build_dir_set=bool(skbuild.get("build-dir")))
 
 
+def stage_tools(dest: Path) -> None:
+    """Lay out on the host what goes to TOOLS in every container: setup.sh, requires.py
+    and, on a Linux host, its static ccache as bin/ARCH/ccache (a static binary runs in any
+    container on this kernel, emulated architectures included)."""
+    from ccwheel.cache import host_ccache_binary
+
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("setup.sh", "requires.py"):
+        shutil.copyfile(RESOURCES / name, dest / name)
+    binary = host_ccache_binary()
+    if binary is not None and sys.platform.startswith("linux"):
+        target = dest / "bin" / platform.machine() / "ccache"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(binary, target)
+        target.chmod(0o755)
+
+
 def container_package_dir(view: BuildView) -> PurePosixPath:
     try:
         rel = view.package_dir.relative_to(view.project_dir)
@@ -143,22 +180,81 @@ def isolation_mode(view: BuildView, requested: str) -> str:
     return requested
 
 
-def _user_set(view: BuildView, name: str) -> bool:
-    """The user set this ccache setting in their environment, or turned it off with its
-    CCACHE_NO* form (how a boolean CCACHE_FOO is switched off): theirs wins."""
-    return name in view.env_names or "CCACHE_NO" + name[len("CCACHE_") :] in view.env_names
+def _user_set(view: BuildView, option: str) -> bool:
+    """The user set this ccache option in their environment, as CCACHE_<OPTION> or, for a
+    boolean, as CCACHE_NO<OPTION> (how ccache switches one off): theirs wins either way."""
+    return f"CCACHE_{option}" in view.env_names or f"CCACHE_NO{option}" in view.env_names
+
+
+def _ccache_env(option: str, value: str | bool) -> tuple[str, str]:
+    """ccache's environment form: booleans as CCACHE_<OPTION>=1 or CCACHE_NO<OPTION>=1."""
+    if isinstance(value, bool):
+        return (f"CCACHE_{option}" if value else f"CCACHE_NO{option}", "1")
+    return (f"CCACHE_{option}", _quote(value))
 
 
 def _quote(value: str) -> str:
-    # cibuildwheel evaluates environment values like bash; single quotes keep them literal.
-    return shlex.quote(value)
+    """A value cibuildwheel's evaluator (bashlex, not bash) gives back unchanged. It gets
+    single quotes inside concatenations wrong, so shlex.quote's 'it'"'"'s' is out: double
+    quotes, with the four characters special there escaped."""
+    if re.fullmatch(r"[\w@%+=:,./-]+", value):
+        return value
+    escaped = re.sub(r'([\\"$`])', r"\\\1", value)
+    return f'"{escaped}"'
+
+
+_MOUNT_FLAGS = ("-v", "--volume", "--mount")
+
+
+def _mount_target(flag: str, value: str) -> str:
+    """The path inside the container that one mount argument mounts onto."""
+    if flag == "--mount":
+        for part in value.split(","):
+            key, _, target = part.partition("=")
+            if key.strip() in ("target", "dst", "destination"):
+                return target.strip()
+        return ""
+    parts = value.split(":")
+    return parts[1] if len(parts) >= 2 else parts[0]
+
+
+def check_mounts(create_args: tuple[str, ...]) -> None:
+    """A mount of the user's own at /ccache (the hand-made recipe they migrate from) would
+    fail every container with "Duplicate mount point": said before any container starts."""
+    args = list(create_args)
+    for i, arg in enumerate(args):
+        for flag in _MOUNT_FLAGS:
+            if arg == flag and i + 1 < len(args):
+                value = args[i + 1]
+            elif arg.startswith(flag + "="):
+                value = arg[len(flag) + 1 :]
+            elif flag == "-v" and arg.startswith("-v") and len(arg) > 2 and arg[2] != "=":
+                value = arg[2:]
+            else:
+                continue
+            if PurePosixPath(_mount_target(flag, value) or "/") == MOUNT:
+                shown = f"{arg} {value}" if arg == flag else arg
+                msg = (
+                    f"your container-engine create-args already mount something at {MOUNT} "
+                    f"({shown}); ccwheel mounts its cache directory there: remove that "
+                    f"mount (--cache-dir chooses the host directory)"
+                )
+                raise ConfigError(msg)
+
+
+def selinux_enforcing() -> bool:
+    """Whether this host enforces SELinux: a bind mount then needs :z to be readable."""
+    try:
+        return SELINUX_ENFORCE.read_text().strip() == "1"
+    except OSError:
+        return False
 
 
 def plan(
     view: BuildView,
     *,
     host_cache_dir: Path,
-    run_dir_name: str,
+    run_name: str,
     max_size: str,
     selinux_relabel: bool,
     stable_build_env: str,
@@ -167,40 +263,43 @@ def plan(
     explain: bool = False,
 ) -> Injection:
     """`remote` is the remote storage setting, only to decide the networking: the URL itself
-    reaches the container through the run directory's remote-storage file (see remote.py)."""
+    reaches the container through the engine's `--env NAME`, which copies the value from
+    the engine client's environment without ever printing it (see run.py)."""
     backend = backend or Backend()
-    run_dir = MOUNT / ".ccwheel" / "runs" / run_dir_name
+    check_mounts(view.create_args)
+    run_dir = CACHE / ".ccwheel" / "runs" / run_name
     mode = isolation_mode(view, stable_build_env)
 
     env = [("PATH", f'"{LINKS}:$PATH"')]
     # The user's own CCACHE_* settings win: ccwheel only fills in what they left unset.
-    defaults = {
-        "CCACHE_DIR": str(CCACHE_DIR),
-        "CCACHE_BASEDIR": str(PROJECT),
+    defaults: dict[str, str | bool] = {
+        "DIR": str(CCACHE_DIR),
+        "BASEDIR": str(PROJECT),
         # -g puts the working directory into the debug info, and so into the hash.
-        "CCACHE_NOHASHDIR": "1",
+        "HASHDIR": False,
         # The compiler's content, not its mtime: a re-pulled image with the same compiler
         # keeps hitting.
-        "CCACHE_COMPILERCHECK": "content",
-        "CCACHE_MAXSIZE": max_size,
+        "COMPILERCHECK": "content",
+        "MAXSIZE": max_size,
         # A miss then costs no extra preprocessor run (ccache's figure: 1-3% overhead instead
         # of 5-20%) wherever the compiler writes a dependency file (-MD: CMake with Ninja,
         # meson); elsewhere ccache falls back to its usual mode by itself. ccwheel's stable
         # paths are what make direct-mode lookups hit, so nothing relies on the fallback.
-        "CCACHE_DEPEND": "1",
+        "DEPEND": True,
         # The container's root writes the cache; the host user must be able to read and
-        # remove it (ccwheel creates the cache directory itself owner-only).
-        "CCACHE_UMASK": "000",
+        # remove it (the cache directory itself is kept owner-only, see cache.py).
+        "UMASK": "000",
     }
-    env += [(k, _quote(v)) for k, v in defaults.items() if not _user_set(view, k)]
+    env += [_ccache_env(k, v) for k, v in defaults.items() if not _user_set(view, k)]
     # The per-build statistics: a log of this build's own compilations, so two runs that
     # share the cache, or a build that fails half-way, still report exactly their own.
     env.append(("CCACHE_STATSLOG", _quote(f"{run_dir}/{view.identifier}.stats")))
     create_args = [f"--volume={host_cache_dir}:{MOUNT}" + (":z" if selinux_relabel else "")]
-    if remote and "CCACHE_REMOTE_STORAGE" not in view.env_names:
-        # Read at build time, inside the container: cibuildwheel prints this assignment,
-        # and the URL may carry credentials.
-        env.append(("CCACHE_REMOTE_STORAGE", f"$(cat {run_dir}/{REMOTE_FILE})"))
+    remote_given = bool(remote) and not _user_set(view, "REMOTE_STORAGE")
+    if remote_given:
+        # cibuildwheel prints every environment assignment and the create-args; the value
+        # comes from ccwheel's own environment, where run.py puts it for the run.
+        create_args.append("--env=CCACHE_REMOTE_STORAGE")
         if remote_storage.is_loopback(remote) and not any(
             a.startswith(("--network", "--net=")) or a == "--net" for a in view.create_args
         ):
@@ -210,13 +309,22 @@ def plan(
         # Debug files (the hash inputs of every compilation) for the host to compare.
         env.append(("CCACHE_DEBUG", "1"))
         env.append(("CCACHE_DEBUGDIR", _quote(f"{run_dir}/debug/{view.identifier}")))
-    env.append(("CCWHEEL_RUN_DIR", _quote(str(run_dir))))
-    env.append(("CCWHEEL_IDENTIFIER", _quote(view.identifier)))
-    env.append(("CCWHEEL_ISOLATION", mode))
-    env.append(("CCWHEEL_FRONTEND", _quote(view.frontend)))
-    env.append(("CCWHEEL_PACKAGE", _quote(str(container_package_dir(view)))))
+    contract = {
+        "CCWHEEL_MOUNT": str(MOUNT),
+        "CCWHEEL_TOOLS": str(TOOLS),
+        "CCWHEEL_WORK": str(WORK),
+        "CCWHEEL_CACHE": str(CACHE),
+        "CCWHEEL_RUN": run_name,
+        "CCWHEEL_RUN_DIR": str(run_dir),
+        "CCWHEEL_HOST_CACHE_DIR": str(host_cache_dir),
+        "CCWHEEL_IDENTIFIER": view.identifier,
+        "CCWHEEL_ISOLATION": mode,
+        "CCWHEEL_FRONTEND": view.frontend,
+        "CCWHEEL_PACKAGE": str(container_package_dir(view)),
+    }
+    env += [(k, _quote(v)) for k, v in contract.items()]
 
-    if backend.is_setuptools and not _user_set(view, "CCACHE_DEPEND"):
+    if backend.is_setuptools and not _user_set(view, "DEPEND"):
         # setuptools asks the compiler for no dependency file, so ccache's depend mode
         # would not apply and every miss would cost one more preprocessor run. -MD makes
         # gcc and clang write one beside each object (and is ignored when linking).
@@ -241,7 +349,12 @@ def plan(
             ("--no-isolation",) if view.frontend in BUILD_FRONTENDS else ("--no-build-isolation",)
         )
 
-    setup = f"sh {run_dir}/setup.sh"
+    # setup.sh always exits 0; this only speaks if it is missing (the copy into the
+    # container failed), so that the user's before-build and the build still run.
+    setup = (
+        f"sh {SETUP} || echo 'ccwheel: warning: ccwheel setup step did not run - building "
+        f"without the cache' >&2"
+    )
     before_build = f"{setup}; {view.before_build}" if view.before_build else setup
 
     return Injection(

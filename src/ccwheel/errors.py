@@ -56,3 +56,7 @@ class HitRateTooLowError(CcwheelError):
     """--min-hit-rate was set and a warm build fell below it."""
 
     exit_code = 20
+
+
+class UnsafeCacheDirError(ConfigError):
+    """The cache directory is open to other users and is not the user's to fix."""

@@ -1,15 +1,16 @@
 # ccwheel's first step of every before-build, inside the build container.
 #
 # It routes the compilers through ccache and prepares the stable paths ccwheel injected.
-# It must never fail a build: any problem becomes one warning line (also written to
-# $CCWHEEL_RUN_DIR/$CCWHEEL_IDENTIFIER.status for the host's report) and the build goes on
-# without the cache. Always exits 0.
+# Every path comes from a CCWHEEL_* variable that container.py sets (the in-container
+# contract is declared there, once). It must never fail a build: any problem becomes one
+# warning line (also written to $CCWHEEL_RUN_DIR/$CCWHEEL_IDENTIFIER.status for the host's
+# report, when the host can see it) and the build goes on without the cache. Always exits 0.
 
 # The container runs as root, the host user usually not: what lands in the mounted cache
 # must stay readable and removable by them (ccache's own files follow CCACHE_UMASK).
 umask 000
 
-links=/tmp/ccwheel/bin
+links=$CCWHEEL_WORK/bin
 status="$CCWHEEL_RUN_DIR/$CCWHEEL_IDENTIFIER.status"
 info="$CCWHEEL_RUN_DIR/$CCWHEEL_IDENTIFIER.info"
 
@@ -20,10 +21,13 @@ warn() {
 
 # A fresh start for every build: links and stable directories left by the previous
 # Python version in this container must not leak into this one.
-rm -rf "$links" /tmp/ccwheel/build-env /tmp/ccwheel/skbuild /tmp/ccwheel/mesonpy /tmp/ccwheel/smoke
+rm -rf "$links" "$CCWHEEL_WORK/build-env" "$CCWHEEL_WORK/skbuild" "$CCWHEEL_WORK/mesonpy" \
+  "$CCWHEEL_WORK/smoke" "$CCWHEEL_CACHE"
+mkdir -p "$CCWHEEL_WORK"
 
 # The frontend arguments ccwheel injected depend on this step whether or not ccache turns
-# out to be usable below, so it comes first: skipping it would break the build.
+# out to be usable below, so it comes first: skipping it would break the build. Nothing
+# here reads the mounted cache directory.
 case "$CCWHEEL_ISOLATION" in
   env-dir)
     # pypa/build >= 1.6 has --env-dir. Older images get it upgraded (from the user's
@@ -36,11 +40,39 @@ case "$CCWHEEL_ISOLATION" in
   no-isolation)
     # The frontend runs without isolation, so the build requirements (static and those
     # the backend asks for) go into this build's own interpreter first.
-    python "$CCWHEEL_RUN_DIR/requires.py" "$CCWHEEL_PACKAGE" "$CCWHEEL_FRONTEND" >&2 ||
+    python "$CCWHEEL_TOOLS/requires.py" "$CCWHEEL_PACKAGE" "$CCWHEEL_FRONTEND" >&2 ||
       echo "ccwheel: warning: could not install the build requirements for a build without isolation" >&2
     ;;
 esac
 
+# Where the cache lives. The host created this run's directory before the container
+# started: seeing it proves the mount is the host's cache directory. A remote engine
+# (DOCKER_HOST, docker:dind) mounts an empty directory of its own instead; a rootless
+# engine or SELinux without :z leave it unreadable or unwritable. ccache fails the
+# compile when it cannot write its cache directory, so every cache path goes through
+# the link $CCWHEEL_CACHE, pointed at a directory that works.
+writable() {
+  mkdir -p "$1" 2>/dev/null && : >"$1/.ccwheel-probe.$$" 2>/dev/null && rm -f "$1/.ccwheel-probe.$$"
+}
+if [ -d "$CCWHEEL_MOUNT/.ccwheel/runs/$CCWHEEL_RUN" ] && writable "$CCWHEEL_MOUNT/data"; then
+  ln -s "$CCWHEEL_MOUNT" "$CCWHEEL_CACHE"
+else
+  if [ -d "$CCWHEEL_MOUNT/.ccwheel/runs/$CCWHEEL_RUN" ]; then
+    why="the container cannot write the cache directory $CCWHEEL_HOST_CACHE_DIR"
+  else
+    why="the container cannot see the cache directory $CCWHEEL_HOST_CACHE_DIR (a remote or rootless container engine, or SELinux without --selinux-relabel?)"
+  fi
+  if [ -z "${CCACHE_REMOTE_STORAGE:-}" ]; then
+    warn "$why; with a remote docker daemon use --remote-storage"
+    exit 0
+  fi
+  # The remote storage still serves and takes every result; the local directory only
+  # lives as long as this container.
+  echo "ccwheel: warning: $why; using the remote storage only, and no statistics reach the host" >&2
+  mkdir -p "$CCWHEEL_WORK/local" && ln -s "$CCWHEEL_WORK/local" "$CCWHEEL_CACHE" ||
+    { warn "cannot create $CCWHEEL_WORK/local"; exit 0; }
+fi
+mkdir -p "$CCWHEEL_RUN_DIR" 2>/dev/null
 mkdir -p "$links" || { warn "cannot create $links"; exit 0; }
 
 ccache_version() {
@@ -51,15 +83,15 @@ ccache_version() {
 # candidate compiles one line (in a scratch cache) before it is trusted.
 works() {
   cc=$(command -v cc || command -v gcc || command -v clang) || return 0  # nothing to route
-  smoke=/tmp/ccwheel/smoke
+  smoke=$CCWHEEL_WORK/smoke
   rm -rf "$smoke" && mkdir -p "$smoke" && printf 'int ccwheel_smoke;\n' >"$smoke/s.c" &&
-    CCACHE_DIR="$smoke/cache" CCACHE_STATSLOG= CCACHE_REMOTE_STORAGE= CCACHE_NODEBUG=1 \
+    CCACHE_DIR="$smoke/cache" CCACHE_STATSLOG='' CCACHE_REMOTE_STORAGE='' CCACHE_NODEBUG=1 \
       "$1" "$cc" -c "$smoke/s.c" -o "$smoke/s.o" >/dev/null 2>&1 &&
     [ -s "$smoke/s.o" ]
 }
 
 # The image's own ccache when it is 4.0 or newer (stats_log and the options used here
-# need 4.x), else the static binary ccwheel placed in the mounted cache directory.
+# need 4.x), else the static binary ccwheel copied into the container.
 ccache=""
 origin=""
 if own=$(command -v ccache 2>/dev/null); then
@@ -67,7 +99,7 @@ if own=$(command -v ccache 2>/dev/null); then
   if [ -n "$v" ] && [ "${v%%.*}" -ge 4 ] && works "$own"; then ccache=$own; origin=image; fi
 fi
 if [ -z "$ccache" ]; then
-  for candidate in "$CCWHEEL_RUN_DIR"/../../bin/*/ccache; do
+  for candidate in "$CCWHEEL_TOOLS"/bin/*/ccache; do
     if [ -x "$candidate" ] && [ -n "$(ccache_version "$candidate")" ] && works "$candidate"; then
       ccache=$candidate; origin=ccwheel; break
     fi
@@ -79,21 +111,19 @@ if [ -z "$ccache" ]; then
 fi
 v=$(ccache_version "$ccache")
 
-# The cache must be writable from here (a read-only mount, SELinux without relabel, a
-# full disk): a quick probe, so the reason reaches the user instead of a ccache error.
-probe="${CCACHE_DIR:-/ccache/data}/.ccwheel-probe.$$"
-if ! { mkdir -p "${CCACHE_DIR:-/ccache/data}" && : >"$probe"; } 2>/dev/null; then
-  warn "the cache directory ${CCACHE_DIR:-/ccache/data} is not writable in the container"
+# The cache must be writable from here (your own CCACHE_DIR, a full disk): a quick probe,
+# so the reason reaches the user instead of a ccache error on every compile.
+if ! writable "${CCACHE_DIR:?}"; then
+  warn "the cache directory $CCACHE_DIR is not writable in the container"
   exit 0
 fi
-rm -f "$probe"
 
 # Masquerade links: `gcc` found first on PATH is ccache, which runs the next gcc on PATH.
 # This reaches setuptools, CMake and meson alike without changing any compiler command.
 # Only compilers that exist get a link; a compiler the user chose by name in CC/CXX is
 # routed too, and a compiler given by full path stays untouched.
 names="gcc g++ cc c++ clang clang++"
-for var in "$CC" "$CXX"; do
+for var in "${CC:-}" "${CXX:-}"; do
   case "$var" in
     "" | */* | *" "*) ;;
     *) names="$names $var" ;;
@@ -105,7 +135,6 @@ for name in $names; do
   fi
 done
 
-
-echo "ccache=$ccache origin=$origin version=$v" >"$info" 2>/dev/null
+echo "ccache=$ccache origin=$origin version=$v arch=$(uname -m)" >"$info" 2>/dev/null
 echo "ccwheel: compilers routed through ccache $v ($origin) for $CCWHEEL_IDENTIFIER" >&2
 exit 0

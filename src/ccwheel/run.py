@@ -1,0 +1,380 @@
+"""One `ccwheel build` run, from its settings to its report and exit code.
+
+The order matters and is all here: check what can be checked before any container starts
+(exit 2), prepare the cache directory, run cibuildwheel with ccwheel's hooks, then trim,
+report and check the hit rate. Once cibuildwheel has run, nothing ccwheel does afterwards
+may change its exit code except `--min-hit-rate`: a failed write is one warning.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import tempfile
+import threading
+import time
+from pathlib import Path, PurePosixPath
+from typing import Iterator, Sequence
+
+from ccwheel import cache, cibw, config, container, explain, remote, report, stats
+from ccwheel.console import note, warn
+from ccwheel.errors import ConfigError, ContainerEngineMissingError, HitRateTooLowError
+
+# The variable through which the remote storage URL reaches the containers: the engine's
+# `--env NAME` copies it from ccwheel's own environment (see container.plan).
+REMOTE_ENV = "CCACHE_REMOTE_STORAGE"
+
+
+class _Builds:
+    """Which builds cibuildwheel started and finished, and how long each took."""
+
+    def __init__(self) -> None:
+        self.order: list[str] = []
+        self.started: dict[str, float] = {}
+        self.seconds: dict[str, float] = {}
+        self.current: str | None = None
+
+    def start(self, identifier: str) -> None:
+        self.order.append(identifier)
+        self.started[identifier] = time.monotonic()
+        self.current = identifier
+
+    def end(self) -> None:
+        if self.current is not None:
+            self.seconds[self.current] = time.monotonic() - self.started[self.current]
+            self.current = None
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so every context manager on the way out runs."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+
+    def handler(signum: int, _frame: object) -> None:
+        raise Terminated(signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _remote_in_environment(settings: config.Settings) -> Iterator[None]:
+    """The URL, for the container engine's `--env NAME` to copy into each container: it
+    never touches a file (a killed run leaves nothing behind) or a printed command line."""
+    if not settings.remote_storage:
+        yield
+        return
+    value = settings.remote_storage
+    if settings.remote_read_only:
+        value = remote.with_read_only(value)
+    previous = os.environ.get(REMOTE_ENV)
+    os.environ[REMOTE_ENV] = value
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(REMOTE_ENV, None)
+        else:
+            os.environ[REMOTE_ENV] = previous
+
+
+def check_writable(path: Path, name: str) -> None:
+    """Before any container starts: a file ccwheel will write after the build must be
+    writable, or the user learns it only once the work is done."""
+    if path.is_dir():
+        msg = f"{name} {path}: is a directory"
+        raise ConfigError(msg)
+    if path.exists():
+        ok = os.access(path, os.W_OK)
+    else:
+        parent = path.absolute().parent
+        while not parent.exists():
+            parent = parent.parent
+        ok = parent.is_dir() and os.access(parent, os.W_OK | os.X_OK)
+    if not ok:
+        msg = f"{name} {path}: cannot be written (permission denied)"
+        raise ConfigError(msg)
+
+
+class _Lifecycle:
+    """The state of one run with the cache, shared by cibuildwheel's hooks."""
+
+    def __init__(self, settings: config.Settings, tools: Path, selinux_relabel: bool) -> None:
+        self.settings = settings
+        self.tools = tools
+        self.selinux_relabel = selinux_relabel
+        self.run_name = cache.new_run_name()
+        self.run: cache.Run | None = None
+        self.run_failed = False
+        self.builds = _Builds()
+        self.warm_before: dict[str, bool] = {}
+        # Builds whose user set CCACHE_MAXSIZE themselves: then no trim.
+        self.own_max_size: set[str] = set()
+        self._engines: dict[str, bool] = {}
+        self._backends: dict[Path, container.Backend] = {}
+
+    def hooks(self) -> cibw.Hooks:
+        return cibw.Hooks(
+            compose=self.compose,
+            build_start=self.build_start,
+            build_end=self.builds.end,
+            container_start=self.container_start,
+            copy_failed=lambda why: warn(
+                f"could not copy ccwheel's files into the container ({why}) - building "
+                f"without the cache"
+            ),
+        )
+
+    def compose(self, view: container.BuildView) -> container.Injection:
+        # Before any container starts: cibuildwheel would only find out per build step.
+        if view.engine not in self._engines:
+            self._engines[view.engine] = shutil.which(view.engine) is not None
+        if not self._engines[view.engine]:
+            raise ContainerEngineMissingError(view.engine)
+        if "CCACHE_MAXSIZE" in view.env_names:
+            self.own_max_size.add(view.identifier)
+        if view.package_dir not in self._backends:
+            self._backends[view.package_dir] = container.read_backend(view.package_dir)
+        s = self.settings
+        return container.plan(
+            view,
+            host_cache_dir=s.cache_dir.resolve(),
+            run_name=self.run_name,
+            max_size=s.max_size,
+            selinux_relabel=self.selinux_relabel,
+            stable_build_env=s.stable_build_env,
+            backend=self._backends[view.package_dir],
+            remote=s.remote_storage,
+            explain=s.explain,
+        )
+
+    def container_start(self) -> tuple[Path, PurePosixPath]:
+        """The run's directory is made when the first container starts, not before: runs
+        that build nothing (--print-build-identifiers) leave none behind."""
+        if self.run is None and not self.run_failed:
+            try:
+                self.run = cache.open_run(self.settings.cache_dir, self.run_name)
+            except cache.CacheUnusable as e:
+                self.run_failed = True
+                warn(f"{e} - building without the cache")
+        return self.tools, container.TOOLS
+
+    def build_start(self, identifier: str) -> None:
+        marker = cache.warm_marker(self.settings.cache_dir, identifier)
+        self.warm_before[identifier] = marker.exists()
+        self.builds.start(identifier)
+
+    def close(self) -> None:
+        if self.run is not None:
+            self.run.close()
+
+
+def _build_warning(run: cache.Run, identifier: str, cache_dir: Path) -> str | None:
+    """Why this build went without the cache, or without statistics; None if it had both."""
+    status = run.status(identifier)
+    if status or run.info(identifier):
+        return status
+    # setup.sh writes one or the other wherever the host can see it.
+    return (
+        f"the container left no word in the cache directory {cache_dir}: it cannot see it "
+        f"(a remote or rootless container engine, or SELinux without --selinux-relabel?), "
+        f"or the build stopped before ccwheel's setup step; no statistics for this build"
+    )
+
+
+def _collect(life: _Lifecycle, run: cache.Run | None, code: int) -> report.Report:
+    settings = life.settings
+    records = []
+    warning: str | None
+    for identifier in life.builds.order:
+        if "linux" not in identifier:
+            # No silent no-op: the host builds (macOS, Windows, ...) are not cached yet.
+            note(f"{identifier}: not cached (ccwheel caches Linux container builds only, so far)")
+            continue
+        if run is None:
+            build_stats, warning, info = stats.BuildStats(), "no cache directory this run", {}
+        else:
+            build_stats = stats.read(run.stats_log(identifier))
+            warning = _build_warning(run, identifier, settings.cache_dir)
+            info = run.info(identifier)
+        records.append(
+            report.BuildRecord(
+                identifier=identifier,
+                stats=build_stats,
+                seconds=life.builds.seconds.get(identifier),
+                warm=life.warm_before.get(identifier, False),
+                finished=identifier in life.builds.seconds,
+                warning=warning,
+                ccache=info,
+                explanations=_explain(settings, run, identifier, build_stats),
+            )
+        )
+    size, _entries = cache.usage(settings.cache_dir)
+    return report.Report(settings.cache_dir, records, size, code, _remote_label(settings))
+
+
+def _explain(
+    settings: config.Settings,
+    run: cache.Run | None,
+    identifier: str,
+    build_stats: stats.BuildStats,
+) -> list[explain.Explanation]:
+    if run is None or not settings.explain or not build_stats.missed_files:
+        return []
+    current = run.debug_dir(identifier)
+    if not current.is_dir():
+        return []
+    earlier = [
+        r.debug_dir(identifier)
+        for r in cache.runs(settings.cache_dir)
+        if r.name < run.name and r.debug_dir(identifier).is_dir()
+    ]
+    return explain.explain(current, earlier, build_stats.missed_files)
+
+
+def _remote_label(settings: config.Settings) -> str | None:
+    if not settings.remote_storage:
+        return None
+    label = remote.redact(settings.remote_storage)
+    return label + (" (read-only)" if settings.remote_read_only else "")
+
+
+def _publish(rep: report.Report, settings: config.Settings) -> None:
+    print(report.render_text(rep))
+    if settings.report:
+        try:
+            report.write_json(rep, settings.report)
+        except OSError as e:
+            warn(f"cannot write the report to {settings.report}: {e.strerror or e}")
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        try:
+            report.append_step_summary(rep, Path(summary))
+        except OSError as e:
+            warn(f"cannot append to GITHUB_STEP_SUMMARY: {e}")
+
+
+def _mark_warm(rep: report.Report, cache_dir: Path) -> None:
+    """A build that finished with the cache has filled it: next time it is warm."""
+    for b in rep.builds:
+        if b.finished and not b.warning:
+            marker = cache.warm_marker(cache_dir, b.identifier)
+            try:
+                marker.parent.mkdir(parents=True, exist_ok=True)
+                marker.touch()
+            except OSError as e:
+                warn(f"cannot mark {b.identifier} as warm in {cache_dir}: {e.strerror or e}")
+
+
+def check_hit_rate(rep: report.Report, minimum: float | None) -> None:
+    """--min-hit-rate: only warm builds that finished count (a cold build misses by nature)."""
+    if minimum is None:
+        return
+    low = [
+        f"{b.identifier} {100 * b.stats.hit_rate:.1f}%"
+        for b in rep.builds
+        if b.warm and b.finished and b.stats.hit_rate is not None and b.stats.hit_rate < minimum
+    ]
+    if low:
+        msg = f"hit rate below --min-hit-rate {100 * minimum:.1f}% on warm builds: {', '.join(low)}"
+        raise HitRateTooLowError(msg)
+
+
+def github_output(cache_dir: Path) -> None:
+    """In GitHub Actions, the cache directory as a step output (for actions/cache)."""
+    path = os.environ.get("GITHUB_OUTPUT")
+    if path:
+        try:
+            with Path(path).open("a", encoding="utf-8") as f:
+                f.write(f"cache-dir={cache_dir}\n")
+        except OSError as e:
+            warn(f"cannot write GITHUB_OUTPUT: {e}")
+
+
+def _selinux_relabel(settings: config.Settings) -> bool:
+    if settings.selinux_relabel is not None:
+        return settings.selinux_relabel
+    if container.selinux_enforcing():
+        note("SELinux is enforcing here: the cache is mounted with :z (relabelled)")
+        return True
+    return False
+
+
+def _say_what_read_only_protects(settings: config.Settings) -> None:
+    if settings.remote_storage and settings.remote_read_only:
+        note(
+            "--remote-read-only: ccache will not write the remote storage, but the URL is in "
+            "every build process's environment, where the build could write with it; give "
+            "untrusted jobs a credential that can only read"
+        )
+
+
+def build(settings: config.Settings, argv: Sequence[str]) -> int:
+    """`ccwheel build`: cibuildwheel with `argv`, with the cache as `settings` say."""
+    cibw.check_supported()
+    if not settings.cache:
+        note("--no-cache: running plain cibuildwheel, without ccache")
+        return cibw.run(argv)
+    if settings.report:
+        check_writable(settings.report, "--report")
+    try:
+        for line in cache.prepare(settings.cache_dir):
+            note(line)
+    except cache.CacheUnusable as e:
+        warn(f"{e} - building without the cache")
+        return cibw.run(argv)
+    github_output(settings.cache_dir.resolve())
+    _say_what_read_only_protects(settings)
+    selinux_relabel = _selinux_relabel(settings)
+
+    interrupted = False
+    with tempfile.TemporaryDirectory(prefix="ccwheel-tools-") as tools:
+        container.stage_tools(Path(tools))
+        life = _Lifecycle(settings, Path(tools), selinux_relabel)
+        try:
+            with _terminate_as_interrupt(), _remote_in_environment(settings):
+                code = cibw.run(argv, life.hooks())
+        except KeyboardInterrupt as e:
+            # cibuildwheel's containers were removed on the way out (its context managers
+            # ran); what was compiled so far is still reported, marked as incomplete.
+            interrupted = True
+            code = 128 + (e.signum if isinstance(e, Terminated) else signal.SIGINT)
+        finally:
+            life.close()
+    return _finish(life, code, interrupted)
+
+
+def _finish(life: _Lifecycle, code: int, interrupted: bool) -> int:
+    settings, run = life.settings, life.run
+    # A CCACHE_MAXSIZE of the user's own wins over ccwheel's cap, here as in the container;
+    # and a run in which no build could use ccache wrote nothing to trim.
+    used = run is not None and any(run.info(i) for i in life.builds.order)
+    if used and not life.own_max_size:
+        try:
+            cache.trim(settings.cache_dir, settings.max_size)
+        except cache.CacheUnusable as e:
+            warn(str(e))
+    rep = _collect(life, run, code)
+    rep.interrupted = interrupted
+    _mark_warm(rep, settings.cache_dir)
+    if rep.builds:
+        _publish(rep, settings)
+    elif code == 0:
+        note("no Linux container build ran: nothing was cached")
+    if code == 0:
+        check_hit_rate(rep, settings.min_hit_rate)
+    return code
