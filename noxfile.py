@@ -77,3 +77,15 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", "src", "tests", "noxfile.py")
     session.run("ruff", "format", "--check", "src", "tests", "noxfile.py")
     session.run("mypy")
+    # setup.sh runs under the image's /bin/sh (dash, busybox ash): POSIX only.
+    session.run("shellcheck", "--shell=sh", "src/ccwheel/resources/setup.sh")
+    session.run("shellcheck", "--severity=warning", "tests/standin/build-image.sh", ".ci/run")
+
+
+@nox.session
+def mutants(session: nox.Session) -> None:
+    """Mutation testing of the modules that decide behaviour, against the unit tests:
+    every surviving mutant is a change of behaviour no test notices (`mutmut results`)."""
+    session.install("-e", ".[test]", "mutmut>=3,<4")
+    session.run("mutmut", "run", *session.posargs)
+    session.run("mutmut", "results")

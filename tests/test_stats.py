@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 from ccwheel import stats
 
 # As ccache 4.14 writes it (CCACHE_STATSLOG): one block per ccache call.
@@ -69,3 +71,18 @@ def test_cmake_probes_are_recognised_wherever_they_run() -> None:
         assert stats.is_probe(source), source
     assert not stats.is_probe("../../src/bindings.cpp")
     assert not stats.is_probe("src/source.c")
+
+
+def test_a_project_file_named_like_a_probe_is_the_project_s_own(tmp_path: Path) -> None:
+    """setuptools compiles at the project's root: a top-level src.c is a unit of the
+    project, counted in the hit rate; a src.c compiled in CMake's scratch directory (logged
+    by the same bare name) is a probe."""
+    log = "# src.c\ncache_miss\n# helper.c\ndirect_cache_hit\n"
+    assert stats.parse(log, tmp_path).probes == 1  # no src.c at the root
+    (tmp_path / "src.c").write_text("int x;\n")
+    own = stats.parse(log, tmp_path)
+    assert (own.probes, own.misses, own.hits) == (0, 1, 1)
+    assert own.missed_files == ["src.c"]
+    # Wherever the scratch directory is in the log, it is a probe whatever the root holds.
+    scratch = "build/CMakeFiles/CMakeScratch/TryCompile-x/src.c"
+    assert stats.parse(f"# {scratch}\ncache_miss\n", tmp_path).probes == 1

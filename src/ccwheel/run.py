@@ -118,6 +118,8 @@ class _Lifecycle:
         self.tools = tools
         self.selinux_relabel = selinux_relabel
         self.run_name = cache.new_run_name()
+        # The package directory on the host, once cibuildwheel has resolved it.
+        self.package_dir: Path | None = None
         self.run: cache.Run | None = None
         self.run_failed = False
         self.builds = _Builds()
@@ -147,6 +149,7 @@ class _Lifecycle:
             raise ContainerEngineMissingError(view.engine)
         if "CCACHE_MAXSIZE" in view.env_names:
             self.own_max_size.add(view.identifier)
+        self.package_dir = view.package_dir
         if view.package_dir not in self._backends:
             self._backends[view.package_dir] = container.read_backend(view.package_dir)
         s = self.settings
@@ -208,7 +211,7 @@ def _collect(life: _Lifecycle, run: cache.Run | None, code: int) -> report.Repor
         if run is None:
             build_stats, warning, info = stats.BuildStats(), "no cache directory this run", {}
         else:
-            build_stats = stats.read(run.stats_log(identifier))
+            build_stats = stats.read(run.stats_log(identifier), life.package_dir)
             warning = _build_warning(run, identifier, settings.cache_dir)
             info = run.info(identifier)
         records.append(

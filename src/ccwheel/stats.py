@@ -24,13 +24,25 @@ _PROBE_MARKERS = (
     "meson-private/",
     "sanitycheck",
 )
-# CMake's check_<lang>_source_compiles/compiler_flag probes compile a file named src.<ext>;
-# inside CCACHE_BASEDIR (a build dir under /project) ccache logs it by that bare name.
+# CMake's check_<lang>_source_compiles/compiler_flag probes compile a file named src.<ext>
+# in their scratch directory. Inside CCACHE_BASEDIR (a build dir of the user's under
+# /project) ccache logs the path relative to where it was compiled, so the scratch
+# directory is gone from the log and only the bare name is left.
 _PROBE_NAMES = ("src.c", "src.cxx", "src.cu", "src.m", "src.mm")
 
 
-def is_probe(source: str) -> bool:
-    return source in _PROBE_NAMES or any(marker in source for marker in _PROBE_MARKERS)
+def is_probe(source: str, project: Path | None = None) -> bool:
+    """Whether a logged compilation is a build system's probe, by where it was compiled.
+
+    A bare name is relative to the directory it was compiled in. The project's own files
+    compiled at its root (setuptools compiles there) are the project's: a bare name that
+    names a file at the project's root is one of its units, whatever it is called. Any other
+    bare CMake probe name was compiled in a scratch directory."""
+    if any(marker in source for marker in _PROBE_MARKERS):
+        return True
+    if source in _PROBE_NAMES:
+        return project is None or not (project / source).is_file()
+    return False
 
 
 @dataclasses.dataclass
@@ -80,12 +92,12 @@ class BuildStats:
         self.missed_files += other.missed_files
 
 
-def _record(stats: BuildStats, source: str, counters: list[str]) -> None:
+def _record(stats: BuildStats, source: str, counters: list[str], project: Path | None) -> None:
     if not counters and not source:
         return
     outcome = set(counters)
     hit = "direct_cache_hit" in outcome or "preprocessed_cache_hit" in outcome
-    if is_probe(source) and (hit or "cache_miss" in outcome):
+    if is_probe(source, project) and (hit or "cache_miss" in outcome):
         stats.probes += 1
         stats.probe_hits += hit
         return
@@ -108,7 +120,8 @@ def _record(stats: BuildStats, source: str, counters: list[str]) -> None:
         stats.remote_hits += 1
 
 
-def parse(text: str) -> BuildStats:
+def parse(text: str, project: Path | None = None) -> BuildStats:
+    """`project`: the package directory on the host, which the build sees as its root."""
     stats = BuildStats()
     source = ""
     counters: list[str] = []
@@ -117,17 +130,17 @@ def parse(text: str) -> BuildStats:
         line = line.strip()
         if line.startswith("#"):
             if started:
-                _record(stats, source, counters)
+                _record(stats, source, counters, project)
             source, counters, started = line[1:].strip(), [], True
         elif line:
             counters.append(line)
     if started:
-        _record(stats, source, counters)
+        _record(stats, source, counters, project)
     return stats
 
 
-def read(path: Path) -> BuildStats:
+def read(path: Path, project: Path | None = None) -> BuildStats:
     try:
-        return parse(path.read_text(errors="replace"))
+        return parse(path.read_text(errors="replace"), project)
     except FileNotFoundError:
         return BuildStats()

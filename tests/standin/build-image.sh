@@ -17,7 +17,6 @@ pyenv_root=${PYENV_ROOT:-/root/.pyenv}
 versions=${CCWHEEL_STANDIN_PYTHONS:-"3.9 3.11 3.12"}
 suite=bookworm
 
-here=$(cd "$(dirname "$0")" && pwd)
 stamp=$( (cat "$0"; echo "$versions") | sha256sum | cut -c1-16)
 if [ "$(docker image inspect -f '{{ index .Config.Labels "ccwheel.standin" }}' "$image" 2>/dev/null)" = "$stamp" ]; then
   echo "stand-in image $image is up to date ($stamp)"

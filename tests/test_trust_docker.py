@@ -1,0 +1,160 @@
+"""Where CI runs decides what the container sees: a container engine that does not share
+ccwheel's file system (a remote DOCKER_HOST, docker:dind, a rootless engine) must not
+break the build, and a killed run must not leave a secret in the cache directory. Real
+cibuildwheel, real docker, real ccache; the remote engine is made real by running ccwheel
+in a mount namespace of its own, where a tmpfs hides the cache directory from the daemon.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+from test_remote_docker import PASSWORD, _entries, redis_port  # noqa: F401 (a fixture)
+
+pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("offline_build_env")]
+
+ID = "cp311-manylinux_x86_64"
+UNITS = 7  # the setuptools example
+
+
+def _ccwheel_elsewhere(hidden: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`ccwheel build ARGS` in its own mount namespace with a tmpfs over `hidden`: ccwheel
+    writes its cache directory under `hidden` as usual, and the docker daemon, outside
+    the namespace, sees an empty directory there, as a remote daemon would."""
+    hidden.mkdir(parents=True, exist_ok=True)
+    script = 'mount -t tmpfs tmpfs "$1" && shift && exec "$@"'
+    cmd = ["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh", str(hidden)]
+    return subprocess.run(
+        [*cmd, sys.executable, "-m", "ccwheel", "build", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+def _report(path: Path) -> dict[str, Any]:
+    return dict(json.loads(path.read_text()))
+
+
+def _warnings(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith("ccwheel: warning:")]
+
+
+def test_a_container_that_cannot_see_the_cache_still_builds_the_wheel(
+    tmp_path: Path, example_project: Callable[[str], Path]
+) -> None:
+    root = example_project("setuptools")
+    hidden = tmp_path / "hidden"
+    report = tmp_path / "r.json"
+    args = ("--only", ID, "--cache-dir", str(hidden / "cache"), "--report", str(report))
+    done = _ccwheel_elsewhere(hidden, *args, "--output-dir", str(tmp_path / "out"), cwd=root)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert len(list((tmp_path / "out").glob("*.whl"))) == 1
+    # One line in the build log says why, and what to do.
+    assert _warnings(done.stderr) == [
+        f"ccwheel: warning: the container cannot see the cache directory {hidden / 'cache'} "
+        "(a remote or rootless container engine, or SELinux without --selinux-relabel?); "
+        "with a remote docker daemon use --remote-storage - building without the cache"
+    ]
+    # The report does not pass the build off as measured, nor mark it warm.
+    (b,) = _report(report)["builds"]
+    assert b["warning"].startswith("the container left no word in the cache directory")
+    assert b["compilations"] == 0 and b["finished"] is True
+
+
+def test_without_the_mount_the_remote_storage_still_serves(
+    tmp_path: Path,
+    example_project: Callable[[str], Path],
+    monkeypatch: pytest.MonkeyPatch,
+    redis_port: int,  # noqa: F811
+) -> None:
+    """Two runs whose containers see none of ccwheel's cache directory (each on a fresh
+    tmpfs): the first fills the remote storage, the second is served by it."""
+    root = example_project("setuptools")
+    monkeypatch.setenv("CCWHEEL_REMOTE_STORAGE", f"redis://{PASSWORD}@localhost:{redis_port}")
+
+    def stat(name: str) -> int:
+        """One figure of redis' INFO stats: the server counts what ccache read."""
+        with socket.create_connection(("127.0.0.1", redis_port)) as s:
+            s.sendall(f"AUTH {PASSWORD}\r\nINFO stats\r\n".encode())
+            data = b""
+            while b"keyspace_misses" not in data:
+                data += s.recv(65536)
+        for line in data.decode().splitlines():
+            if line.startswith(name + ":"):
+                return int(line.split(":", 1)[1])
+        raise AssertionError(name)
+
+    for name in ("first", "second"):
+        hidden = tmp_path / f"hidden-{name}"
+        before = stat("keyspace_hits")
+        done = _ccwheel_elsewhere(
+            hidden,
+            "--only",
+            ID,
+            "--cache-dir",
+            str(hidden / "cache"),
+            "--output-dir",
+            str(tmp_path / name),
+            cwd=root,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert any("using the remote storage only" in w for w in _warnings(done.stderr))
+        assert PASSWORD not in done.stdout + done.stderr
+        gained = stat("keyspace_hits") - before
+        if name == "first":
+            assert _entries(redis_port) > 0
+    # The second run's lookups were served: a manifest and a result for each direct hit.
+    assert gained >= UNITS, gained
+
+
+def test_a_killed_run_leaves_no_secret_in_the_cache_directory(
+    tmp_path: Path,
+    example_project: Callable[[str], Path],
+    monkeypatch: pytest.MonkeyPatch,
+    redis_port: int,  # noqa: F811
+) -> None:
+    """SIGKILL (where CI cancellation ends) runs no clean-up at all; CI then saves the
+    cache directory, where a fork's pull request may restore it."""
+    root = example_project("setuptools")
+    monkeypatch.setenv("CCWHEEL_REMOTE_STORAGE", f"redis://{PASSWORD}@localhost:{redis_port}")
+    cache_dir = tmp_path / "cache"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ccwheel", "build", "--only", ID, "--cache-dir", str(cache_dir)],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while not list((cache_dir / ".ccwheel" / "runs").glob(f"*/{ID}.info")):
+            assert proc.poll() is None and time.monotonic() < deadline, "no build started"
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+    finally:
+        # The container a killed cibuildwheel leaves behind: not the cache directory's.
+        out = subprocess.run(
+            ["docker", "ps", "-a", "--format", "{{.Names}} {{.Mounts}}", "--no-trunc"],
+            capture_output=True,
+            text=True,
+        ).stdout
+        for line in out.splitlines():
+            if str(cache_dir) in line:
+                subprocess.run(["docker", "rm", "-f", line.split()[0]], capture_output=True)
+    leaked = [
+        path
+        for path in cache_dir.rglob("*")
+        if path.is_file() and PASSWORD.encode() in path.read_bytes()
+    ]
+    assert leaked == []
+    assert any(cache_dir.iterdir())  # it was used: the run got under way
