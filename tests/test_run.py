@@ -26,10 +26,13 @@ def _fake_cibuildwheel(
     env_names: Sequence[str] = (),
     during: Callable[[], None] = lambda: None,
     code: int = 0,
+    container_files: dict[str, str] | None = None,
+    host_sees: bool = True,
 ) -> list[container.Injection]:
     """One build of ID: compose, start a container, run the build (its setup step leaves
     the .info file, its compiles the stats log), end it."""
     injections: list[container.Injection] = []
+    read_back = None if container_files is None else lambda path: container_files.get(str(path), "")
 
     def fake_run(argv: Sequence[str], hooks: cibw.Hooks | None = None) -> int:
         assert hooks is not None
@@ -50,10 +53,11 @@ def _fake_cibuildwheel(
         assert (tools / "setup.sh").is_file() and where == container.TOOLS
         hooks.build_start(ID)
         runs = cache.runs(Path(os.environ["TEST_CACHE_DIR"]))
-        (runs[0].dir / f"{ID}.info").write_text("ccache=/x origin=ccwheel version=4.14.2\n")
-        runs[0].stats_log(ID).write_text(stats_text)
+        if host_sees:
+            (runs[0].dir / f"{ID}.info").write_text("ccache=/x origin=ccwheel version=4.14.2\n")
+            runs[0].stats_log(ID).write_text(stats_text)
         during()
-        hooks.build_end()
+        hooks.build_end(read_back)
         return code
 
     monkeypatch.setattr(cibw, "run", fake_run)
@@ -201,3 +205,43 @@ def test_read_only_remote_says_what_it_does_not_protect(
     assert run.build(ro, []) == 0
     err = capsys.readouterr().err
     assert "the URL is in every build process's environment" in err and "pw@" not in err
+
+
+def test_statistics_are_read_back_from_a_container_that_cannot_see_the_cache(
+    settings: config.Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A remote engine with remote storage: setup.sh wrote the files in the container, the
+    host reads them back at the end of the build, and the report has real numbers."""
+    runs_inside: dict[str, str] = {}
+
+    def inside(suffix: str) -> str:
+        (run_dir,) = cache.runs(settings.cache_dir)
+        return f"{container.CACHE}/.ccwheel/runs/{run_dir.name}/{ID}.{suffix}"
+
+    def fill() -> None:
+        runs_inside[inside("info")] = "ccache=/x origin=ccwheel cache=remote-only\n"
+        runs_inside[inside("stats")] = "# a.c\ndirect_cache_hit\nremote_storage_hit\n"
+
+    _fake_cibuildwheel(monkeypatch, host_sees=False, container_files=runs_inside, during=fill)
+    _trims(monkeypatch)
+    assert run.build(settings, []) == 0
+    (b,) = json.loads(Path(str(settings.report)).read_text())["builds"]
+    assert (b["hits"], b["remote_hits"], b["warning"]) == (1, 1, None)
+    assert b["note"] == run.REMOTE_ONLY_NOTE
+    assert cache.warm_marker(settings.cache_dir, ID).exists()  # --min-hit-rate applies next
+
+
+def test_nothing_is_read_back_when_the_host_has_it(
+    settings: config.Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[str] = []
+
+    class Recorder(dict):  # type: ignore[type-arg]
+        def get(self, key: str, default: str = "") -> str:
+            asked.append(key)
+            return default
+
+    _fake_cibuildwheel(monkeypatch, container_files=Recorder())
+    _trims(monkeypatch)
+    assert run.build(settings, []) == 0
+    assert asked == []

@@ -36,6 +36,8 @@ Composer = Callable[[BuildView], Optional[Injection]]
 # Called before each build container starts; returns a host directory to copy into the
 # container, and where, once it has started (or None).
 ContainerStart = Callable[[], Optional[Tuple[Path, PurePosixPath]]]
+# Reads a file in the build's container: its text, or "" when it is not there.
+ReadBack = Callable[[PurePosixPath], str]
 
 
 @dataclasses.dataclass
@@ -44,7 +46,8 @@ class Hooks:
 
     compose: Composer
     build_start: Callable[[str], None] = lambda _: None
-    build_end: Callable[[], None] = lambda: None
+    # With a reader of the finished build's container (None outside one).
+    build_end: Callable[[ReadBack | None], None] = lambda _: None
     container_start: ContainerStart = lambda: None
     # Told when the copy into a started container failed (the build goes on).
     copy_failed: Callable[[str], None] = lambda _: None
@@ -153,15 +156,19 @@ def _hooks(hooks: Hooks) -> Iterator[None]:
         hooks.build_start(identifier)
         return original_start(identifier, *a, **kw)
 
+    # The container builds are running in: cibuildwheel ends each build inside it.
+    active: list[Any] = []
+
     def build_end(*a: Any, **kw: Any) -> Any:
-        hooks.build_end()
+        hooks.build_end(_reader(active[-1]) if active else None)
         return original_end(*a, **kw)
 
-    original_enter = OCIContainer.__enter__
+    original_enter, original_exit = OCIContainer.__enter__, OCIContainer.__exit__
 
     def enter(container: Any) -> Any:
         copy = hooks.container_start()
         started = original_enter(container)
+        active.append(container)
         if copy is not None:
             try:
                 container.copy_into(*copy)
@@ -169,17 +176,35 @@ def _hooks(hooks: Hooks) -> Iterator[None]:
                 hooks.copy_failed(f"{type(e).__name__}: {e}")
         return started
 
+    def exit_(container: Any, *a: Any) -> Any:
+        if container in active:
+            active.remove(container)
+        return original_exit(container, *a)
+
     cibw_main.compute_options = compute_options
     log.build_start, log.build_end = build_start, build_end
-    OCIContainer.__enter__ = enter
+    OCIContainer.__enter__, OCIContainer.__exit__ = enter, exit_
     try:
         yield
     finally:
         cibw_main.compute_options = original_compute
-        OCIContainer.__enter__ = original_enter
+        OCIContainer.__enter__, OCIContainer.__exit__ = original_enter, original_exit
         # Drop the instance attributes so the class methods show through again.
         for name in ("build_start", "build_end"):
             log.__dict__.pop(name, None)
+
+
+def _reader(container: Any) -> ReadBack:
+    def read(path: PurePosixPath) -> str:
+        try:
+            out = container.call(
+                ["sh", "-c", f"cat '{path}' 2>/dev/null || true"], capture_output=True
+            )
+        except Exception:  # a reading that fails is a reading that found nothing
+            return ""
+        return str(out)
+
+    return read
 
 
 def run(argv: Sequence[str], hooks: Hooks | None = None) -> int:
@@ -278,6 +303,7 @@ __all__: list[str] = [
     "Composer",
     "ContainerStart",
     "Hooks",
+    "ReadBack",
     "Resolved",
     "check_supported",
     "resolved",

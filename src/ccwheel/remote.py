@@ -1,9 +1,10 @@
 """ccache's remote storage, as ccwheel passes it on: checked, redacted for display, and
-handed to the container in a way that keeps credentials out of every log.
+handed to the container in a way that keeps credentials out of every log and file.
 
-cibuildwheel prints each build's environment assignments, so the URL never becomes one. It
-goes into a file in the run directory (mode 0600, removed when the run ends), and the
-assignment that reaches the container reads that file at build time.
+cibuildwheel prints each build's environment assignments and create-args, so the URL
+becomes neither. run.py puts it in ccwheel's own environment for the length of the run, and
+the container engine's `--env CCACHE_REMOTE_STORAGE` (container.plan) copies it from there
+into each container: nothing is written to disk, so a killed run leaves nothing behind.
 """
 
 from __future__ import annotations

@@ -21,6 +21,8 @@ class BuildRecord:
     warm: bool
     finished: bool
     warning: str | None = None
+    # Something the user should know about a build that did use the cache.
+    note: str | None = None
     ccache: dict[str, str] = dataclasses.field(default_factory=dict)
     # With --explain: why each unit that missed did.
     explanations: list[Explanation] = dataclasses.field(default_factory=list)
@@ -134,6 +136,8 @@ def render_text(report: Report) -> str:
     for b in report.builds:
         if b.warning:
             lines.append(f"  {b.identifier}: built without the cache: {b.warning}")
+        if b.note:
+            lines.append(f"  {b.identifier}: {b.note}")
         for line in summarize(b.explanations):
             lines.append(f"  {b.identifier}: {line}")
         if b.stats.probes:
@@ -201,6 +205,7 @@ def to_json(report: Report) -> dict[str, Any]:
                 "warm": b.warm,
                 "seconds": b.seconds,
                 "warning": b.warning,
+                "note": b.note,
                 "ccache": b.ccache,
                 **_stats_json(b.stats),
                 "missed_files": b.stats.missed_files,

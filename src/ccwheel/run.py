@@ -22,6 +22,10 @@ from ccwheel import cache, cibw, config, container, explain, remote, report, sta
 from ccwheel.console import note, warn
 from ccwheel.errors import ConfigError, ContainerEngineMissingError, HitRateTooLowError
 
+REMOTE_ONLY_NOTE = (
+    "the container could not see the cache directory: ccache used the remote storage only "
+    "(statistics read back from the container)"
+)
 # The variable through which the remote storage URL reaches the containers: the engine's
 # `--env NAME` copies it from ccwheel's own environment (see container.plan).
 REMOTE_ENV = "CCACHE_REMOTE_STORAGE"
@@ -133,7 +137,7 @@ class _Lifecycle:
         return cibw.Hooks(
             compose=self.compose,
             build_start=self.build_start,
-            build_end=self.builds.end,
+            build_end=self.build_end,
             container_start=self.container_start,
             copy_failed=lambda why: warn(
                 f"could not copy ccwheel's files into the container ({why}) - building "
@@ -181,6 +185,26 @@ class _Lifecycle:
         self.warm_before[identifier] = marker.exists()
         self.builds.start(identifier)
 
+    def build_end(self, read: cibw.ReadBack | None) -> None:
+        """When the container could not see the cache directory, this build's status,
+        info and stats files are in the container only: read them back while it lives."""
+        identifier = self.builds.current
+        self.builds.end()
+        run = self.run
+        if identifier is None or read is None or run is None:
+            return
+        if run.info(identifier) or run.status(identifier):
+            return  # the mount worked: the host has them already
+        inside = container.CACHE / ".ccwheel" / "runs" / self.run_name
+        for suffix in ("status", "info", "stats"):
+            text = read(inside / f"{identifier}.{suffix}")
+            if text:
+                try:
+                    (run.dir / f"{identifier}.{suffix}").write_text(text)
+                except OSError as e:
+                    warn(f"cannot keep {identifier}'s statistics: {e.strerror or e}")
+                    return
+
     def close(self) -> None:
         if self.run is not None:
             self.run.close()
@@ -191,7 +215,8 @@ def _build_warning(run: cache.Run, identifier: str, cache_dir: Path) -> str | No
     status = run.status(identifier)
     if status or run.info(identifier):
         return status
-    # setup.sh writes one or the other wherever the host can see it.
+    # setup.sh writes one or the other, which the host reads back from the container when
+    # the container could not write them into the cache directory.
     return (
         f"the container left no word in the cache directory {cache_dir}: it cannot see it "
         f"(a remote or rootless container engine, or SELinux without --selinux-relabel?), "
@@ -210,10 +235,12 @@ def _collect(life: _Lifecycle, run: cache.Run | None, code: int) -> report.Repor
             continue
         if run is None:
             build_stats, warning, info = stats.BuildStats(), "no cache directory this run", {}
+            note_ = None
         else:
             build_stats = stats.read(run.stats_log(identifier), life.package_dir)
             warning = _build_warning(run, identifier, settings.cache_dir)
             info = run.info(identifier)
+            note_ = REMOTE_ONLY_NOTE if info.get("cache") == "remote-only" else None
         records.append(
             report.BuildRecord(
                 identifier=identifier,
@@ -223,6 +250,7 @@ def _collect(life: _Lifecycle, run: cache.Run | None, code: int) -> report.Repor
                 finished=identifier in life.builds.seconds,
                 warning=warning,
                 ccache=info,
+                note=note_,
                 explanations=_explain(settings, run, identifier, build_stats),
             )
         )

@@ -54,27 +54,33 @@ esac
 writable() {
   mkdir -p "$1" 2>/dev/null && : >"$1/.ccwheel-probe.$$" 2>/dev/null && rm -f "$1/.ccwheel-probe.$$"
 }
+# The host reads this build's status, info and stats files back from the container at
+# the end of the build when they are not in its cache directory, so they are written
+# through the link in every case.
+cache_mode=shared
 if [ -d "$CCWHEEL_MOUNT/.ccwheel/runs/$CCWHEEL_RUN" ] && writable "$CCWHEEL_MOUNT/data"; then
   ln -s "$CCWHEEL_MOUNT" "$CCWHEEL_CACHE"
+  mkdir -p "$CCWHEEL_RUN_DIR" 2>/dev/null
 else
   if [ -d "$CCWHEEL_MOUNT/.ccwheel/runs/$CCWHEEL_RUN" ]; then
     why="the container cannot write the cache directory $CCWHEEL_HOST_CACHE_DIR"
   else
     why="the container cannot see the cache directory $CCWHEEL_HOST_CACHE_DIR (a remote or rootless container engine, or SELinux without --selinux-relabel?)"
   fi
+  # A directory of this container's own: it lives as long as the container.
+  if ! { mkdir -p "$CCWHEEL_WORK/local" && ln -s "$CCWHEEL_WORK/local" "$CCWHEEL_CACHE"; }; then
+    warn "$why, and $CCWHEEL_WORK/local cannot be created"
+    exit 0
+  fi
+  mkdir -p "$CCWHEEL_RUN_DIR" 2>/dev/null
   if [ -z "${CCACHE_REMOTE_STORAGE:-}" ]; then
     warn "$why; with a remote docker daemon use --remote-storage"
     exit 0
   fi
-  # The remote storage still serves and takes every result; the local directory only
-  # lives as long as this container.
-  echo "ccwheel: warning: $why; using the remote storage only, and no statistics reach the host" >&2
-  if ! { mkdir -p "$CCWHEEL_WORK/local" && ln -s "$CCWHEEL_WORK/local" "$CCWHEEL_CACHE"; }; then
-    warn "cannot create $CCWHEEL_WORK/local"
-    exit 0
-  fi
+  # The remote storage still serves and takes every result.
+  echo "ccwheel: warning: $why; using the remote storage only" >&2
+  cache_mode=remote-only
 fi
-mkdir -p "$CCWHEEL_RUN_DIR" 2>/dev/null
 mkdir -p "$links" || { warn "cannot create $links"; exit 0; }
 
 ccache_version() {
@@ -137,6 +143,6 @@ for name in $names; do
   fi
 done
 
-echo "ccache=$ccache origin=$origin version=$v arch=$(uname -m)" >"$info" 2>/dev/null
+echo "ccache=$ccache origin=$origin version=$v arch=$(uname -m) cache=$cache_mode" >"$info" 2>/dev/null
 echo "ccwheel: compilers routed through ccache $v ($origin) for $CCWHEEL_IDENTIFIER" >&2
 exit 0
