@@ -70,8 +70,10 @@ def test_user_settings_survive_and_ccwheel_adds_its_own(project: Path, tmp_path:
     assert added["CCACHE_STATSLOG"] == f"/tmp/ccwheel/cache/.ccwheel/runs/RUN/{ID}.stats"
     # Nothing the build needs lives in the mount: the setup step was copied into the
     # container, and a failure to run it is one warning, never the end of the build.
-    assert r.before_build.startswith("sh /opt/ccwheel/setup.sh || echo 'ccwheel: warning: ")
-    assert r.before_build.endswith("' >&2; echo user-before")
+    assert r.before_build == (
+        "if [ -r /opt/ccwheel/setup.sh ]; then sh /opt/ccwheel/setup.sh || true; fi; "
+        "echo user-before"
+    )
     assert r.before_all == "echo user-all"  # untouched: it decides container grouping
     assert r.frontend == "build"
     assert r.frontend_args == ["--verbose", "--env-dir=/tmp/ccwheel/build-env"]
@@ -180,27 +182,51 @@ def test_remote_storage_reaches_the_container_without_its_url(
     The project's own --network=host stays."""
     secret = "redis://s3cret@127.0.0.1:6379"
     r = cibw.resolved(project, ID, {}, _composer(tmp_path, remote=secret))
-    assert not any("REMOTE_STORAGE" in a or "s3cret" in a for a in r.environment)
+    assert not any("s3cret" in a for a in r.environment)
+    assert 'CCACHE_REMOTE_STORAGE="$_CCWHEEL_REMOTE_STORAGE"' in r.environment
     assert r.create_args == [
         "--network=host",
         f"--volume={tmp_path / 'cache'}:/ccache",
-        "--env=CCACHE_REMOTE_STORAGE",
+        "--env=_CCWHEEL_REMOTE_STORAGE",
     ]
-    assert not list(tmp_path.rglob("*remote*"))
 
 
 def test_the_remote_url_is_in_ccwheel_s_environment_only_during_the_run(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """Under a name of ccwheel's own: a user's CIBW_ENVIRONMENT_PASS_LINUX naming
+    CCACHE_REMOTE_STORAGE (from the hand-made recipe) would have cibuildwheel print it."""
+    name = container.REMOTE_ENV
+    assert name.startswith("_") and not name.startswith("CCACHE_")
+    monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("CCACHE_REMOTE_STORAGE", raising=False)
     settings = config.Settings(remote_storage="redis://pw@localhost", remote_read_only=True)
     with run._remote_in_environment(settings):
-        assert os.environ["CCACHE_REMOTE_STORAGE"] == "redis://pw@localhost|read-only"
-    assert "CCACHE_REMOTE_STORAGE" not in os.environ
-    monkeypatch.setenv("CCACHE_REMOTE_STORAGE", "theirs")
-    with run._remote_in_environment(settings):
-        pass
-    assert os.environ["CCACHE_REMOTE_STORAGE"] == "theirs"
+        assert os.environ[name] == "redis://pw@localhost|read-only"
+        assert "CCACHE_REMOTE_STORAGE" not in os.environ
+    assert name not in os.environ
+    monkeypatch.setenv(name, "theirs")
+    with pytest.raises(RuntimeError), run._remote_in_environment(settings):
+        raise RuntimeError
+    assert os.environ[name] == "theirs"
+
+
+@pytest.mark.parametrize("flag", ["remote", "remote_read_only"])
+def test_ccwheel_s_remote_settings_on_top_of_the_user_s_own_url_are_refused(
+    flag: str, tmp_path: Path
+) -> None:
+    """Theirs would win, and ccwheel's URL or read-only marking would silently not apply."""
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "setup.py").write_text("")
+    env = {"CIBW_ENVIRONMENT": "CCACHE_REMOTE_STORAGE=redis://w:WRITEPW@h"}
+    value: object = "redis://r:READPW@h" if flag == "remote" else True
+    with pytest.raises(ConfigError, match="cannot apply to the CCACHE_REMOTE_STORAGE") as e:
+        cibw.resolved(plain, ID, env, _composer(tmp_path, **{flag: value}))
+    assert "PW" not in str(e.value)
+    # Alone, theirs is used as it is.
+    r = cibw.resolved(plain, ID, env, _composer(tmp_path))
+    assert r.environment[0] == "CCACHE_REMOTE_STORAGE=redis://w:WRITEPW@h"
 
 
 def test_a_user_hashdir_wins_over_ccwheel_s_nohashdir(tmp_path: Path) -> None:
@@ -240,6 +266,12 @@ def test_values_reach_the_build_exactly_whatever_they_contain(
         "-v/x:/ccache",
         "--mount type=bind,source=/x,target=/ccache",
         "--mount=type=bind,src=/x,dst=/ccache,readonly",
+        '--mount "type=bind,src=/x,target=/ccache"',
+        "--tmpfs /ccache",
+        "--tmpfs=/ccache:rw,size=1g",
+        r"-v C:\\cache:/ccache",
+        "-v /x://ccache",
+        "-v /x:/ccache/../ccache",
     ],
 )
 def test_a_mount_of_the_user_s_own_at_ccache_is_refused_before_any_container(
@@ -287,11 +319,6 @@ def test_loopback_remote_storage_gets_the_host_network(tmp_path: Path) -> None:
     assert local.create_args[-1] == "--network=host"
     far = cibw.resolved(plain, ID, {}, _composer(tmp_path, remote="http://cache.example:8080"))
     assert not any(a.startswith("--network") for a in far.create_args)
-    # A user who set CCACHE_REMOTE_STORAGE in their own environment keeps it.
-    env = {"CIBW_ENVIRONMENT": "CCACHE_REMOTE_STORAGE=http://theirs"}
-    theirs = cibw.resolved(plain, ID, env, _composer(tmp_path, remote="redis://localhost"))
-    assert theirs.environment[0] == "CCACHE_REMOTE_STORAGE=http://theirs"
-    assert not any(a.startswith("CCACHE_REMOTE_STORAGE=$") for a in theirs.environment)
 
 
 def test_podman_gets_the_same_additions(tmp_path: Path) -> None:
@@ -307,7 +334,7 @@ def test_podman_gets_the_same_additions(tmp_path: Path) -> None:
     assert r.create_args == [
         "--userns=keep-id",
         f"--volume={tmp_path / 'cache'}:/ccache:z",
-        "--env=CCACHE_REMOTE_STORAGE",
+        "--env=_CCWHEEL_REMOTE_STORAGE",
         "--network=host",
     ]
 

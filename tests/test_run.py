@@ -245,3 +245,38 @@ def test_nothing_is_read_back_when_the_host_has_it(
     _trims(monkeypatch)
     assert run.build(settings, []) == 0
     assert asked == []
+
+
+def test_the_run_stays_locked_until_its_report_is_made(
+    settings: config.Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another run may prune this one only once its files were read: the trim may take
+    minutes, and the stats log is read after it."""
+    _fake_cibuildwheel(monkeypatch)
+    locked_during_trim: list[bool] = []
+
+    def trim(_dir: Path, _size: str) -> None:
+        (live,) = cache.runs(settings.cache_dir)
+        fd = os.open(live.dir / cache.LOCK_FILE, os.O_RDWR)
+        locked_during_trim.append(not cache._try_lock(fd))
+        os.close(fd)
+
+    monkeypatch.setattr(cache, "trim", trim)
+    assert run.build(settings, []) == 0
+    assert locked_during_trim == [True]
+
+
+def test_statistics_that_cannot_be_read_are_a_warning_not_a_traceback(
+    settings: config.Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CCACHE_UMASK=077 of the user's: the container's root writes the log 0600."""
+
+    def unreadable(path: Path, project: Path | None = None) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    _fake_cibuildwheel(monkeypatch)
+    _trims(monkeypatch)
+    monkeypatch.setattr(run.stats, "read", unreadable)
+    assert run.build(settings, []) == 0
+    (b,) = json.loads(Path(str(settings.report)).read_text())["builds"]
+    assert b["warning"] == "cannot read its statistics: Permission denied"

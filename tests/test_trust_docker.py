@@ -8,6 +8,7 @@ in a mount namespace of its own, where a tmpfs hides the cache directory from th
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -150,3 +151,27 @@ def test_a_killed_run_leaves_no_secret_in_the_cache_directory(
     ]
     assert leaked == []
     assert any(cache_dir.iterdir())  # it was used: the run got under way
+
+
+def test_when_ccwheel_s_files_cannot_be_copied_in_the_wheel_is_still_built(
+    tmp_path: Path,
+    example_project: Callable[[str], Path],
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+    ccwheel_build: Callable[..., int],
+) -> None:
+    """A read-only file system where ccwheel's files go: the copy fails, one line says so,
+    and the build runs as plain cibuildwheel would."""
+    example_project("setuptools")
+    engine = os.environ["CIBW_CONTAINER_ENGINE"] + " --tmpfs=/opt/ccwheel:ro"
+    monkeypatch.setenv("CIBW_CONTAINER_ENGINE", engine)
+    report = tmp_path / "r.json"
+    code = ccwheel_build(
+        tmp_path / "cache", tmp_path / "out", "--only", ID, "--report", str(report)
+    )
+    assert code == 0
+    assert len(list((tmp_path / "out").glob("*.whl"))) == 1
+    warnings = _warnings(capfd.readouterr().err)
+    assert len(warnings) == 1 and "could not be copied into the container" in warnings[0]
+    (b,) = _report(report)["builds"]
+    assert b["warning"].startswith("ccwheel's files could not be copied into the container")

@@ -98,10 +98,15 @@ def host_ccache_binary() -> Path | None:
     return None
 
 
+_last_ns = 0
+
+
 def new_run_name() -> str:
     """A name that sorts in start order, even for runs started in the same second (the
-    nanoseconds), and never repeats (the process id and a random part)."""
-    now = time.time_ns()
+    nanoseconds; strictly increasing within a process, where the clock is coarse), and
+    never repeats (the process id and a random part)."""
+    global _last_ns
+    now = _last_ns = max(time.time_ns(), _last_ns + 1)
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now // 10**9))
     return f"{stamp}.{now % 10**9:09d}-{os.getpid()}-{secrets.token_hex(3)}"
 
@@ -144,11 +149,12 @@ def _prune_runs(runs_dir: Path, keep: int, own: str) -> None:
             continue
         except OSError:
             continue
-        try:
-            if _try_lock(fd):
-                shutil.rmtree(path, ignore_errors=True)
-        finally:
-            os.close(fd)
+        # Nobody takes up a finished run again: once its lock could be had, it is done.
+        # (Released before removing: Windows removes no file that is still open.)
+        finished = _try_lock(fd)
+        os.close(fd)
+        if finished:
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def open_run(cache_dir: Path, name: str) -> Run:
@@ -184,9 +190,9 @@ def _owner_only(cache_dir: Path) -> list[str]:
         return [f"made the cache directory {cache_dir} owner-only (mode {mode:04o} -> 0700)"]
     raise UnsafeCacheDirError(
         f"the cache directory {cache_dir} belongs to uid {st.st_uid} and is open to other "
-        f"users (mode {mode:04o}): anyone who can reach it could plant objects that end up "
-        f"in wheels; use a directory of your own (--cache-dir) or have its owner make it "
-        f"owner-only (chmod 700)"
+        f"users (mode {mode:04o}): its entries are world-writable, so anyone who can enter "
+        f"it could plant objects that end up in wheels; use a directory of your own "
+        f"(--cache-dir) or have its owner make it owner-only (chmod 700)"
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import platform
+import posixpath
 import re
 import shutil
 import sys
@@ -44,6 +45,9 @@ MESONPY_DIR = WORK / "mesonpy"
 # (with a remote storage) at a container-local directory: ccache fails the compile when
 # its cache directory cannot be written, and setup.sh cannot change the environment.
 CACHE = WORK / "cache"
+# The variable that carries the remote storage URL from ccwheel's environment into the
+# container (the engine's `--env NAME`); the build's CCACHE_REMOTE_STORAGE is set from it.
+REMOTE_ENV = "_CCWHEEL_REMOTE_STORAGE"
 CCACHE_DIR = CACHE / "data"
 # Where SELinux says whether it is enforcing (then the mount needs :z to be readable).
 SELINUX_ENFORCE = Path("/sys/fs/selinux/enforce")
@@ -199,23 +203,36 @@ def _quote(value: str) -> str:
     quotes, with the four characters special there escaped."""
     if re.fullmatch(r"[\w@%+=:,./-]+", value):
         return value
+    if "<(" in value or ">(" in value:
+        # bashlex takes these for process substitution even inside quotes.
+        msg = f"{value!r}: cibuildwheel's environment parser cannot take '<(' or '>(' in a value"
+        raise ConfigError(msg)
     escaped = re.sub(r'([\\"$`])', r"\\\1", value)
     return f'"{escaped}"'
 
 
-_MOUNT_FLAGS = ("-v", "--volume", "--mount")
+_MOUNT_FLAGS = ("-v", "--volume", "--mount", "--tmpfs")
 
 
 def _mount_target(flag: str, value: str) -> str:
     """The path inside the container that one mount argument mounts onto."""
     if flag == "--mount":
         for part in value.split(","):
-            key, _, target = part.partition("=")
+            key, _, target = part.strip().strip("\"'").partition("=")
             if key.strip() in ("target", "dst", "destination"):
-                return target.strip()
+                return target.strip().strip("\"'")
         return ""
-    parts = value.split(":")
+    if flag == "--tmpfs":
+        return value.split(":", 1)[0]
+    # SRC:DEST[:OPTIONS], or DEST alone; SRC may be a Windows path with a drive letter.
+    rest = value[2:] if re.match(r"[A-Za-z]:[\\/]", value) else value
+    parts = rest.split(":")
     return parts[1] if len(parts) >= 2 else parts[0]
+
+
+def _same_path(a: str, b: PurePosixPath) -> bool:
+    # "//ccache", "/ccache/", "/ccache/../ccache" are all /ccache to the engine.
+    return bool(a) and posixpath.normpath("/" + a.lstrip("/")) == str(b)
 
 
 def check_mounts(create_args: tuple[str, ...]) -> None:
@@ -232,7 +249,7 @@ def check_mounts(create_args: tuple[str, ...]) -> None:
                 value = arg[2:]
             else:
                 continue
-            if PurePosixPath(_mount_target(flag, value) or "/") == MOUNT:
+            if _same_path(_mount_target(flag, value), MOUNT):
                 shown = f"{arg} {value}" if arg == flag else arg
                 msg = (
                     f"your container-engine create-args already mount something at {MOUNT} "
@@ -260,6 +277,7 @@ def plan(
     stable_build_env: str,
     backend: Backend | None = None,
     remote: str = "",
+    remote_read_only: bool = False,
     explain: bool = False,
 ) -> Injection:
     """`remote` is the remote storage setting, only to decide the networking: the URL itself
@@ -295,11 +313,23 @@ def plan(
     # share the cache, or a build that fails half-way, still report exactly their own.
     env.append(("CCACHE_STATSLOG", _quote(f"{run_dir}/{view.identifier}.stats")))
     create_args = [f"--volume={host_cache_dir}:{MOUNT}" + (":z" if selinux_relabel else "")]
-    remote_given = bool(remote) and not _user_set(view, "REMOTE_STORAGE")
-    if remote_given:
-        # cibuildwheel prints every environment assignment and the create-args; the value
-        # comes from ccwheel's own environment, where run.py puts it for the run.
-        create_args.append("--env=CCACHE_REMOTE_STORAGE")
+    if (remote or remote_read_only) and _user_set(view, "REMOTE_STORAGE"):
+        # Theirs would win, as every CCACHE_* of theirs does, and ccwheel's remote storage
+        # or its read-only marking would silently not apply: a secret's protection must
+        # not be a silent no-op.
+        what = "--remote-read-only" if remote_read_only else "--remote-storage"
+        msg = (
+            f"{what} cannot apply to the CCACHE_REMOTE_STORAGE that your cibuildwheel "
+            f"environment sets for {view.identifier}: give the URL to ccwheel only "
+            f"(--remote-storage or CCWHEEL_REMOTE_STORAGE), or drop {what}"
+        )
+        raise ConfigError(msg)
+    if remote:
+        # cibuildwheel prints every environment assignment (unevaluated) and the
+        # create-args; the value itself comes from ccwheel's own environment, where run.py
+        # puts it for the run under a name no cibuildwheel option passes on.
+        create_args.append(f"--env={REMOTE_ENV}")
+        env.append(("CCACHE_REMOTE_STORAGE", f'"${REMOTE_ENV}"'))
         if remote_storage.is_loopback(remote) and not any(
             a.startswith(("--network", "--net=")) or a == "--net" for a in view.create_args
         ):
@@ -313,7 +343,7 @@ def plan(
         "CCWHEEL_MOUNT": str(MOUNT),
         "CCWHEEL_TOOLS": str(TOOLS),
         "CCWHEEL_WORK": str(WORK),
-        "CCWHEEL_CACHE": str(CACHE),
+        "CCWHEEL_CACHE_LINK": str(CACHE),
         "CCWHEEL_RUN": run_name,
         "CCWHEEL_RUN_DIR": str(run_dir),
         "CCWHEEL_HOST_CACHE_DIR": str(host_cache_dir),
@@ -349,12 +379,9 @@ def plan(
             ("--no-isolation",) if view.frontend in BUILD_FRONTENDS else ("--no-build-isolation",)
         )
 
-    # setup.sh always exits 0; this only speaks if it is missing (the copy into the
-    # container failed), so that the user's before-build and the build still run.
-    setup = (
-        f"sh {SETUP} || echo 'ccwheel: warning: ccwheel setup step did not run - building "
-        f"without the cache' >&2"
-    )
+    # setup.sh always exits 0. It is missing only when copying it into the container failed,
+    # which the host has said already: the user's before-build and the build still run.
+    setup = f"if [ -r {SETUP} ]; then sh {SETUP} || true; fi"
     before_build = f"{setup}; {view.before_build}" if view.before_build else setup
 
     return Injection(

@@ -2,9 +2,11 @@
 handed to the container in a way that keeps credentials out of every log and file.
 
 cibuildwheel prints each build's environment assignments and create-args, so the URL
-becomes neither. run.py puts it in ccwheel's own environment for the length of the run, and
-the container engine's `--env CCACHE_REMOTE_STORAGE` (container.plan) copies it from there
-into each container: nothing is written to disk, so a killed run leaves nothing behind.
+becomes neither. run.py puts it in ccwheel's own environment for the length of the run,
+under a name no cibuildwheel option passes on (container.REMOTE_ENV), and the container
+engine's `--env NAME` copies it from there into each container, where the build's
+CCACHE_REMOTE_STORAGE is set from it: nothing is written to disk, so a killed run leaves
+nothing behind.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from ccwheel.errors import ConfigError
 
 # What ccache 4.x can talk to (`ccache --version` lists the *-storage features).
 SCHEMES = ("file", "http", "https", "redis", "rediss", "redis+unix", "crsh")
-_SECRET_ATTRIBUTES = ("bearer-token", "password", "token")
+# Attributes whose value is a secret (ccache masks the same ones in its own logs).
+_SECRET_ATTRIBUTES = ("bearer-token", "header", "password", "token")
 
 
 def parse(value: str, name: str) -> str:

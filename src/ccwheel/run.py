@@ -28,7 +28,7 @@ REMOTE_ONLY_NOTE = (
 )
 # The variable through which the remote storage URL reaches the containers: the engine's
 # `--env NAME` copies it from ccwheel's own environment (see container.plan).
-REMOTE_ENV = "CCACHE_REMOTE_STORAGE"
+REMOTE_ENV = container.REMOTE_ENV
 
 
 class _Builds:
@@ -126,6 +126,8 @@ class _Lifecycle:
         self.package_dir: Path | None = None
         self.run: cache.Run | None = None
         self.run_failed = False
+        # Why ccwheel's files did not reach the last container, if they did not.
+        self.copy_failure: str | None = None
         self.builds = _Builds()
         self.warm_before: dict[str, bool] = {}
         # Builds whose user set CCACHE_MAXSIZE themselves: then no trim.
@@ -139,11 +141,12 @@ class _Lifecycle:
             build_start=self.build_start,
             build_end=self.build_end,
             container_start=self.container_start,
-            copy_failed=lambda why: warn(
-                f"could not copy ccwheel's files into the container ({why}) - building "
-                f"without the cache"
-            ),
+            copy_failed=self.copy_failed,
         )
+
+    def copy_failed(self, why: str) -> None:
+        self.copy_failure = f"ccwheel's files could not be copied into the container ({why})"
+        warn(f"{self.copy_failure} - building without the cache")
 
     def compose(self, view: container.BuildView) -> container.Injection:
         # Before any container starts: cibuildwheel would only find out per build step.
@@ -166,6 +169,7 @@ class _Lifecycle:
             stable_build_env=s.stable_build_env,
             backend=self._backends[view.package_dir],
             remote=s.remote_storage,
+            remote_read_only=s.remote_read_only,
             explain=s.explain,
         )
 
@@ -210,11 +214,15 @@ class _Lifecycle:
             self.run.close()
 
 
-def _build_warning(run: cache.Run, identifier: str, cache_dir: Path) -> str | None:
+def _build_warning(
+    run: cache.Run, identifier: str, cache_dir: Path, copy_failure: str | None
+) -> str | None:
     """Why this build went without the cache, or without statistics; None if it had both."""
     status = run.status(identifier)
     if status or run.info(identifier):
         return status
+    if copy_failure:
+        return copy_failure
     # setup.sh writes one or the other, which the host reads back from the container when
     # the container could not write them into the cache directory.
     return (
@@ -237,8 +245,12 @@ def _collect(life: _Lifecycle, run: cache.Run | None, code: int) -> report.Repor
             build_stats, warning, info = stats.BuildStats(), "no cache directory this run", {}
             note_ = None
         else:
-            build_stats = stats.read(run.stats_log(identifier), life.package_dir)
-            warning = _build_warning(run, identifier, settings.cache_dir)
+            warning = _build_warning(run, identifier, settings.cache_dir, life.copy_failure)
+            try:
+                build_stats = stats.read(run.stats_log(identifier), life.package_dir)
+            except OSError as e:  # a CCACHE_UMASK of the user's own, say
+                build_stats = stats.BuildStats()
+                warning = f"cannot read its statistics: {e.strerror or e}"
             info = run.info(identifier)
             note_ = REMOTE_ONLY_NOTE if info.get("cache") == "remote-only" else None
         records.append(
@@ -274,7 +286,11 @@ def _explain(
         for r in cache.runs(settings.cache_dir)
         if r.name < run.name and r.debug_dir(identifier).is_dir()
     ]
-    return explain.explain(current, earlier, build_stats.missed_files)
+    try:
+        return explain.explain(current, earlier, build_stats.missed_files)
+    except OSError as e:
+        warn(f"--explain: cannot read ccache's debug files of {identifier}: {e.strerror or e}")
+        return []
 
 
 def _remote_label(settings: config.Settings) -> str | None:
@@ -377,16 +393,18 @@ def build(settings: config.Settings, argv: Sequence[str]) -> int:
         container.stage_tools(Path(tools))
         life = _Lifecycle(settings, Path(tools), selinux_relabel)
         try:
-            with _terminate_as_interrupt(), _remote_in_environment(settings):
-                code = cibw.run(argv, life.hooks())
-        except KeyboardInterrupt as e:
-            # cibuildwheel's containers were removed on the way out (its context managers
-            # ran); what was compiled so far is still reported, marked as incomplete.
-            interrupted = True
-            code = 128 + (e.signum if isinstance(e, Terminated) else signal.SIGINT)
+            try:
+                with _terminate_as_interrupt(), _remote_in_environment(settings):
+                    code = cibw.run(argv, life.hooks())
+            except KeyboardInterrupt as e:
+                # cibuildwheel's containers were removed on the way out (its context
+                # managers ran); what was compiled so far is still reported, as incomplete.
+                interrupted = True
+                code = 128 + (e.signum if isinstance(e, Terminated) else signal.SIGINT)
+            return _finish(life, code, interrupted)
         finally:
+            # Only now may another run prune this one: its files are read above.
             life.close()
-    return _finish(life, code, interrupted)
 
 
 def _finish(life: _Lifecycle, code: int, interrupted: bool) -> int:

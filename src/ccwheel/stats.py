@@ -17,12 +17,19 @@ _NOT_OUTCOMES = {"direct_cache_miss", "preprocessed_cache_miss"}
 # Compilations a build system makes to probe the compiler, not to build the project: they
 # miss by nature (fresh random scratch files) and are counted apart from the hit rate.
 _PROBE_MARKERS = (
-    "/CMakeScratch/",
-    "/CMakeTmp/",
-    "CompilerId",
-    "CompilerABI",
+    # CMake's try_compile and check_*_compiles scratch projects (3.25+, and before).
+    "CMakeFiles/CMakeScratch/",
+    "CMakeFiles/CMakeTmp/",
+    # CMake's compiler identification, compiled in CMakeFiles/<version>/CompilerIdC/...
+    "/CompilerIdC/",
+    "/CompilerIdCXX/",
+    "/CompilerIdCUDA/",
+    # ... and its ABI probes, whose sources are in CMake's own Modules directory.
+    "/Modules/CMakeCCompilerABI.",
+    "/Modules/CMakeCXXCompilerABI.",
+    "/Modules/CMakeCUDACompilerABI.",
+    # meson's sanity checks and compiler probes, in its private build directory.
     "meson-private/",
-    "sanitycheck",
 )
 # CMake's check_<lang>_source_compiles/compiler_flag probes compile a file named src.<ext>
 # in their scratch directory. Inside CCACHE_BASEDIR (a build dir of the user's under
@@ -38,7 +45,8 @@ def is_probe(source: str, project: Path | None = None) -> bool:
     compiled at its root (setuptools compiles there) are the project's: a bare name that
     names a file at the project's root is one of its units, whatever it is called. Any other
     bare CMake probe name was compiled in a scratch directory."""
-    if any(marker in source for marker in _PROBE_MARKERS):
+    where = "/" + source  # a marker may start the logged path, relative to the build dir
+    if any(marker in where for marker in _PROBE_MARKERS):
         return True
     if source in _PROBE_NAMES:
         return project is None or not (project / source).is_file()
@@ -140,7 +148,9 @@ def parse(text: str, project: Path | None = None) -> BuildStats:
 
 
 def read(path: Path, project: Path | None = None) -> BuildStats:
+    """A missing log is a build that compiled nothing; other errors are the caller's."""
     try:
-        return parse(path.read_text(errors="replace"), project)
+        text = path.read_text(errors="replace")
     except FileNotFoundError:
         return BuildStats()
+    return parse(text, project)

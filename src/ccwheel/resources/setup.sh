@@ -16,13 +16,13 @@ info="$CCWHEEL_RUN_DIR/$CCWHEEL_IDENTIFIER.info"
 
 warn() {
   echo "ccwheel: warning: $* - building without the cache" >&2
-  echo "$*" >"$status" 2>/dev/null
+  { echo "$*" >"$status"; } 2>/dev/null
 }
 
 # A fresh start for every build: links and stable directories left by the previous
 # Python version in this container must not leak into this one.
 rm -rf "$links" "$CCWHEEL_WORK/build-env" "$CCWHEEL_WORK/skbuild" "$CCWHEEL_WORK/mesonpy" \
-  "$CCWHEEL_WORK/smoke" "$CCWHEEL_CACHE"
+  "$CCWHEEL_WORK/smoke" "$CCWHEEL_CACHE_LINK"
 mkdir -p "$CCWHEEL_WORK"
 
 # The frontend arguments ccwheel injected depend on this step whether or not ccache turns
@@ -50,7 +50,7 @@ esac
 # (DOCKER_HOST, docker:dind) mounts an empty directory of its own instead; a rootless
 # engine or SELinux without :z leave it unreadable or unwritable. ccache fails the
 # compile when it cannot write its cache directory, so every cache path goes through
-# the link $CCWHEEL_CACHE, pointed at a directory that works.
+# the link $CCWHEEL_CACHE_LINK, pointed at a directory that works.
 writable() {
   mkdir -p "$1" 2>/dev/null && : >"$1/.ccwheel-probe.$$" 2>/dev/null && rm -f "$1/.ccwheel-probe.$$"
 }
@@ -59,7 +59,7 @@ writable() {
 # through the link in every case.
 cache_mode=shared
 if [ -d "$CCWHEEL_MOUNT/.ccwheel/runs/$CCWHEEL_RUN" ] && writable "$CCWHEEL_MOUNT/data"; then
-  ln -s "$CCWHEEL_MOUNT" "$CCWHEEL_CACHE"
+  ln -s "$CCWHEEL_MOUNT" "$CCWHEEL_CACHE_LINK"
   mkdir -p "$CCWHEEL_RUN_DIR" 2>/dev/null
 else
   if [ -d "$CCWHEEL_MOUNT/.ccwheel/runs/$CCWHEEL_RUN" ]; then
@@ -68,7 +68,7 @@ else
     why="the container cannot see the cache directory $CCWHEEL_HOST_CACHE_DIR (a remote or rootless container engine, or SELinux without --selinux-relabel?)"
   fi
   # A directory of this container's own: it lives as long as the container.
-  if ! { mkdir -p "$CCWHEEL_WORK/local" && ln -s "$CCWHEEL_WORK/local" "$CCWHEEL_CACHE"; }; then
+  if ! { mkdir -p "$CCWHEEL_WORK/local" && ln -s "$CCWHEEL_WORK/local" "$CCWHEEL_CACHE_LINK"; }; then
     warn "$why, and $CCWHEEL_WORK/local cannot be created"
     exit 0
   fi
@@ -143,6 +143,6 @@ for name in $names; do
   fi
 done
 
-echo "ccache=$ccache origin=$origin version=$v arch=$(uname -m) cache=$cache_mode" >"$info" 2>/dev/null
+{ echo "ccache=$ccache origin=$origin version=$v arch=$(uname -m) cache=$cache_mode" >"$info"; } 2>/dev/null
 echo "ccwheel: compilers routed through ccache $v ($origin) for $CCWHEEL_IDENTIFIER" >&2
 exit 0
