@@ -228,3 +228,17 @@ def test_report_forms_agree(tmp_path: Path) -> None:
     summary.write_text("before\n")
     report.append_step_summary(rep, summary)
     assert summary.read_text().startswith("before\n### ccwheel")
+
+
+def test_the_report_says_which_ccache_ran() -> None:
+    emulated = {"origin": "ccwheel", "version": "4.14.2", "arch": "x86_64", "container": "aarch64"}
+    assert (
+        report.describe_ccache({**emulated, "emulated": "no"})
+        == "ccwheel's ccache 4.14.2 (x86_64, native) in an aarch64 container"
+    )
+    image = {"origin": "image", "version": "4.9", "arch": "s390x", "container": "s390x"}
+    assert (
+        report.describe_ccache({**image, "emulated": "yes", "unrouted": "/opt/cc,/opt/c++"})
+        == "the image's ccache 4.9 (s390x, emulated); not routed (named by full path): "
+        "/opt/cc, /opt/c++"
+    )

@@ -52,9 +52,9 @@ class Box:
             check=False,
         )
 
-    def compile(self, source: Path) -> None:
+    def compile(self, source: Path, compiler: str = "gcc") -> None:
         subprocess.run(
-            ["gcc", "-c", str(source), "-o", str(source.with_suffix(".o"))],
+            [compiler, "-c", str(source), "-o", str(source.with_suffix(".o"))],
             env=self.env,
             cwd=source.parent,
             check=True,
@@ -91,7 +91,8 @@ def box(tmp_path: Path) -> Callable[..., Box]:
         finally:
             os.chdir(cwd)
         env = {k: Box(root, {}).map(v) for k, v in resolved.values.items()}
-        env["PATH"] = f"{root / 'work' / 'bin'}:{os.environ['PATH']}"
+        env["PATH"] = f"{root / 'work' / 'bin'}:{root / 'image-bin'}:{os.environ['PATH']}"
+        (root / "image-bin").mkdir(parents=True)
         env.update(environ)
         container.stage_tools(root / "tools")
         (root / "mount").mkdir(parents=True)
@@ -115,7 +116,7 @@ def test_it_routes_the_compiler_and_the_second_compile_hits(
     b = box()
     done = b.setup()
     assert done.returncode == 0, done.stderr
-    assert "compilers routed through ccache 4" in done.stderr and "(ccwheel)" in done.stderr
+    assert "compilers routed through ccache 4" in done.stderr and "(ccwheel, " in done.stderr
     gcc = b.path(container.LINKS) / "gcc"
     assert gcc.is_symlink() and Path(os.readlink(gcc)).name == "ccache"
     src = _source(tmp_path)
@@ -191,3 +192,65 @@ def test_a_mount_the_container_sees_but_cannot_write_is_one_warning(
     # The host reads the reason back from the container.
     status = b.path(f"{container.CACHE}/.ccwheel/runs/{RUN}/{ID}.status").read_text()
     assert status.startswith("the container cannot write the cache directory /host/cache")
+
+
+def _image_has(b: Box, name: str, target: str) -> None:
+    """Put `name` on the image's PATH (behind ccwheel's links, before the system's)."""
+    (b.root / "image-bin" / name).symlink_to(target)
+
+
+@pytest.mark.skipif(
+    shutil.which("x86_64-linux-gnu-gcc") is None or not Path("/usr/bin/python3").exists(),
+    reason="needs Debian's python3, whose sysconfig names x86_64-linux-gnu-gcc",
+)
+def test_the_compiler_the_build_interpreter_names_is_routed_and_counted(
+    box: Callable[..., Box], tmp_path: Path
+) -> None:
+    """Debian's Python (the one of an aarch64 stand-in image, say) names its compiler by
+    target triplet in sysconfig; setuptools runs that name when CC is unset."""
+    b = box()
+    _image_has(b, "python", "/usr/bin/python3")
+    assert b.setup().returncode == 0
+    assert (b.path(container.LINKS) / "x86_64-linux-gnu-gcc").is_symlink()
+    src = _source(tmp_path)
+    b.compile(src, "x86_64-linux-gnu-gcc")
+    b.compile(src, "x86_64-linux-gnu-gcc")
+    s = b.stats()
+    assert (s.misses, s.direct_hits) == (1, 1)
+
+
+def _info(b: Box) -> dict[str, str]:
+    return cache.Run(b.path(container.MOUNT), RUN).info(ID)
+
+
+def test_an_emulated_container_prefers_a_ccache_the_kernel_runs_natively(
+    box: Callable[..., Box],
+) -> None:
+    """An aarch64 container on an x86_64 kernel: ccwheel's x86_64 binary runs natively and
+    comes before the image's own (emulated) ccache."""
+    import platform
+
+    host = platform.machine()
+    fake_uname = '#!/bin/sh\n[ "$1" = -m ] && echo aarch64 || exec /bin/uname "$@"\n'
+    for kernel, origin in (("", "image"), (host, "ccwheel")):
+        b = box(name=f"kernel-{kernel or 'unknown'}", CCWHEEL_KERNEL_ARCH=kernel)
+        _image_has(b, "ccache", str(cache.host_ccache_binary()))
+        (b.root / "image-bin" / "uname").write_text(fake_uname)
+        (b.root / "image-bin" / "uname").chmod(0o755)
+        done = b.setup()
+        assert done.returncode == 0, done.stderr
+        info = _info(b)
+        assert (info["origin"], info["container"]) == (origin, "aarch64"), info
+        if origin == "ccwheel":
+            assert (info["arch"], info["emulated"]) == (host, "no")
+            assert "emulated" not in done.stderr
+        else:  # unknown kernel: the image's ccache, taken to be the container's
+            assert info["arch"] == "aarch64"
+
+
+def test_a_compiler_named_by_full_path_is_reported_as_not_routed(
+    box: Callable[..., Box],
+) -> None:
+    b = box(CC="/usr/bin/gcc")
+    assert b.setup().returncode == 0
+    assert _info(b)["unrouted"] == "/usr/bin/gcc"

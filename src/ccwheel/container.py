@@ -259,6 +259,12 @@ def check_mounts(create_args: tuple[str, ...]) -> None:
                 raise ConfigError(msg)
 
 
+def kernel_arch() -> str:
+    """The architecture the containers' kernel runs natively: this host's, when it is
+    Linux (elsewhere the engine runs a VM of its own, and setup.sh goes by the container)."""
+    return platform.machine() if sys.platform.startswith("linux") else ""
+
+
 def selinux_enforcing() -> bool:
     """Whether this host enforces SELinux: a bind mount then needs :z to be readable."""
     try:
@@ -279,6 +285,7 @@ def plan(
     remote: str = "",
     remote_read_only: bool = False,
     explain: bool = False,
+    kernel_arch: str = "",
 ) -> Injection:
     """`remote` is the remote storage setting, only to decide the networking: the URL itself
     reaches the container through the engine's `--env NAME`, which copies the value from
@@ -347,6 +354,9 @@ def plan(
         "CCWHEEL_RUN": run_name,
         "CCWHEEL_RUN_DIR": str(run_dir),
         "CCWHEEL_HOST_CACHE_DIR": str(host_cache_dir),
+        # The architecture the containers' kernel runs natively (the host's, on Linux):
+        # an emulated container prefers a ccache built for it.
+        "CCWHEEL_KERNEL_ARCH": kernel_arch,
         "CCWHEEL_IDENTIFIER": view.identifier,
         "CCWHEEL_ISOLATION": mode,
         "CCWHEEL_FRONTEND": view.frontend,

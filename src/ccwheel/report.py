@@ -120,6 +120,26 @@ def _rows(report: Report) -> list[list[str]]:
     return rows
 
 
+def describe_ccache(info: dict[str, str]) -> str:
+    """Which ccache a build ran: whose, its architecture, native or emulated."""
+    whose = {"image": "the image's", "ccwheel": "ccwheel's"}.get(info.get("origin", ""), "a")
+    arch = info.get("arch", "")
+    text = f"{whose} ccache {info.get('version', '?')}"
+    if arch:
+        text += f" ({arch}, {'emulated' if info.get('emulated') == 'yes' else 'native'})"
+    container = info.get("container", "")
+    if container and container != arch:
+        text += (
+            f" in an {container} container"
+            if container[0] in "aeiou"
+            else f" in a {container} container"
+        )
+    unrouted = [c for c in info.get("unrouted", "").split(",") if c]
+    if unrouted:
+        text += f"; not routed (named by full path): {', '.join(unrouted)}"
+    return text
+
+
 def render_text(report: Report) -> str:
     header = _header(report)
     rows = [header, *_rows(report)]
@@ -138,6 +158,8 @@ def render_text(report: Report) -> str:
             lines.append(f"  {b.identifier}: built without the cache: {b.warning}")
         if b.note:
             lines.append(f"  {b.identifier}: {b.note}")
+        if b.ccache:
+            lines.append(f"  {b.identifier}: {describe_ccache(b.ccache)}")
         for line in summarize(b.explanations):
             lines.append(f"  {b.identifier}: {line}")
         if b.stats.probes:

@@ -171,6 +171,7 @@ class _Lifecycle:
             remote=s.remote_storage,
             remote_read_only=s.remote_read_only,
             explain=s.explain,
+            kernel_arch=container.kernel_arch(),
         )
 
     def container_start(self) -> tuple[Path, PurePosixPath]:

@@ -99,24 +99,40 @@ works() {
 }
 
 # The image's own ccache when it is 4.0 or newer (stats_log and the options used here
-# need 4.x), else the static binary ccwheel copied into the container.
+# need 4.x), else a static binary ccwheel copied into the container. In an emulated
+# container (an aarch64 image on an x86_64 kernel) ccwheel's binary for the kernel's own
+# architecture comes first: a static binary the kernel can run needs no emulation, the
+# image's own ccache would be emulated.
+machine=$(uname -m)
+kernel=${CCWHEEL_KERNEL_ARCH:-$machine}
 ccache=""
 origin=""
-if own=$(command -v ccache 2>/dev/null); then
+ccwheel_binary() {  # $1: an architecture, or * for any
+  # shellcheck disable=SC2086 # $1 may be the glob *
+  for candidate in "$CCWHEEL_TOOLS"/bin/$1/ccache; do
+    if [ -x "$candidate" ] && [ -n "$(ccache_version "$candidate")" ] && works "$candidate"; then
+      ccache=$candidate; origin=ccwheel; return 0
+    fi
+  done
+  return 1
+}
+if [ "$machine" != "$kernel" ]; then ccwheel_binary "$kernel"; fi
+if [ -z "$ccache" ] && own=$(command -v ccache 2>/dev/null); then
   v=$(ccache_version "$own")
   if [ -n "$v" ] && [ "${v%%.*}" -ge 4 ] && works "$own"; then ccache=$own; origin=image; fi
 fi
+[ -n "$ccache" ] || ccwheel_binary "*"
 if [ -z "$ccache" ]; then
-  for candidate in "$CCWHEEL_TOOLS"/bin/*/ccache; do
-    if [ -x "$candidate" ] && [ -n "$(ccache_version "$candidate")" ] && works "$candidate"; then
-      ccache=$candidate; origin=ccwheel; break
-    fi
-  done
-fi
-if [ -z "$ccache" ]; then
-  warn "no usable ccache for $(uname -m) in the container (the image has none >= 4.0, and ccwheel has no binary for this architecture)"
+  warn "no usable ccache for $machine in the container (the image has none >= 4.0, and ccwheel has no binary that runs here)"
   exit 0
 fi
+if [ "$origin" = ccwheel ]; then
+  binary_arch=$(basename "$(dirname "$ccache")")
+else
+  binary_arch=$machine
+fi
+emulated=no
+[ "$binary_arch" = "$kernel" ] || emulated=yes
 v=$(ccache_version "$ccache")
 
 # The cache must be writable from here (your own CCACHE_DIR, a full disk): a quick probe,
@@ -128,13 +144,22 @@ fi
 
 # Masquerade links: `gcc` found first on PATH is ccache, which runs the next gcc on PATH.
 # This reaches setuptools, CMake and meson alike without changing any compiler command.
-# Only compilers that exist get a link; a compiler the user chose by name in CC/CXX is
-# routed too, and a compiler given by full path stays untouched.
+# Only compilers that exist get a link. Besides the usual names: a compiler the user chose
+# by name in CC/CXX, and the ones the build interpreter's sysconfig names, which setuptools
+# uses when CC/CXX are unset (a target-triplet name such as aarch64-linux-gnu-gcc). A
+# compiler given by full path cannot be reached through PATH: it is named in the info.
+sysconfig_compilers=$(python -c '
+import sysconfig
+for var in ("CC", "CXX", "LDSHARED"):
+    words = (sysconfig.get_config_var(var) or "").split()
+    print(words[0] if words else "")' 2>/dev/null)
 names="gcc g++ cc c++ clang clang++"
-for var in "${CC:-}" "${CXX:-}"; do
-  case "$var" in
-    "" | */* | *" "*) ;;
-    *) names="$names $var" ;;
+unrouted=""
+for word in "${CC:-}" "${CXX:-}" $sysconfig_compilers; do
+  case "$word" in
+    "" | *" "*) ;;
+    */*) unrouted="$unrouted,$word" ;;
+    *) names="$names $word" ;;
   esac
 done
 for name in $names; do
@@ -143,6 +168,9 @@ for name in $names; do
   fi
 done
 
-{ echo "ccache=$ccache origin=$origin version=$v arch=$(uname -m) cache=$cache_mode" >"$info"; } 2>/dev/null
-echo "ccwheel: compilers routed through ccache $v ($origin) for $CCWHEEL_IDENTIFIER" >&2
+{
+  echo "ccache=$ccache origin=$origin version=$v arch=$binary_arch container=$machine" \
+    "emulated=$emulated cache=$cache_mode unrouted=${unrouted#,}"
+} >"$info" 2>/dev/null
+echo "ccwheel: compilers routed through ccache $v ($origin, $binary_arch$([ $emulated = yes ] && echo ', emulated')) for $CCWHEEL_IDENTIFIER" >&2
 exit 0
