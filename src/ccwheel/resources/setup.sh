@@ -10,6 +10,21 @@
 # must stay readable and removable by them (ccache's own files follow CCACHE_UMASK).
 umask 000
 
+# Every path below comes from these variables, and some are removed with rm -rf: with one
+# missing (a composition gone wrong), nothing is touched at all.
+value=""
+for var in CCWHEEL_WORK CCWHEEL_TOOLS CCWHEEL_MOUNT CCWHEEL_CACHE_LINK CCWHEEL_RUN \
+  CCWHEEL_RUN_DIR CCWHEEL_IDENTIFIER; do
+  eval "value=\${$var:-}"
+  case "$value" in
+    "" | / | *"/../"* | *"/..") echo "ccwheel: warning: ccwheel setup: $var is not set - building without the cache" >&2; exit 0 ;;
+  esac
+done
+case "$CCWHEEL_WORK" in
+  /*/*) ;;
+  *) echo "ccwheel: warning: ccwheel setup: CCWHEEL_WORK=$CCWHEEL_WORK is not a working directory of its own - building without the cache" >&2; exit 0 ;;
+esac
+
 links=$CCWHEEL_WORK/bin
 status="$CCWHEEL_RUN_DIR/$CCWHEEL_IDENTIFIER.status"
 info="$CCWHEEL_RUN_DIR/$CCWHEEL_IDENTIFIER.info"
@@ -21,8 +36,8 @@ warn() {
 
 # A fresh start for every build: links and stable directories left by the previous
 # Python version in this container must not leak into this one.
-rm -rf "$links" "$CCWHEEL_WORK/build-env" "$CCWHEEL_WORK/skbuild" "$CCWHEEL_WORK/mesonpy" \
-  "$CCWHEEL_WORK/smoke" "$CCWHEEL_CACHE_LINK"
+rm -rf "${CCWHEEL_WORK:?}/bin" "${CCWHEEL_WORK:?}/build-env" "${CCWHEEL_WORK:?}/skbuild" \
+  "${CCWHEEL_WORK:?}/mesonpy" "${CCWHEEL_WORK:?}/smoke" "${CCWHEEL_CACHE_LINK:?}"
 mkdir -p "$CCWHEEL_WORK"
 
 # The frontend arguments ccwheel injected depend on this step whether or not ccache turns
@@ -91,7 +106,7 @@ ccache_version() {
 # candidate compiles one line (in a scratch cache) before it is trusted.
 works() {
   cc=$(command -v cc || command -v gcc || command -v clang) || return 0  # nothing to route
-  smoke=$CCWHEEL_WORK/smoke
+  smoke=${CCWHEEL_WORK:?}/smoke
   rm -rf "$smoke" && mkdir -p "$smoke" && printf 'int ccwheel_smoke;\n' >"$smoke/s.c" &&
     CCACHE_DIR="$smoke/cache" CCACHE_STATSLOG='' CCACHE_REMOTE_STORAGE='' CCACHE_NODEBUG=1 \
       "$1" "$cc" -c "$smoke/s.c" -o "$smoke/s.o" >/dev/null 2>&1 &&
