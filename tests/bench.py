@@ -70,8 +70,8 @@ def step_seconds(log: str) -> dict[str, float]:
         if done and current:
             steps[current] = steps.get(current, 0.0) + float(done.group(1))
             current = None
-        elif line.endswith("...") and len(line) < 80:
-            current = line.rstrip(".").strip()
+        elif line.endswith("...") and len(line) < 80 and not line.startswith("info:"):
+            current = line.lstrip("*").rstrip(".").strip()
     return steps
 
 

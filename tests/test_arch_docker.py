@@ -7,12 +7,14 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 
-from ccwheel import binaries
+from ccwheel import binaries, cache
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("offline_build_env")]
 
@@ -82,3 +84,76 @@ def test_a_host_whose_ccache_cannot_run_in_the_container_uses_the_linux_wheel(
     assert (cache_dir / ".ccwheel" / "bin" / arch / "ccache").is_file()
     assert b["hits"] == b["direct_hits"] == UNITS, b
     assert os.environ.get("DOCKER_HOST") is None
+
+
+@pytest.fixture(scope="session")
+def libc_free_image(docker_image: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A root file system with no C library at all: a static busybox for /bin/sh and the
+    tools (as musllinux images, Alpine-based, have busybox's ash as /bin/sh)."""
+    busybox = shutil.which("busybox")
+    if busybox is None:
+        pytest.fail("needs busybox (Debian package busybox-static)")
+    root = tmp_path_factory.mktemp("libc-free")
+    (root / "bin").mkdir()
+    (root / "tmp").mkdir(mode=0o1777)
+    shutil.copy2(busybox, root / "bin" / "busybox")
+    applets = subprocess.run([busybox, "--list"], capture_output=True, text=True, check=True)
+    for applet in applets.stdout.split():
+        if applet != "busybox":
+            (root / "bin" / applet).symlink_to("busybox")
+    image = "ccwheel-test-libc-free:latest"
+    tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
+    subprocess.run(
+        ["docker", "import", "--change", "ENV PATH=/bin", "-", image],
+        stdin=tar.stdout,
+        check=True,
+        capture_output=True,
+    )
+    tar.wait()
+    return image
+
+
+def test_setup_and_ccache_run_where_there_is_no_c_library(
+    tmp_path: Path, libc_free_image: str
+) -> None:
+    """What musllinux containers need of ccwheel: setup.sh under busybox's ash and the
+    static ccache, with no glibc (no libc at all) to lean on."""
+    from ccwheel import container
+
+    tools = tmp_path / "tools"
+    container.stage_tools(tools)
+    binary = binaries.host_binary()
+    assert binary is not None
+    binaries.stage(binary, platform.machine(), tools)
+    mount = tmp_path / "mount"
+    (mount / ".ccwheel" / "runs" / "RUN").mkdir(parents=True)
+    env = {
+        "CCWHEEL_WORK": str(container.WORK),
+        "CCWHEEL_TOOLS": str(container.TOOLS),
+        "CCWHEEL_MOUNT": str(container.MOUNT),
+        "CCWHEEL_CACHE_LINK": str(container.CACHE),
+        "CCWHEEL_RUN": "RUN",
+        "CCWHEEL_RUN_DIR": f"{container.CACHE}/.ccwheel/runs/RUN",
+        "CCWHEEL_IDENTIFIER": "cp311-musllinux_x86_64",
+        "CCWHEEL_ISOLATION": "off",
+        "CCACHE_DIR": f"{container.CACHE}/data",
+    }
+    done = subprocess.run(
+        [
+            "docker", "run", "--rm",
+            *(f"--env={k}={v}" for k, v in env.items()),
+            f"--volume={tools}:{container.TOOLS}:ro",
+            f"--volume={mount}:{container.MOUNT}",
+            libc_free_image,
+            "sh", "-c", f"sh {container.SETUP}; "
+            f"{container.TOOLS}/bin/{platform.machine()}/ccache --version | sed -n 1p",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("ccache version 4"), done.stdout
+    assert "ccwheel: compilers routed through ccache 4" in done.stderr, done.stderr
+    info = cache.Run(mount, "RUN").info("cp311-musllinux_x86_64")
+    assert info["origin"] == "ccwheel" and info["cache"] == "shared", info
