@@ -127,17 +127,8 @@ def test_setup_and_ccache_run_where_there_is_no_c_library(
     binaries.stage(binary, platform.machine(), tools)
     mount = tmp_path / "mount"
     (mount / ".ccwheel" / "runs" / "RUN").mkdir(parents=True)
-    env = {
-        "CCWHEEL_WORK": str(container.WORK),
-        "CCWHEEL_TOOLS": str(container.TOOLS),
-        "CCWHEEL_MOUNT": str(container.MOUNT),
-        "CCWHEEL_CACHE_LINK": str(container.CACHE),
-        "CCWHEEL_RUN": "RUN",
-        "CCWHEEL_RUN_DIR": f"{container.CACHE}/.ccwheel/runs/RUN",
-        "CCWHEEL_IDENTIFIER": "cp311-musllinux_x86_64",
-        "CCWHEEL_ISOLATION": "off",
-        "CCACHE_DIR": f"{container.CACHE}/data",
-    }
+    env = container.setup_contract(run_name="RUN", identifier="cp311-musllinux_x86_64")
+    env["CCACHE_DIR"] = str(container.CCACHE_DIR)
     done = subprocess.run(
         [
             "docker", "run", "--rm",

@@ -58,6 +58,15 @@ def project(tmp_path: Path) -> Path:
     return root
 
 
+@pytest.fixture
+def plain(tmp_path: Path) -> Path:
+    """A project with nothing of its own to compose with (setuptools, no configuration)."""
+    root = tmp_path / "plain"
+    root.mkdir()
+    (root / "setup.py").write_text("")
+    return root
+
+
 def test_user_settings_survive_and_ccwheel_adds_its_own(project: Path, tmp_path: Path) -> None:
     r = cibw.resolved(project, ID, {}, _composer(tmp_path))
     assert r.environment[:2] == ['USER_VAR="u"', 'CCACHE_MAXSIZE="9G"']
@@ -95,7 +104,7 @@ def test_cibw_variables_still_apply(project: Path, tmp_path: Path) -> None:
     assert r.frontend_args == ["--no-build-isolation"]  # pip has no --env-dir
 
 
-def test_without_ccwheel_nothing_changes(project: Path, tmp_path: Path) -> None:
+def test_without_ccwheel_nothing_changes(plain: Path, project: Path, tmp_path: Path) -> None:
     plain = cibw.resolved(project, ID, {})
     assert plain.before_build == "echo user-before"
     assert plain.create_args == ["--network=host"]
@@ -213,12 +222,9 @@ def test_the_remote_url_is_in_ccwheel_s_environment_only_during_the_run(
 
 @pytest.mark.parametrize("flag", ["remote", "remote_read_only"])
 def test_ccwheel_s_remote_settings_on_top_of_the_user_s_own_url_are_refused(
-    flag: str, tmp_path: Path
+    plain: Path, flag: str, tmp_path: Path
 ) -> None:
     """Theirs would win, and ccwheel's URL or read-only marking would silently not apply."""
-    plain = tmp_path / "plain"
-    plain.mkdir()
-    (plain / "setup.py").write_text("")
     env = {"CIBW_ENVIRONMENT": "CCACHE_REMOTE_STORAGE=redis://w:WRITEPW@h"}
     value: object = "redis://r:READPW@h" if flag == "remote" else True
     with pytest.raises(ConfigError, match="cannot apply to the CCACHE_REMOTE_STORAGE") as e:
@@ -229,10 +235,7 @@ def test_ccwheel_s_remote_settings_on_top_of_the_user_s_own_url_are_refused(
     assert r.environment[0] == "CCACHE_REMOTE_STORAGE=redis://w:WRITEPW@h"
 
 
-def test_a_user_hashdir_wins_over_ccwheel_s_nohashdir(tmp_path: Path) -> None:
-    plain = tmp_path / "plain"
-    plain.mkdir()
-    (plain / "setup.py").write_text("")
+def test_a_user_hashdir_wins_over_ccwheel_s_nohashdir(plain: Path, tmp_path: Path) -> None:
     r = cibw.resolved(plain, ID, {"CIBW_ENVIRONMENT": "CCACHE_HASHDIR=1"}, _composer(tmp_path))
     assert r.values["CCACHE_HASHDIR"] == "1" and "CCACHE_NOHASHDIR" not in r.values
     r = cibw.resolved(plain, ID, {}, _composer(tmp_path))
@@ -275,21 +278,15 @@ def test_values_reach_the_build_exactly_whatever_they_contain(
     ],
 )
 def test_a_mount_of_the_user_s_own_at_ccache_is_refused_before_any_container(
-    create_args: str, tmp_path: Path
+    plain: Path, create_args: str, tmp_path: Path
 ) -> None:
-    plain = tmp_path / "plain"
-    plain.mkdir()
-    (plain / "setup.py").write_text("")
     env = {"CIBW_CONTAINER_ENGINE": f"docker; create_args: {create_args}"}
     with pytest.raises(ConfigError, match="already mount something at /ccache") as e:
         cibw.resolved(plain, ID, env, _composer(tmp_path))
     assert "remove that mount" in str(e.value) and e.value.exit_code == 2
 
 
-def test_other_mounts_are_fine(tmp_path: Path) -> None:
-    plain = tmp_path / "plain"
-    plain.mkdir()
-    (plain / "setup.py").write_text("")
+def test_other_mounts_are_fine(plain: Path, tmp_path: Path) -> None:
     args = "-v /x:/ccache2 --volume=/ccache:/elsewhere --mount type=bind,source=/ccache,target=/y"
     env = {"CIBW_CONTAINER_ENGINE": f"docker; create_args: {args}"}
     r = cibw.resolved(plain, ID, env, _composer(tmp_path))
@@ -311,22 +308,16 @@ def test_selinux_is_relabelled_by_default_where_it_is_enforcing(
     assert run._selinux_relabel(config.Settings(selinux_relabel=True)) is True
 
 
-def test_loopback_remote_storage_gets_the_host_network(tmp_path: Path) -> None:
-    plain = tmp_path / "plain"
-    plain.mkdir()
-    (plain / "setup.py").write_text("")
+def test_loopback_remote_storage_gets_the_host_network(plain: Path, tmp_path: Path) -> None:
     local = cibw.resolved(plain, ID, {}, _composer(tmp_path, remote="redis://localhost:6379"))
     assert local.create_args[-1] == "--network=host"
     far = cibw.resolved(plain, ID, {}, _composer(tmp_path, remote="http://cache.example:8080"))
     assert not any(a.startswith("--network") for a in far.create_args)
 
 
-def test_podman_gets_the_same_additions(tmp_path: Path) -> None:
+def test_podman_gets_the_same_additions(plain: Path, tmp_path: Path) -> None:
     """podman takes the same create-args as docker; SELinux hosts (Fedora, RHEL), where
     podman is common, need the :z relabel."""
-    plain = tmp_path / "plain"
-    plain.mkdir()
-    (plain / "setup.py").write_text("")
     env = {"CIBW_CONTAINER_ENGINE": "podman; create_args: --userns=keep-id"}
     composer = _composer(tmp_path, selinux_relabel=True, remote="redis://localhost:6379")
     r = cibw.resolved(plain, ID, env, composer)
@@ -339,10 +330,7 @@ def test_podman_gets_the_same_additions(tmp_path: Path) -> None:
     ]
 
 
-def test_depend_mode_unless_the_user_turned_it_off(tmp_path: Path) -> None:
-    plain = tmp_path / "plain"
-    plain.mkdir()
-    (plain / "setup.py").write_text("")
+def test_depend_mode_unless_the_user_turned_it_off(plain: Path, tmp_path: Path) -> None:
     r = cibw.resolved(plain, ID, {}, _composer(tmp_path))
     assert "CCACHE_DEPEND=1" in r.environment
     # setuptools asks for no dependency file: -MD goes in front of the user's CPPFLAGS.

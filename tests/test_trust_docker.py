@@ -186,16 +186,7 @@ def test_setup_touches_nothing_when_its_contract_is_missing(
     container of the stand-in image, never on the host."""
     from ccwheel import container
 
-    contract = {
-        "CCWHEEL_WORK": str(container.WORK),
-        "CCWHEEL_TOOLS": str(container.TOOLS),
-        "CCWHEEL_MOUNT": str(container.MOUNT),
-        "CCWHEEL_CACHE_LINK": str(container.CACHE),
-        "CCWHEEL_RUN": "RUN",
-        "CCWHEEL_RUN_DIR": f"{container.CACHE}/.ccwheel/runs/RUN",
-        "CCWHEEL_IDENTIFIER": "cp311-manylinux_x86_64",
-        "CCWHEEL_ISOLATION": "off",
-    }
+    contract = container.setup_contract(run_name="RUN", identifier="cp311-manylinux_x86_64")
     contract[missing] = ""
     env = [f"--env={k}={v}" for k, v in contract.items()]
     script = "sh /setup.sh; ls -d /bin/sh /usr/bin /tmp >/dev/null && ls / | tr '\\n' ' '"

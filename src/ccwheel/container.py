@@ -256,6 +256,41 @@ def selinux_enforcing() -> bool:
         return False
 
 
+def run_dir(run_name: str) -> PurePosixPath:
+    """A run's directory as the container sees it, through the cache link."""
+    return CACHE / ".ccwheel" / "runs" / run_name
+
+
+def setup_contract(
+    *,
+    run_name: str,
+    identifier: str,
+    host_cache_dir: str = "",
+    kernel_arch: str = "",
+    isolation: str = "off",
+    frontend: str = "build",
+    package: str = str(PROJECT),
+) -> dict[str, str]:
+    """The variables setup.sh takes its paths and its build from: the in-container
+    contract, in one place."""
+    return {
+        "CCWHEEL_MOUNT": str(MOUNT),
+        "CCWHEEL_TOOLS": str(TOOLS),
+        "CCWHEEL_WORK": str(WORK),
+        "CCWHEEL_CACHE_LINK": str(CACHE),
+        "CCWHEEL_RUN": run_name,
+        "CCWHEEL_RUN_DIR": str(run_dir(run_name)),
+        "CCWHEEL_HOST_CACHE_DIR": host_cache_dir,
+        # The architecture the containers' kernel runs natively: an emulated container
+        # prefers a ccache built for it.
+        "CCWHEEL_KERNEL_ARCH": kernel_arch,
+        "CCWHEEL_IDENTIFIER": identifier,
+        "CCWHEEL_ISOLATION": isolation,
+        "CCWHEEL_FRONTEND": frontend,
+        "CCWHEEL_PACKAGE": package,
+    }
+
+
 def plan(
     view: BuildView,
     *,
@@ -275,7 +310,7 @@ def plan(
     the engine client's environment without ever printing it (see run.py)."""
     backend = backend or Backend()
     check_mounts(view.create_args)
-    run_dir = CACHE / ".ccwheel" / "runs" / run_name
+    runs = run_dir(run_name)
     mode = isolation_mode(view, stable_build_env)
 
     env = [("PATH", f'"{LINKS}:$PATH"')]
@@ -301,7 +336,7 @@ def plan(
     env += [_ccache_env(k, v) for k, v in defaults.items() if not _user_set(view, k)]
     # The per-build statistics: a log of this build's own compilations, so two runs that
     # share the cache, or a build that fails half-way, still report exactly their own.
-    env.append(("CCACHE_STATSLOG", _quote(f"{run_dir}/{view.identifier}.stats")))
+    env.append(("CCACHE_STATSLOG", _quote(f"{runs}/{view.identifier}.stats")))
     create_args = [f"--volume={host_cache_dir}:{MOUNT}" + (":z" if selinux_relabel else "")]
     if (remote or remote_read_only) and _user_set(view, "REMOTE_STORAGE"):
         # Theirs would win, as every CCACHE_* of theirs does, and ccwheel's remote storage
@@ -328,23 +363,16 @@ def plan(
     if explain:
         # Debug files (the hash inputs of every compilation) for the host to compare.
         env.append(("CCACHE_DEBUG", "1"))
-        env.append(("CCACHE_DEBUGDIR", _quote(f"{run_dir}/debug/{view.identifier}")))
-    contract = {
-        "CCWHEEL_MOUNT": str(MOUNT),
-        "CCWHEEL_TOOLS": str(TOOLS),
-        "CCWHEEL_WORK": str(WORK),
-        "CCWHEEL_CACHE_LINK": str(CACHE),
-        "CCWHEEL_RUN": run_name,
-        "CCWHEEL_RUN_DIR": str(run_dir),
-        "CCWHEEL_HOST_CACHE_DIR": str(host_cache_dir),
-        # The architecture the containers' kernel runs natively (the host's, on Linux):
-        # an emulated container prefers a ccache built for it.
-        "CCWHEEL_KERNEL_ARCH": kernel_arch,
-        "CCWHEEL_IDENTIFIER": view.identifier,
-        "CCWHEEL_ISOLATION": mode,
-        "CCWHEEL_FRONTEND": view.frontend,
-        "CCWHEEL_PACKAGE": str(container_package_dir(view)),
-    }
+        env.append(("CCACHE_DEBUGDIR", _quote(f"{runs}/debug/{view.identifier}")))
+    contract = setup_contract(
+        run_name=run_name,
+        identifier=view.identifier,
+        host_cache_dir=str(host_cache_dir),
+        kernel_arch=kernel_arch,
+        isolation=mode,
+        frontend=view.frontend,
+        package=str(container_package_dir(view)),
+    )
     env += [(k, _quote(v)) for k, v in contract.items()]
 
     if backend.is_setuptools and not _user_set(view, "DEPEND"):

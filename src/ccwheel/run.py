@@ -224,7 +224,7 @@ class _Lifecycle:
             return
         if run.info(identifier) or run.status(identifier):
             return  # the mount worked: the host has them already
-        inside = container.CACHE / ".ccwheel" / "runs" / self.run_name
+        inside = container.run_dir(self.run_name)
         for suffix in ("status", "info", "stats"):
             text = read(inside / f"{identifier}.{suffix}")
             if text:
