@@ -234,9 +234,12 @@ def test_the_report_says_which_ccache_ran() -> None:
     emulated = {"origin": "ccwheel", "version": "4.14.2", "arch": "x86_64", "container": "aarch64"}
     assert (
         report.describe_ccache({**emulated, "emulated": "no"})
-        == "ccwheel's ccache 4.14.2 (x86_64, native) in an aarch64 container"
+        == "ccwheel's ccache 4.14.2 (x86_64, native; container aarch64)"
     )
     image = {"origin": "image", "version": "4.9", "arch": "s390x", "container": "s390x"}
+    assert report.describe_ccache({**image, "emulated": "unknown"}) == (
+        "the image's ccache 4.9 (s390x, native or not: unknown)"
+    )
     assert (
         report.describe_ccache({**image, "emulated": "yes", "unrouted": "/opt/cc,/opt/c++"})
         == "the image's ccache 4.9 (s390x, emulated); not routed (named by full path): "

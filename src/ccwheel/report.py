@@ -125,15 +125,15 @@ def describe_ccache(info: dict[str, str]) -> str:
     whose = {"image": "the image's", "ccwheel": "ccwheel's"}.get(info.get("origin", ""), "a")
     arch = info.get("arch", "")
     text = f"{whose} ccache {info.get('version', '?')}"
-    if arch:
-        text += f" ({arch}, {'emulated' if info.get('emulated') == 'yes' else 'native'})"
+    how = {"yes": "emulated", "no": "native"}.get(
+        info.get("emulated", ""), "native or not: unknown"
+    )
+    details = [f"{arch}, {how}"] if arch else []
     container = info.get("container", "")
     if container and container != arch:
-        text += (
-            f" in an {container} container"
-            if container[0] in "aeiou"
-            else f" in a {container} container"
-        )
+        details.append(f"container {container}")
+    if details:
+        text += f" ({'; '.join(details)})"
     unrouted = [c for c in info.get("unrouted", "").split(",") if c]
     if unrouted:
         text += f"; not routed (named by full path): {', '.join(unrouted)}"

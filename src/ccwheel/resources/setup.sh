@@ -125,6 +125,8 @@ origin=""
 ccwheel_binary() {  # $1: an architecture, or * for any
   # shellcheck disable=SC2086 # $1 may be the glob *
   for candidate in "$CCWHEEL_TOOLS"/bin/$1/ccache; do
+    # A Windows host's tar drops the execute bit; this container's root can put it back.
+    [ -f "$candidate" ] && [ ! -x "$candidate" ] && chmod +x "$candidate" 2>/dev/null
     if [ -x "$candidate" ] && [ -n "$(ccache_version "$candidate")" ] && works "$candidate"; then
       ccache=$candidate; origin=ccwheel; return 0
     fi
@@ -146,8 +148,12 @@ if [ "$origin" = ccwheel ]; then
 else
   binary_arch=$machine
 fi
-emulated=no
-[ "$binary_arch" = "$kernel" ] || emulated=yes
+# Native: the kernel's own architecture, or one it runs as a 32-bit personality.
+case "$kernel:$binary_arch" in
+  "$binary_arch:$binary_arch" | x86_64:i?86 | aarch64:armv7l | aarch64:armv8l) emulated=no ;;
+  *) emulated=yes ;;
+esac
+[ -n "${CCWHEEL_KERNEL_ARCH:-}" ] || emulated=unknown
 v=$(ccache_version "$ccache")
 
 # The cache must be writable from here (your own CCACHE_DIR, a full disk): a quick probe,
@@ -167,25 +173,45 @@ sysconfig_compilers=$(python -c '
 import sysconfig
 for var in ("CC", "CXX", "LDSHARED"):
     words = (sysconfig.get_config_var(var) or "").split()
-    print(words[0] if words else "")' 2>/dev/null)
+    print(var, words[0] if words else "")' 2>/dev/null)
 names="gcc g++ cc c++ clang clang++"
 unrouted=""
-for word in "${CC:-}" "${CXX:-}" $sysconfig_compilers; do
-  case "$word" in
-    "" | *" "*) ;;
-    */*) unrouted="$unrouted,$word" ;;
-    *) names="$names $word" ;;
+route() {  # $1: the variable that names the compiler, $2: the command's first word
+  case "$2" in
+    "" | ccache | */ccache) ;;  # nothing, or the user's own ccache in front of a compiler
+    */*) [ "$1" = LDSHARED ] || unrouted="$unrouted,$2" ;;  # link steps are not cached
+    *) names="$names $2" ;;
   esac
-done
+}
+# shellcheck disable=SC2086 # the first word of each: "gcc -pthread" names gcc
+route CC ${CC:-}
+# shellcheck disable=SC2086
+route CXX ${CXX:-}
+given=""
+while read -r var word; do
+  case "$var" in CC | CXX | LDSHARED) ;; *) continue ;; esac  # no interpreter: no lines
+  # The user's own CC/CXX is what setuptools runs instead of the interpreter's.
+  eval "given=\${$var:-}"
+  [ -n "$given" ] || route "$var" "$word"
+done <<SYSCONFIG
+$sysconfig_compilers
+SYSCONFIG
 for name in $names; do
   if [ ! -e "$links/$name" ] && command -v "$name" >/dev/null 2>&1; then
     ln -s "$ccache" "$links/$name"
   fi
 done
 
+routed=$(cd "$links" && ls)
 {
   echo "ccache=$ccache origin=$origin version=$v arch=$binary_arch container=$machine" \
-    "emulated=$emulated cache=$cache_mode unrouted=${unrouted#,}"
+    "emulated=$emulated cache=$cache_mode unrouted=${unrouted#,}" \
+    "routed=$(echo "$routed" | tr '\n' ',' | sed 's/,$//')"
 } >"$info" 2>/dev/null
-echo "ccwheel: compilers routed through ccache $v ($origin, $binary_arch$([ $emulated = yes ] && echo ', emulated')) for $CCWHEEL_IDENTIFIER" >&2
+described="$v ($origin, $binary_arch$([ "$emulated" = yes ] && echo ', emulated'))"
+if [ -z "$routed" ]; then
+  echo "ccwheel: ccache $described is ready, but no compiler was found on PATH to route through it for $CCWHEEL_IDENTIFIER" >&2
+else
+  echo "ccwheel: compilers routed through ccache $described for $CCWHEEL_IDENTIFIER" >&2
+fi
 exit 0
