@@ -307,3 +307,22 @@ def test_an_unknown_kernel_is_not_called_native(box: Callable[..., Box]) -> None
     b = box(name="known", CCWHEEL_KERNEL_ARCH=platform.machine())
     assert b.setup().returncode == 0
     assert _info(b)["emulated"] == "no"
+
+
+def test_the_host_s_reason_for_giving_no_ccache_is_the_one_warning(
+    box: Callable[..., Box],
+) -> None:
+    b = box()
+    for binary in b.path(container.TOOLS).glob("bin/*/ccache"):
+        binary.unlink()
+    (b.path(container.TOOLS) / "bin" / binaries.UNAVAILABLE).write_text(
+        "ccwheel has no Linux ccache for s390x: no network\n"
+    )
+    b.env["PATH"] = f"{b.path(container.LINKS)}:{b.root / 'image-bin'}:/usr/bin:/bin"
+    done = b.setup()
+    assert done.returncode == 0
+    assert done.stderr.splitlines() == [
+        f"ccwheel: warning: no usable ccache for {platform.machine()} in the container (the "
+        "image has none >= 4.0; ccwheel has no Linux ccache for s390x: no network) - "
+        "building without the cache"
+    ]

@@ -229,6 +229,16 @@ def linux_binary(arch: str, cache_dir: Path, offered: Path | None = None) -> Pat
     return kept
 
 
+# Beside the staged binaries: why one is missing, for setup.sh to say.
+UNAVAILABLE = "unavailable"
+
+
+def no_binary(reason: str, tools: Path) -> None:
+    (tools / "bin").mkdir(parents=True, exist_ok=True)
+    with (tools / "bin" / UNAVAILABLE).open("a") as f:
+        f.write(reason + "\n")
+
+
 def stage(binary: Path, arch: str, tools: Path) -> None:
     """Put `binary` where setup.sh looks for ccwheel's ccache for `arch`."""
     target = tools / "bin" / arch / "ccache"

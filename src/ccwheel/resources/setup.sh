@@ -140,7 +140,9 @@ if [ -z "$ccache" ] && own=$(command -v ccache 2>/dev/null); then
 fi
 [ -n "$ccache" ] || ccwheel_binary "*"
 if [ -z "$ccache" ]; then
-  warn "no usable ccache for $machine in the container (the image has none >= 4.0, and ccwheel has no binary that runs here)"
+  # The host says why it could not give one (a download that failed, say).
+  why=$(sed -n 1p "$CCWHEEL_TOOLS/bin/unavailable" 2>/dev/null)
+  warn "no usable ccache for $machine in the container (the image has none >= 4.0; ${why:-ccwheel has no binary that runs here})"
   exit 0
 fi
 if [ "$origin" = ccwheel ]; then
