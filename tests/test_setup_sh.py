@@ -92,7 +92,8 @@ def box(tmp_path: Path) -> Callable[..., Box]:
         finally:
             os.chdir(cwd)
         env = {k: Box(root, {}).map(v) for k, v in resolved.values.items()}
-        env["PATH"] = f"{root / 'work' / 'bin'}:{root / 'image-bin'}:{os.environ['PATH']}"
+        # The image's PATH: nothing of the host's venv (which has a ccache) leaks in.
+        env["PATH"] = f"{root / 'work' / 'bin'}:{root / 'image-bin'}:/usr/bin:/bin"
         (root / "image-bin").mkdir(parents=True)
         env.update(environ)
         container.stage_tools(root / "tools")

@@ -161,8 +161,10 @@ def test_when_ccwheel_s_files_cannot_be_copied_in_the_wheel_is_still_built(
     ccwheel_build: Callable[..., int],
 ) -> None:
     """A read-only file system where ccwheel's files go: the copy fails, one line says so,
-    and the build runs as plain cibuildwheel would."""
+    and the build runs as plain cibuildwheel would: with the pip frontend too, which
+    ccwheel would otherwise run without isolation, after installing the requirements."""
     example_project("setuptools")
+    monkeypatch.setenv("CIBW_BUILD_FRONTEND", "pip")
     engine = os.environ["CIBW_CONTAINER_ENGINE"] + " --tmpfs=/opt/ccwheel:ro"
     monkeypatch.setenv("CIBW_CONTAINER_ENGINE", engine)
     report = tmp_path / "r.json"
@@ -171,8 +173,10 @@ def test_when_ccwheel_s_files_cannot_be_copied_in_the_wheel_is_still_built(
     )
     assert code == 0
     assert len(list((tmp_path / "out").glob("*.whl"))) == 1
-    warnings = _warnings(capfd.readouterr().err)
+    err = capfd.readouterr().err
+    warnings = _warnings(err)
     assert len(warnings) == 1 and "could not be copied into the container" in warnings[0]
+    assert "--no-build-isolation" not in err  # the user's options, untouched
     (b,) = _report(report)["builds"]
     assert b["warning"].startswith("ccwheel's files could not be copied into the container")
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import functools
 import sys
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterator, Optional, Sequence, Tuple
@@ -51,6 +50,9 @@ class Hooks:
     container_start: ContainerStart = lambda: None
     # Told when the copy into a started container failed (the build goes on).
     copy_failed: Callable[[str], None] = lambda _: None
+    # True while the builds are to run as plain cibuildwheel's (ccwheel's files did not
+    # reach their container): each build's options are asked again inside it.
+    plain: Callable[[], bool] = lambda: False
 
 
 # Options of cibuildwheel's command line that take a value: needed to find the positional
@@ -138,14 +140,17 @@ def _hooks(hooks: Hooks) -> Iterator[None]:
         options = original_compute(*args, **kwargs)
         resolve = options.build_options  # bound method (2.x) or functools.cache (3.x+)
 
-        @functools.lru_cache(maxsize=None)
+        composed: dict[str, Any] = {}
+
         def build_options(identifier: str | None) -> Any:
             bo = resolve(identifier)
             # None asks for the run-wide view (summaries, troubleshooting): left as is.
-            if identifier is None or "linux" not in identifier:
+            if identifier is None or "linux" not in identifier or hooks.plain():
                 return bo
-            injection = composer(_view(identifier, options, bo))
-            return bo if injection is None else _compose(bo, injection)
+            if identifier not in composed:
+                injection = composer(_view(identifier, options, bo))
+                composed[identifier] = bo if injection is None else _compose(bo, injection)
+            return composed[identifier]
 
         options.build_options = build_options
         return options

@@ -126,8 +126,10 @@ class _Lifecycle:
         self.package_dir: Path | None = None
         self.run: cache.Run | None = None
         self.run_failed = False
-        # Why ccwheel's files did not reach the last container, if they did not.
+        # Why ccwheel's files did not reach the last container, if they did not; and
+        # whether the builds in the current container run as plain cibuildwheel's.
         self.copy_failure: str | None = None
+        self.plain_container = False
         self.builds = _Builds()
         self.warm_before: dict[str, bool] = {}
         # Builds whose user set CCACHE_MAXSIZE themselves: then no trim.
@@ -145,11 +147,15 @@ class _Lifecycle:
             build_end=self.build_end,
             container_start=self.container_start,
             copy_failed=self.copy_failed,
+            plain=lambda: self.plain_container,
         )
 
     def copy_failed(self, why: str) -> None:
+        """The builds in this container run as plain cibuildwheel's: without setup.sh and
+        requires.py, a build ccwheel would run without isolation could not build."""
         self.copy_failure = f"ccwheel's files could not be copied into the container ({why})"
-        warn(f"{self.copy_failure} - building without the cache")
+        self.plain_container = True
+        warn(f"{self.copy_failure} - building as plain cibuildwheel would")
 
     def compose(self, view: container.BuildView) -> container.Injection:
         # Before any container starts: cibuildwheel would only find out per build step.
@@ -183,6 +189,7 @@ class _Lifecycle:
         """The run's directory is made when the first container starts, not before: runs
         that build nothing (--print-build-identifiers) leave none behind. So is the ccache
         for the kernel the containers run on (a download, where it has to be fetched)."""
+        self.plain_container = False
         if self.run is None and not self.run_failed:
             try:
                 self.run = cache.open_run(self.settings.cache_dir, self.run_name)
