@@ -126,3 +126,52 @@ def test_pyproject_table(tmp_path: Path) -> None:
 def test_config_file_follows_cibuildwheel(tmp_path: Path) -> None:
     assert config.config_file_for(tmp_path, "") == tmp_path / "pyproject.toml"
     assert config.config_file_for(tmp_path, "{package}/ci.toml") == Path(f"{tmp_path}/ci.toml")
+
+
+def _tar(path: Path, files: dict[str, str]) -> Path:
+    import io
+    import tarfile
+
+    with tarfile.open(path, "w:gz") as tar:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_an_sdist_s_table_is_read_as_cibuildwheel_reads_its_options(tmp_path: Path) -> None:
+    """cibuildwheel extracts the sdist and reads its config from there: {package} and a
+    relative --config-file mean the extracted directory; an absolute one is a file."""
+    sdist = _tar(
+        tmp_path / "pkg-1.0.tar.gz",
+        {
+            "pkg-1.0/pyproject.toml": '[tool.ccwheel]\nmax-size = "1G"\n',
+            "pkg-1.0/ci/ci.toml": '[tool.ccwheel]\nmax-size = "2G"\n',
+        },
+    )
+    assert config.is_sdist(sdist) and not config.is_sdist(tmp_path)
+    assert config.is_sdist(tmp_path / "missing.tar.gz")  # cibuildwheel's own test
+    assert config.read_sdist_table(sdist, "")[1] == {"max-size": "1G"}
+    assert config.read_sdist_table(sdist, "{package}/ci/ci.toml")[1] == {"max-size": "2G"}
+    assert config.read_sdist_table(sdist, "ci/ci.toml")[1] == {"max-size": "2G"}
+    assert config.read_sdist_table(sdist, "{package}/none.toml")[1] == {}
+    outside = tmp_path / "outside.toml"
+    outside.write_text('[tool.ccwheel]\nmax-size = "3G"\n')
+    assert config.read_sdist_table(sdist, str(outside))[1] == {"max-size": "3G"}
+    settings = config.load({}, sdist, "{package}/ci/ci.toml")
+    assert settings.max_size == "2G"
+
+
+def test_a_broken_sdist_is_a_clear_error(tmp_path: Path) -> None:
+    two_tops = _tar(tmp_path / "two.tar.gz", {"a/pyproject.toml": "", "b/pyproject.toml": ""})
+    with pytest.raises(ConfigError, match="does not contain a single directory"):
+        config.read_sdist_table(two_tops, "")
+    bad_toml = _tar(tmp_path / "bad.tar.gz", {"p/pyproject.toml": "[tool.ccwheel\n"})
+    with pytest.raises(ConfigError, match="cannot read"):
+        config.read_sdist_table(bad_toml, "")
+    not_a_tar = tmp_path / "junk.tar.gz"
+    not_a_tar.write_text("junk")
+    with pytest.raises(ConfigError, match="cannot read"):
+        config.read_sdist_table(not_a_tar, "")

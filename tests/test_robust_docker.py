@@ -51,9 +51,10 @@ def _containers_mounting(path: Path) -> list[str]:
     return [line.split()[0] for line in out.splitlines() if str(path) in line]
 
 
-# A ccache on the image's PATH that claims 4.x but cannot compile, and one that is too old.
-BROKEN = "printf '#!/bin/sh\\necho ccache version 4.9.1\\nexit 0\\n'"
-TOO_OLD = "printf '#!/bin/sh\\necho ccache version 3.7.12\\nexec \"$@\"\\n'"
+# A ccache on the image's PATH that claims a recent 4.x but cannot compile, and one that is
+# too old (a list of base directories needs 4.12).
+BROKEN = "printf '#!/bin/sh\\necho ccache version 4.14.1\\nexit 0\\n'"
+TOO_OLD = "printf '#!/bin/sh\\necho ccache version 4.11.3\\nexec \"$@\"\\n'"
 
 
 @pytest.mark.parametrize("fake", [BROKEN, TOO_OLD], ids=["broken", "too-old"])

@@ -324,6 +324,27 @@ def test_the_host_s_reason_for_giving_no_ccache_is_the_one_warning(
     assert done.returncode == 0
     assert done.stderr.splitlines() == [
         f"ccwheel: warning: no usable ccache for {platform.machine()} in the container (the "
-        "image has none >= 4.0; ccwheel has no Linux ccache for s390x: no network) - "
+        "image has none >= 4.12; ccwheel has no Linux ccache for s390x: no network) - "
         "building without the cache"
     ]
+
+
+@pytest.mark.parametrize(("version", "origin"), [("4.11.3", "ccwheel"), ("4.12.1", "image")])
+def test_an_image_ccache_older_than_4_12_is_passed_over(
+    box: Callable[..., Box], version: str, origin: str
+) -> None:
+    """ccwheel's base directories are a list, which ccache reads as one path before 4.12:
+    no path would be rewritten. An image's own ccache must be 4.12 or newer."""
+    b = box(name=f"image-{version}")
+    real = binaries.host_binary()
+    fake = b.root / "image-bin" / "ccache"
+    # The real ccache behind a --version of the given release.
+    fake.write_text(
+        f'#!/bin/sh\n[ "$1" = --version ] && echo "ccache version {version}" && exit 0\n'
+        f'exec {real} "$@"\n'
+    )
+    fake.chmod(0o755)
+    assert b.setup().returncode == 0
+    info = _info(b)
+    assert info["origin"] == origin
+    assert (info["version"] == version) is (origin == "image")

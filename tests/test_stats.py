@@ -78,11 +78,11 @@ def test_a_project_file_named_like_a_probe_is_the_project_s_own(tmp_path: Path) 
     project, counted in the hit rate; a src.c compiled in CMake's scratch directory (logged
     by the same bare name) is a probe."""
     log = "# src.c\ncache_miss\n# helper.c\ndirect_cache_hit\n"
-    assert stats.parse(log, tmp_path).probes == 1  # no src.c at the root
+    assert stats.parse(log, stats.root_files(tmp_path)).probes == 1  # no src.c at the root
     (tmp_path / "src.c").write_text("int x;\n")
-    own = stats.parse(log, tmp_path)
+    own = stats.parse(log, stats.root_files(tmp_path))
     assert (own.probes, own.misses, own.hits) == (0, 1, 1)
     assert own.missed_files == ["src.c"]
     # Wherever the scratch directory is in the log, it is a probe whatever the root holds.
     scratch = "build/CMakeFiles/CMakeScratch/TryCompile-x/src.c"
-    assert stats.parse(f"# {scratch}\ncache_miss\n", tmp_path).probes == 1
+    assert stats.parse(f"# {scratch}\ncache_miss\n", stats.root_files(tmp_path)).probes == 1

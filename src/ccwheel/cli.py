@@ -78,7 +78,7 @@ def _check_unknown(passthrough: Sequence[str]) -> None:
 
 
 def cache_command(args: argparse.Namespace) -> int:
-    settings = config.load({"cache_dir": args.cache_dir}, config.config_file_for(Path(), ""))
+    settings = config.load({"cache_dir": args.cache_dir}, Path())
     cache_dir = settings.cache_dir.resolve()
     if args.action == "dir":
         print(cache_dir)
@@ -114,8 +114,7 @@ def cache_command(args: argparse.Namespace) -> int:
 def build_command(args: argparse.Namespace, passthrough: list[str]) -> int:
     _check_unknown(passthrough)
     package_dir, config_file = cibw.split_package_args(passthrough)
-    file_path = config.config_file_for(package_dir, config_file)
-    settings = config.load(config.flags_from(args), file_path)
+    settings = config.load(config.flags_from(args), package_dir, config_file)
     return run.build(settings, passthrough)
 
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import posixpath
 import re
 import sys
+import tarfile
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -28,10 +30,12 @@ __all__ = [
     "config_file_for",
     "environ",
     "flags_from",
+    "is_sdist",
     "load",
     "markdown_table",
     "options",
     "read_pyproject_table",
+    "read_sdist_table",
     "resolve",
     "tomllib",
 ]
@@ -286,17 +290,58 @@ def read_pyproject_table(path: Path) -> dict[str, Any]:
     """The [tool.ccwheel] table of a pyproject.toml; {} when there is no file."""
     try:
         with path.open("rb") as f:
-            data = tomllib.load(f)
+            return _ccwheel_table(tomllib.load(f), str(path))
     except FileNotFoundError:
         return {}
     except (OSError, tomllib.TOMLDecodeError) as e:
         msg = f"cannot read {path}: {e}"
         raise ConfigError(msg) from None
+
+
+def _ccwheel_table(data: dict[str, Any], name: str) -> dict[str, Any]:
     table = data.get("tool", {}).get("ccwheel", {})
     if not isinstance(table, dict):
-        msg = f"{path}: [tool.ccwheel] must be a table"
+        msg = f"{name}: [tool.ccwheel] must be a table"
         raise ConfigError(msg)
     return table
+
+
+def is_sdist(package: Path) -> bool:
+    """cibuildwheel's own test: a file, or a path whose name ends in tar.gz, is an sdist."""
+    return package.is_file() or package.name.endswith("tar.gz")
+
+
+def read_sdist_table(sdist: Path, config_file: str) -> tuple[str, dict[str, Any]]:
+    """The [tool.ccwheel] table cibuildwheel's options come from when it builds an sdist:
+    it extracts the sdist (one top directory) and reads the config file from there, with
+    {package} and relative paths meaning the extracted directory. Read from the archive,
+    so nothing is extracted twice; an absolute --config-file is an ordinary file."""
+    placeholder = "\0package"
+    path = config_file.replace("{package}", placeholder) if config_file else ""
+    if path and not path.startswith(placeholder) and Path(path).is_absolute():
+        return path, read_pyproject_table(Path(path))
+    try:
+        with tarfile.open(sdist) as tar:
+            tops = {n.split("/", 1)[0] for n in tar.getnames()} - {"", "."}
+            if len(tops) != 1:
+                msg = f"invalid sdist {sdist}: it does not contain a single directory"
+                raise ConfigError(msg)
+            top = tops.pop()
+            rel = path[len(placeholder) :].lstrip("/") if path.startswith(placeholder) else path
+            member = posixpath.normpath(posixpath.join(top, rel or "pyproject.toml"))
+            name = f"{sdist} ({member})"
+            try:
+                f = tar.extractfile(member)
+            except KeyError:
+                return name, {}
+            if f is None:  # a directory, or a link
+                msg = f"cannot read {name}: not a regular file"
+                raise ConfigError(msg)
+            with f:
+                return name, _ccwheel_table(tomllib.load(f), name)
+    except (OSError, tarfile.TarError, tomllib.TOMLDecodeError) as e:
+        msg = f"cannot read {sdist}: {e}"
+        raise ConfigError(msg) from None
 
 
 def resolve(
@@ -327,14 +372,15 @@ def resolve(
     return Settings(**values)
 
 
-def load(flags: Mapping[str, object], file_path: Path) -> Settings:
-    """Settings from flags, this process's CCWHEEL_* variables and `file_path`'s table."""
-    return resolve(
-        flags=flags,
-        env=environ(),
-        file_table=read_pyproject_table(file_path),
-        file_name=str(file_path),
-    )
+def load(flags: Mapping[str, object], package_dir: Path, config_file: str = "") -> Settings:
+    """Settings from flags, this process's CCWHEEL_* variables and the [tool.ccwheel] table
+    beside cibuildwheel's own options (the sdist's, when cibuildwheel is given one)."""
+    if is_sdist(package_dir):
+        file_name, table = read_sdist_table(package_dir, config_file)
+    else:
+        file_path = config_file_for(package_dir, config_file)
+        file_name, table = str(file_path), read_pyproject_table(file_path)
+    return resolve(flags=flags, env=environ(), file_table=table, file_name=file_name)
 
 
 def config_file_for(package_dir: Path, config_file: str) -> Path:

@@ -28,9 +28,15 @@ MOUNT = PurePosixPath("/ccache")
 # there whatever the container sees of the mount.
 TOOLS = PurePosixPath("/opt/ccwheel")
 SETUP = TOOLS / "setup.sh"
-# /project is where cibuildwheel always copies the project, so it is the one base directory
-# that makes source paths the same in every run.
+# /project is where cibuildwheel always copies the project. /tmp is where build frontends
+# and backends put everything else: isolated environments, build directories, and the
+# temporary copies of the project some in-tree backends build from. Under these base
+# directories ccache hashes and logs paths relative to the compile's working directory,
+# so a path that moves with a random directory name keeps its hash. (A list of base
+# directories needs ccache >= 4.12; setup.sh takes no older one.)
 PROJECT = PurePosixPath("/project")
+TMP = PurePosixPath("/tmp")
+BASE_DIRS = (PROJECT, TMP)
 # Fixed, container-local paths for everything that tools would otherwise put under a
 # random temporary name that then lands on the compile line.
 WORK = PurePosixPath("/tmp/ccwheel")
@@ -317,18 +323,18 @@ def plan(
     # The user's own CCACHE_* settings win: ccwheel only fills in what they left unset.
     defaults: dict[str, str | bool] = {
         "DIR": str(CCACHE_DIR),
-        "BASEDIR": str(PROJECT),
+        "BASEDIR": ":".join(str(d) for d in BASE_DIRS),
         # -g puts the working directory into the debug info, and so into the hash.
         "HASHDIR": False,
         # The compiler's content, not its mtime: a re-pulled image with the same compiler
         # keeps hitting.
         "COMPILERCHECK": "content",
         "MAXSIZE": max_size,
-        # A miss then costs no extra preprocessor run (ccache's figure: 1-3% overhead instead
-        # of 5-20%) wherever the compiler writes a dependency file (-MD: CMake with Ninja,
-        # meson); elsewhere ccache falls back to its usual mode by itself. ccwheel's stable
-        # paths are what make direct-mode lookups hit, so nothing relies on the fallback.
-        "DEPEND": True,
+        # No depend mode (ccache's own default): it skips the preprocessor on a miss, and
+        # with it the preprocessed lookup that still hits when a generated source differs
+        # only in comments or line markers (a Cython module built from a temporary copy of
+        # the project). What it saves is one preprocessor run per miss, measured at 1% to
+        # 8% of the compile for the example projects.
         # The container's root writes the cache; the host user must be able to read and
         # remove it (the cache directory itself is kept owner-only, see cache.py).
         "UMASK": "000",
@@ -374,12 +380,6 @@ def plan(
         package=str(container_package_dir(view)),
     )
     env += [(k, _quote(v)) for k, v in contract.items()]
-
-    if backend.is_setuptools and not _user_set(view, "DEPEND"):
-        # setuptools asks the compiler for no dependency file, so ccache's depend mode
-        # would not apply and every miss would cost one more preprocessor run. -MD makes
-        # gcc and clang write one beside each object (and is ignored when linking).
-        env.append(("CPPFLAGS", '"-MD $CPPFLAGS"'))
 
     config_settings: tuple[str, ...] = ()
     if backend.is_scikit_build_core and not (

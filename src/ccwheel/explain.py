@@ -165,10 +165,41 @@ class Explanation:
     cause: str
 
 
+def _common_tail(a: str, b: str) -> int:
+    """How many trailing path components two object paths share."""
+    n = 0
+    for x, y in zip(reversed(a.split("/")), reversed(b.split("/"))):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def moved_from(obj: str, earlier: dict[str, Path]) -> tuple[str, str] | None:
+    """The same unit in an earlier run whose object lies in a different directory (a
+    backend that builds from a fresh temporary copy of the project): the earlier object
+    sharing the longest tail of path components with this one, at least its name and one
+    directory, and only when no other ties with it. (this run's, that run's) directory."""
+    best, tied, length = "", False, 1
+    for other in earlier:
+        n = _common_tail(obj, other)
+        if n > length:
+            best, tied, length = other, False, n
+        elif n == length and best:
+            tied = True
+    if not best or tied:
+        return None
+    parts = obj.split("/")
+    before = best.split("/")
+    return "/".join(parts[: len(parts) - length]) or "/", "/".join(
+        before[: len(before) - length]
+    ) or "/"
+
+
 def explain(current: Path, previous: list[Path], missed_files: list[str]) -> list[Explanation]:
     """For each unit that missed in `current` (a build's debug dir), its cause, against the
     newest of `previous` (earlier debug dirs of the same identifier, newest first) that
-    knows the same object."""
+    knows the same object, or else the same unit compiled in another directory."""
     missed = set(missed_files)
     earlier = [inputs(p) for p in previous]
     out = []
@@ -179,7 +210,18 @@ def explain(current: Path, previous: list[Path], missed_files: list[str]) -> lis
         log_path = path.with_name(path.name[: -len(SUFFIX)] + LOG_SUFFIX)
         log = log_path.read_text(errors="replace") if log_path.is_file() else ""
         before_path = next((e[obj] for e in earlier if obj in e), None)
+        moved = None
         if before_path is None:
+            moved = next((m for m in (moved_from(obj, e) for e in earlier) if m), None)
+        if moved is not None:
+            # Paths outside ccache's base directories are hashed as they are, so every
+            # path of the new directory differs: that, not each of them, is the cause.
+            cause = (
+                f"the source was compiled from a different directory: {moved[0]} (was "
+                f"{moved[1]}); paths outside the base directories "
+                f"(CCACHE_BASEDIR) change the hash"
+            )
+        elif before_path is None:
             headers = changed_headers(log)
             cause = (
                 _headers_cause(headers)

@@ -122,8 +122,9 @@ class _Lifecycle:
         self.tools = tools
         self.selinux_relabel = selinux_relabel
         self.run_name = cache.new_run_name()
-        # The package directory on the host, once cibuildwheel has resolved it.
-        self.package_dir: Path | None = None
+        # The names of the files at the root of the package cibuildwheel builds, taken
+        # while it exists (an sdist's extracted directory is gone before the report).
+        self.root_files: frozenset[str] | None = None
         self.run: cache.Run | None = None
         self.run_failed = False
         # Why ccwheel's files did not reach the last container, if they did not; and
@@ -167,8 +168,8 @@ class _Lifecycle:
             self._kernels[view.engine] = binaries.kernel_arch(view.engine) or ""
         if "CCACHE_MAXSIZE" in view.env_names:
             self.own_max_size.add(view.identifier)
-        self.package_dir = view.package_dir
         if view.package_dir not in self._backends:
+            self.root_files = stats.root_files(view.package_dir)
             self._backends[view.package_dir] = container.read_backend(view.package_dir)
         s = self.settings
         return container.plan(
@@ -282,7 +283,7 @@ def _collect(life: _Lifecycle, run: cache.Run | None, code: int) -> report.Repor
         else:
             warning = _build_warning(run, identifier, settings.cache_dir, life.copy_failure)
             try:
-                build_stats = stats.read(run.stats_log(identifier), life.package_dir)
+                build_stats = stats.read(run.stats_log(identifier), life.root_files)
             except OSError as e:  # a CCACHE_UMASK of the user's own, say
                 build_stats = stats.BuildStats()
                 warning = f"cannot read its statistics: {e.strerror or e}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
+from collections.abc import Collection
 from pathlib import Path
 
 _NOT_OUTCOMES_PREFIXES = ("local_storage_", "remote_storage_")
@@ -38,7 +39,16 @@ _PROBE_MARKERS = (
 _PROBE_NAMES = ("src.c", "src.cxx", "src.cu", "src.m", "src.mm")
 
 
-def is_probe(source: str, project: Path | None = None) -> bool:
+def root_files(package_dir: Path) -> frozenset[str]:
+    """The names of the files at a package's root, kept while it exists (an sdist's
+    extracted directory is gone by the time the report is written)."""
+    try:
+        return frozenset(p.name for p in package_dir.iterdir() if p.is_file())
+    except OSError:
+        return frozenset()
+
+
+def is_probe(source: str, root: Collection[str] | None = None) -> bool:
     """Whether a logged compilation is a build system's probe, by where it was compiled.
 
     A bare name is relative to the directory it was compiled in. The project's own files
@@ -49,7 +59,7 @@ def is_probe(source: str, project: Path | None = None) -> bool:
     if any(marker in where for marker in _PROBE_MARKERS):
         return True
     if source in _PROBE_NAMES:
-        return project is None or not (project / source).is_file()
+        return root is None or source not in root
     return False
 
 
@@ -100,12 +110,14 @@ class BuildStats:
         self.missed_files += other.missed_files
 
 
-def _record(stats: BuildStats, source: str, counters: list[str], project: Path | None) -> None:
+def _record(
+    stats: BuildStats, source: str, counters: list[str], root: Collection[str] | None
+) -> None:
     if not counters and not source:
         return
     outcome = set(counters)
     hit = "direct_cache_hit" in outcome or "preprocessed_cache_hit" in outcome
-    if is_probe(source, project) and (hit or "cache_miss" in outcome):
+    if is_probe(source, root) and (hit or "cache_miss" in outcome):
         stats.probes += 1
         stats.probe_hits += hit
         return
@@ -128,8 +140,8 @@ def _record(stats: BuildStats, source: str, counters: list[str], project: Path |
         stats.remote_hits += 1
 
 
-def parse(text: str, project: Path | None = None) -> BuildStats:
-    """`project`: the package directory on the host, which the build sees as its root."""
+def parse(text: str, root: Collection[str] | None = None) -> BuildStats:
+    """`root`: the names of the files at the package's root (see root_files)."""
     stats = BuildStats()
     source = ""
     counters: list[str] = []
@@ -138,19 +150,19 @@ def parse(text: str, project: Path | None = None) -> BuildStats:
         line = line.strip()
         if line.startswith("#"):
             if started:
-                _record(stats, source, counters, project)
+                _record(stats, source, counters, root)
             source, counters, started = line[1:].strip(), [], True
         elif line:
             counters.append(line)
     if started:
-        _record(stats, source, counters, project)
+        _record(stats, source, counters, root)
     return stats
 
 
-def read(path: Path, project: Path | None = None) -> BuildStats:
+def read(path: Path, root: Collection[str] | None = None) -> BuildStats:
     """A missing log is a build that compiled nothing; other errors are the caller's."""
     try:
         text = path.read_text(errors="replace")
     except FileNotFoundError:
         return BuildStats()
-    return parse(text, project)
+    return parse(text, root)

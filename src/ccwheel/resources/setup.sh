@@ -113,8 +113,8 @@ works() {
     [ -s "$smoke/s.o" ]
 }
 
-# The image's own ccache when it is 4.0 or newer (stats_log and the options used here
-# need 4.x), else a static binary ccwheel copied into the container. In an emulated
+# The image's own ccache when it is 4.12 or newer (stats_log needs 4.x, a list of base
+# directories 4.12), else a static binary ccwheel copied into the container. In an emulated
 # container (an aarch64 image on an x86_64 kernel) ccwheel's binary for the kernel's own
 # architecture comes first: a static binary the kernel can run needs no emulation, the
 # image's own ccache would be emulated.
@@ -136,13 +136,23 @@ ccwheel_binary() {  # $1: an architecture, or * for any
 if [ "$machine" != "$kernel" ]; then ccwheel_binary "$kernel"; fi
 if [ -z "$ccache" ] && own=$(command -v ccache 2>/dev/null); then
   v=$(ccache_version "$own")
-  if [ -n "$v" ] && [ "${v%%.*}" -ge 4 ] && works "$own"; then ccache=$own; origin=image; fi
+  minor=${v#*.}
+  minor=${minor%%.*}
+  case "$v" in
+    4.* | [5-9].* | [1-9][0-9]*.*) ;;
+    *) v="" ;;
+  esac
+  if [ -n "$v" ] && { [ "${v%%.*}" -gt 4 ] || [ "${minor:-0}" -ge 12 ] 2>/dev/null; } &&
+    works "$own"; then
+    ccache=$own
+    origin=image
+  fi
 fi
 [ -n "$ccache" ] || ccwheel_binary "*"
 if [ -z "$ccache" ]; then
   # The host says why it could not give one (a download that failed, say).
   why=$(sed -n 1p "$CCWHEEL_TOOLS/bin/unavailable" 2>/dev/null)
-  warn "no usable ccache for $machine in the container (the image has none >= 4.0; ${why:-ccwheel has no binary that runs here})"
+  warn "no usable ccache for $machine in the container (the image has none >= 4.12; ${why:-ccwheel has no binary that runs here})"
   exit 0
 fi
 if [ "$origin" = ccwheel ]; then

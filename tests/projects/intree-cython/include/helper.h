@@ -1,0 +1,1 @@
+double fastsum_weight(long i);
