@@ -13,6 +13,9 @@ IMAGE = "ccwheel-standin:latest"
 AARCH64_IMAGE = "ccwheel-standin-aarch64:latest"
 # The Pythons the stand-in image builds for, and so the wheelhouse must serve.
 PYTHONS = ("3.9", "3.11", "3.12")
+# Two releases of one pure-Python package for every one of them: the fidelity example pins
+# one in its build requirements and its before-build installs the other.
+PINNED = ("packaging==24.2", "packaging==25.0")
 
 
 def fill_wheelhouse(target: Path, archs: tuple[str, ...] = ("x86_64",)) -> Path:
@@ -37,6 +40,23 @@ def fill_wheelhouse(target: Path, archs: tuple[str, ...] = ("x86_64",)) -> Path:
                 "-d",
                 str(target),
                 *requirements,
+            ],
+            check=True,
+        )
+    for pin in PINNED:  # one at a time: together they conflict
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "-q",
+                "--disable-pip-version-check",
+                "--only-binary=:all:",
+                "--no-deps",
+                "-d",
+                str(target),
+                pin,
             ],
             check=True,
         )

@@ -101,7 +101,9 @@ def test_cibw_variables_still_apply(project: Path, tmp_path: Path) -> None:
     r = cibw.resolved(project, ID, env, _composer(tmp_path))
     assert r.before_build.endswith("; echo from-env")
     assert r.frontend == "pip"
-    assert r.frontend_args == ["--no-build-isolation"]  # pip has no --env-dir
+    # pip has no --env-dir: the frontend command runs through frontend.py (fixed-env).
+    assert r.frontend_args == []
+    assert "CCWHEEL_ISOLATION=fixed-env" in r.environment
 
 
 def test_without_ccwheel_nothing_changes(plain: Path, project: Path, tmp_path: Path) -> None:
@@ -162,12 +164,18 @@ def test_backend_build_dirs(tmp_path: Path) -> None:
     assert r.config_settings == "build-dir=/tmp/ccwheel/mesonpy"
 
 
-def test_older_pythons_build_without_isolation_instead_of_env_dir(
+def test_older_pythons_get_an_environment_of_ccwheel_s_own_instead_of_env_dir(
     project: Path, tmp_path: Path
 ) -> None:
     """pypa/build's --env-dir needs Python >= 3.10; cp39 must not get it."""
     r = cibw.resolved(project, "cp39-manylinux_x86_64", {}, _composer(tmp_path))
     assert r.frontend == "build"
+    assert r.frontend_args == ["--verbose"]
+    assert "CCWHEEL_ISOLATION=fixed-env" in r.environment
+    # Asked for explicitly, no-isolation keeps the frontend's own switch.
+    r = cibw.resolved(
+        project, "cp39-manylinux_x86_64", {}, _composer(tmp_path, stable_build_env="no-isolation")
+    )
     assert r.frontend_args == ["--verbose", "--no-isolation"]
     assert "CCWHEEL_ISOLATION=no-isolation" in r.environment
     with pytest.raises(ConfigError, match=r"Python >= 3\.10"):
@@ -341,3 +349,28 @@ def test_no_depend_mode_unless_the_user_asks_for_it(plain: Path, tmp_path: Path)
     env = {"CIBW_ENVIRONMENT": "CCACHE_DEPEND=1"}
     r = cibw.resolved(plain, ID, env, _composer(tmp_path))
     assert [a for a in r.environment if "DEPEND" in a] == ["CCACHE_DEPEND=1"]
+
+
+def test_the_frontend_command_runs_through_frontend_py_only_in_composed_builds() -> None:
+    """cibuildwheel's own command shapes (linux.py), with paths as it passes them."""
+    from pathlib import PurePosixPath
+
+    composed = {"CCWHEEL_ISOLATION": "fixed-env"}
+    pip = ["python", "-m", "pip", "wheel", PurePosixPath("/project"), "--no-deps"]
+    build = ["python", "-m", "build", PurePosixPath("/project"), "--wheel"]
+    uv = ["uv", "build", "--python=/opt/python/cp312-cp312/bin/python", "/project"]
+    for cmd in (pip, build, uv):
+        assert container.frontend_command(cmd, composed) == [
+            "python",
+            "/opt/ccwheel/frontend.py",
+            *cmd,
+        ]
+    for mode in ("env-dir", "no-isolation"):
+        assert container.frontend_command(build, {"CCWHEEL_ISOLATION": mode}) is not None
+    # Not composed (plain cibuildwheel, a copy that failed, or 'off'): untouched.
+    assert container.frontend_command(pip, {}) is None
+    assert container.frontend_command(pip, None) is None
+    assert container.frontend_command(pip, {"CCWHEEL_ISOLATION": "off"}) is None
+    # Every other command of a build, too.
+    assert container.frontend_command(["python", "-m", "pip", "install", "x"], composed) is None
+    assert container.frontend_command(["sh", "-c", "python -m build"], composed) is None

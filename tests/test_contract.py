@@ -64,6 +64,7 @@ def test_every_value_ccwheel_gives_a_default_build(project: Path) -> None:
         "CCWHEEL_KERNEL_ARCH": "x86_64",
         "CCWHEEL_IDENTIFIER": ID,
         "CCWHEEL_ISOLATION": "env-dir",
+        "CCWHEEL_ENV_DIR": "/tmp/ccwheel/build-env",
         "CCWHEEL_FRONTEND": "build",
         "CCWHEEL_PACKAGE": "/project",
     }

@@ -4,12 +4,17 @@ An sdist as input; an in-tree backend that builds from a temporary copy of the p
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import tarfile
+import zipfile
 from pathlib import Path
 from typing import Callable
 
 import pytest
+
+from ccwheel import cibw
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("offline_build_env")]
 
@@ -74,3 +79,110 @@ def test_an_sdist_builds_twice_and_hits_with_its_own_ccwheel_table(
     (b,) = _builds(report)
     assert (b["compilations"], b["direct_hits"], b["misses"]) == (7, 7, 0), b
     assert len(list((tmp_path / "o2").glob("*.whl"))) == 1
+
+
+# Every frontend cibuildwheel offers on Linux, with the interpreters where it isolates
+# differently: pypa/build's own --env-dir (Python >= 3.10), else an environment of
+# ccwheel's own at a fixed path, made by the frontend's own installer (pip or uv).
+CELLS = [
+    ("pip", "cp312-manylinux_x86_64"),
+    ("build", "cp39-manylinux_x86_64"),
+    ("build", "cp312-manylinux_x86_64"),
+    ("build[uv]", "cp39-manylinux_x86_64"),
+    ("uv", "cp312-manylinux_x86_64"),
+]
+ISOLATED = {"packaging": "25.0", "pathspec_visible": False, "vendored": None}
+
+
+def _build_env(out: Path) -> dict[str, object]:
+    """What the build saw, as the example's setup.py wrote it into the wheel."""
+    (wheel,) = out.glob("*.whl")
+    with zipfile.ZipFile(wheel) as z:
+        return dict(json.loads(z.read("fidelity_probe/build_env.json")))
+
+
+@pytest.mark.parametrize(("frontend", "identifier"), CELLS)
+def test_the_build_sees_exactly_its_build_requirements_and_hits(
+    frontend: str,
+    identifier: str,
+    tmp_path: Path,
+    example_project: Callable[[str], Path],
+    monkeypatch: pytest.MonkeyPatch,
+    ccwheel_build: Build,
+) -> None:
+    """The build requirements pin packaging==25.0; the user's before-build installs 24.2
+    and pathspec into the build interpreter. As with plain cibuildwheel (PEP 517 isolation),
+    the build sees 25.0 and no pathspec, with every frontend and Python; and it hits."""
+    if frontend == "uv" and cibw.version().startswith("2."):
+        pytest.skip("cibuildwheel 2.x has no uv frontend")
+    example_project("fidelity")
+    monkeypatch.setenv("CIBW_BUILD_FRONTEND", frontend)
+    cache_dir = tmp_path / "cache"
+    for run in ("cold", "warm"):
+        report = tmp_path / f"{run}.json"
+        args = ("--only", identifier, "--report", str(report))
+        assert ccwheel_build(cache_dir, tmp_path / run, *args) == 0
+        assert _build_env(tmp_path / run) == ISOLATED
+    (b,) = _builds(tmp_path / "warm.json")
+    assert (b["compilations"], b["direct_hits"]) == (1, 1), b
+
+
+def _wheel(dest: Path, name: str, version: str, module: str) -> Path:
+    """A pure-Python wheel, as a project would vendor one."""
+    dist = f"{name.replace('-', '_')}-{version}"
+    files = {
+        f"{name.replace('-', '_')}.py": module,
+        f"{dist}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+        f"{dist}.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
+        "Tag: py3-none-any\n",
+    }
+    record = []
+    for path, text in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=")
+        record.append(f"{path},sha256={digest.decode()},{len(text.encode())}")
+    record.append(f"{dist}.dist-info/RECORD,,")
+    files[f"{dist}.dist-info/RECORD"] = "\n".join(record) + "\n"
+    wheel = dest / f"{dist}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as z:
+        for path, text in files.items():
+            z.writestr(path, text)
+    return wheel
+
+
+@pytest.mark.parametrize(
+    ("frontend", "identifier"),
+    [("pip", "cp312-manylinux_x86_64"), ("build", "cp39-manylinux_x86_64")],
+)
+def test_a_requirement_the_before_build_provides_is_found(
+    frontend: str,
+    identifier: str,
+    tmp_path: Path,
+    example_project: Callable[[str], Path],
+    monkeypatch: pytest.MonkeyPatch,
+    ccwheel_build: Build,
+) -> None:
+    """cibuildwheel runs before-build before the frontend resolves anything: a build
+    requirement that only the before-build makes available (a vendored wheel copied into a
+    find-links directory) is found, and the build still hits the second time."""
+    project = example_project("fidelity")
+    (project / "vendor").mkdir()
+    _wheel(project / "vendor", "ccwheel-vendored-helper", "1.0", "VERSION = '1.0'\n")
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text()
+        .replace('"packaging==25.0"]', '"packaging==25.0", "ccwheel-vendored-helper==1.0"]')
+        .replace(
+            'before-build = "python -m pip install -q packaging==24.2 pathspec"',
+            'before-build = "mkdir -p /tmp/vendored && cp {project}/vendor/*.whl /tmp/vendored/"',
+        )
+    )
+    monkeypatch.setenv("CIBW_BUILD_FRONTEND", frontend)
+    monkeypatch.setenv("PIP_FIND_LINKS", "/wheelhouse /tmp/vendored")
+    cache_dir = tmp_path / "cache"
+    for run in ("cold", "warm"):
+        report = tmp_path / f"{run}.json"
+        args = ("--only", identifier, "--report", str(report))
+        assert ccwheel_build(cache_dir, tmp_path / run, *args) == 0
+        assert _build_env(tmp_path / run)["vendored"] == "1.0"
+    (b,) = _builds(tmp_path / "warm.json")
+    assert (b["compilations"], b["direct_hits"]) == (1, 1), b

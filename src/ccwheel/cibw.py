@@ -18,17 +18,21 @@ What ccwheel relies on, by version:
 - `cibuildwheel.oci_container.OCIContainer`: a context manager whose `__enter__` starts
   the container, and whose `copy_into(host_path, container_path)` copies a directory in
   through the engine (tar over `exec`, so it works with remote engines too) (2.x-4.x).
+  Its `call(args, env=...)` runs every command of a build; the frontend's is
+  `python -m pip wheel`, `python -m build` or `uv build` (cibuildwheel matches these
+  shapes itself when it explains a failed build), and ccwheel puts frontend.py in front.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import subprocess
 import sys
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterator, Optional, Sequence, Tuple
 
-from ccwheel.container import BuildView, Injection
+from ccwheel.container import BuildView, Injection, frontend_command
 from ccwheel.errors import UnsupportedCibuildwheelError
 
 Composer = Callable[[BuildView], Optional[Injection]]
@@ -186,14 +190,30 @@ def _hooks(hooks: Hooks) -> Iterator[None]:
             active.remove(container)
         return original_exit(container, *a)
 
+    original_call = OCIContainer.call
+
+    def call(container: Any, args: Any, *a: Any, **kw: Any) -> Any:
+        env = kw.get("env", a[0] if a else None)
+        wrapped = frontend_command(list(args), env)
+        if wrapped is None:
+            return original_call(container, args, *a, **kw)
+        try:
+            return original_call(container, wrapped, *a, **kw)
+        except subprocess.CalledProcessError as e:
+            # cibuildwheel tells a failed build by its command (troubleshooting hints).
+            e.cmd = args
+            raise
+
     cibw_main.compute_options = compute_options
     log.build_start, log.build_end = build_start, build_end
     OCIContainer.__enter__, OCIContainer.__exit__ = enter, exit_
+    OCIContainer.call = call
     try:
         yield
     finally:
         cibw_main.compute_options = original_compute
         OCIContainer.__enter__, OCIContainer.__exit__ = original_enter, original_exit
+        OCIContainer.call = original_call
         # Drop the instance attributes so the class methods show through again.
         for name in ("build_start", "build_end"):
             log.__dict__.pop(name, None)

@@ -40,7 +40,7 @@ __all__ = [
     "tomllib",
 ]
 
-STABLE_BUILD_ENV_MODES = ("auto", "env-dir", "no-isolation", "off")
+STABLE_BUILD_ENV_MODES = ("auto", "env-dir", "fixed-env", "no-isolation", "off")
 
 
 def default_cache_dir() -> Path:
@@ -197,8 +197,8 @@ class Settings:
         "auto",
         parse=_parse_mode,
         metavar="MODE",
-        help="auto (env-dir for build on Python >= 3.10, else no-isolation), env-dir, "
-        "no-isolation or off",
+        help="auto (env-dir for build on Python >= 3.10, else fixed-env), env-dir, "
+        "fixed-env, no-isolation or off (see Build frontends)",
         default_text="auto",
     )
     remote_storage: str = option(

@@ -11,6 +11,7 @@ import dataclasses
 import posixpath
 import re
 import shutil
+from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
 from ccwheel import remote as remote_storage
@@ -23,11 +24,13 @@ from ccwheel.errors import ConfigError
 # mount: with a remote or rootless engine, or SELinux without relabelling, the container
 # sees an empty or unreadable directory.
 MOUNT = PurePosixPath("/ccache")
-# ccwheel's own files (setup.sh, requires.py, bin/ARCH/ccache), copied into every container
+# ccwheel's own files (setup.sh, frontend.py, bin/ARCH/ccache), copied into every container
 # when it starts, through the engine like the project itself (see cibw.py), so they are
 # there whatever the container sees of the mount.
 TOOLS = PurePosixPath("/opt/ccwheel")
 SETUP = TOOLS / "setup.sh"
+# Runs each build's frontend command (see frontend_command).
+FRONTEND = TOOLS / "frontend.py"
 # /project is where cibuildwheel always copies the project. /tmp is where build frontends
 # and backends put everything else: isolated environments, build directories, and the
 # temporary copies of the project some in-tree backends build from. Under these base
@@ -126,10 +129,10 @@ def read_backend(package_dir: Path) -> Backend:
 
 
 def stage_tools(dest: Path) -> None:
-    """Lay out on the host what goes to TOOLS in every container: setup.sh and requires.py
+    """Lay out on the host what goes to TOOLS in every container: setup.sh and frontend.py
     (binaries.stage adds bin/ARCH/ccache)."""
     dest.mkdir(parents=True, exist_ok=True)
-    for name in ("setup.sh", "requires.py"):
+    for name in (SETUP.name, FRONTEND.name):
         shutil.copyfile(RESOURCES / name, dest / name)
 
 
@@ -155,25 +158,27 @@ def env_dir_possible(view: BuildView) -> bool:
 
 
 def isolation_mode(view: BuildView, requested: str) -> str:
-    """'env-dir', 'no-isolation' or 'off' for this build's frontend."""
+    """How this build's frontend gets a build environment at a fixed path: 'env-dir'
+    (pypa/build's own --env-dir), 'fixed-env' (one of ccwheel's, see frontend.py),
+    'no-isolation' (the requirements go into the build interpreter) or 'off'."""
     if requested == "off" or any(
         a == opt or a.startswith(opt + "=") for a in view.frontend_args for opt in ISOLATION_ARGS
     ):
         return "off"  # the user already decided how the frontend isolates
     if requested == "auto":
-        return "env-dir" if env_dir_possible(view) else "no-isolation"
+        return "env-dir" if env_dir_possible(view) else "fixed-env"
     if requested == "env-dir" and view.frontend in BUILD_FRONTENDS and not env_dir_possible(view):
         msg = (
             f"stable-build-env = 'env-dir' needs pypa/build >= 1.6, which needs Python >= "
-            f"3.10, but {view.identifier} is older; use 'auto' (no isolation there) or "
-            f"'no-isolation'"
+            f"3.10, but {view.identifier} is older; use 'auto' (an environment of ccwheel's "
+            f"own there) or 'fixed-env'"
         )
         raise ConfigError(msg)
     if requested == "env-dir" and view.frontend not in BUILD_FRONTENDS:
         msg = (
             f"stable-build-env = 'env-dir' needs the 'build' frontend (--env-dir is an option "
             f"of pypa/build), but {view.identifier} builds with {view.frontend!r}; use 'auto' "
-            f"or 'no-isolation'"
+            f"or 'fixed-env'"
         )
         raise ConfigError(msg)
     return requested
@@ -254,6 +259,25 @@ def check_mounts(create_args: tuple[str, ...]) -> None:
                 raise ConfigError(msg)
 
 
+# The commands cibuildwheel runs a build's frontend with (linux.py, 2.x to 4.x): it matches
+# the same shapes itself to tell a failed build from other failures.
+_FRONTEND_SHAPES = (("python", "-m", "pip", "wheel"), ("python", "-m", "build"), ("uv", "build"))
+
+
+def frontend_command(args: Sequence[object], env: Mapping[str, str] | None) -> list[object] | None:
+    """The command to run in place of a build's frontend command: frontend.py in front of
+    it, when ccwheel composed the build (its environment says how it isolates). So the
+    build requirements are resolved when the frontend would resolve them, after the
+    user's before-build. None: not a frontend command, or nothing to do."""
+    mode = (env or {}).get("CCWHEEL_ISOLATION", "off")
+    if mode not in ("env-dir", "fixed-env", "no-isolation"):
+        return None
+    words = tuple(str(a) for a in args[:4])
+    if not any(words[: len(shape)] == shape for shape in _FRONTEND_SHAPES):
+        return None
+    return ["python", str(FRONTEND), *args]
+
+
 def selinux_enforcing() -> bool:
     """Whether this host enforces SELinux: a bind mount then needs :z to be readable."""
     try:
@@ -291,7 +315,10 @@ def setup_contract(
         # prefers a ccache built for it.
         "CCWHEEL_KERNEL_ARCH": kernel_arch,
         "CCWHEEL_IDENTIFIER": identifier,
+        # How frontend.py runs the build's frontend command (see isolation_mode), where
+        # the build environment goes, and the package directory whose requirements it has.
         "CCWHEEL_ISOLATION": isolation,
+        "CCWHEEL_ENV_DIR": str(ENV_DIR),
         "CCWHEEL_FRONTEND": frontend,
         "CCWHEEL_PACKAGE": package,
     }
@@ -399,6 +426,7 @@ def plan(
         frontend_args = (
             ("--no-isolation",) if view.frontend in BUILD_FRONTENDS else ("--no-build-isolation",)
         )
+    # fixed-env: frontend.py adds the frontend's own switch once the environment is made.
 
     # setup.sh always exits 0. It is missing only when copying it into the container failed,
     # which the host has said already: the user's before-build and the build still run.

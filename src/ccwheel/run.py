@@ -153,7 +153,7 @@ class _Lifecycle:
 
     def copy_failed(self, why: str) -> None:
         """The builds in this container run as plain cibuildwheel's: without setup.sh and
-        requires.py, a build ccwheel would run without isolation could not build."""
+        frontend.py, the frontend command ccwheel wraps could not run."""
         self.copy_failure = f"ccwheel's files could not be copied into the container ({why})"
         self.plain_container = True
         warn(f"{self.copy_failure} - building as plain cibuildwheel would")

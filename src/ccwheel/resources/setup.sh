@@ -40,25 +40,9 @@ rm -rf "${CCWHEEL_WORK:?}/bin" "${CCWHEEL_WORK:?}/build-env" "${CCWHEEL_WORK:?}/
   "${CCWHEEL_WORK:?}/mesonpy" "${CCWHEEL_WORK:?}/smoke" "${CCWHEEL_CACHE_LINK:?}"
 mkdir -p "$CCWHEEL_WORK"
 
-# The frontend arguments ccwheel injected depend on this step whether or not ccache turns
-# out to be usable below, so it comes first: skipping it would break the build. Nothing
-# here reads the mounted cache directory.
-case "$CCWHEEL_ISOLATION" in
-  env-dir)
-    # pypa/build >= 1.6 has --env-dir. Older images get it upgraded (from the user's
-    # index or wheelhouse, as every other build requirement).
-    if ! python -m build --help 2>/dev/null | grep -q -- '--env-dir'; then
-      python -m pip install -q 'build>=1.6' >&2 ||
-        echo "ccwheel: error: this image's pypa/build has no --env-dir and could not be upgraded; set stable-build-env = \"no-isolation\" in [tool.ccwheel] (or CCWHEEL_STABLE_BUILD_ENV=no-isolation)" >&2
-    fi
-    ;;
-  no-isolation)
-    # The frontend runs without isolation, so the build requirements (static and those
-    # the backend asks for) go into this build's own interpreter first.
-    python "$CCWHEEL_TOOLS/requires.py" "$CCWHEEL_PACKAGE" "$CCWHEEL_FRONTEND" >&2 ||
-      echo "ccwheel: warning: could not install the build requirements for a build without isolation" >&2
-    ;;
-esac
+# Nothing about the build frontend happens here: the user's before-build runs after this
+# step, and the build requirements are resolved after it (frontend.py), as the frontend
+# itself would.
 
 # Where the cache lives. The host created this run's directory before the container
 # started: seeing it proves the mount is the host's cache directory. A remote engine

@@ -1,0 +1,29 @@
+import importlib.util
+import json
+from pathlib import Path
+
+import packaging
+from setuptools import Extension, setup
+
+# What this build saw, shipped in the wheel for the test to read.
+try:
+    import ccwheel_vendored_helper  # a requirement only the user's before-build provides
+
+    vendored = ccwheel_vendored_helper.VERSION
+except ImportError:
+    vendored = None
+Path("fidelity_probe", "build_env.json").write_text(
+    json.dumps(
+        {
+            "packaging": packaging.__version__,
+            "pathspec_visible": importlib.util.find_spec("pathspec") is not None,
+            "vendored": vendored,
+        }
+    )
+)
+
+setup(
+    packages=["fidelity_probe"],
+    package_data={"fidelity_probe": ["build_env.json"]},
+    ext_modules=[Extension("fidelity_probe._c", sources=["csrc/probe.c"])],
+)
