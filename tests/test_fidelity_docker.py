@@ -91,7 +91,12 @@ CELLS = [
     ("build[uv]", "cp39-manylinux_x86_64"),
     ("uv", "cp312-manylinux_x86_64"),
 ]
-ISOLATED = {"packaging": "25.0", "pathspec_visible": False, "vendored": None}
+ISOLATED = {
+    "packaging": "25.0",
+    "pathspec_visible": False,
+    "ninja_on_path": True,
+    "vendored": None,
+}
 
 
 def _build_env(out: Path) -> dict[str, object]:
@@ -112,7 +117,8 @@ def test_the_build_sees_exactly_its_build_requirements_and_hits(
 ) -> None:
     """The build requirements pin packaging==25.0; the user's before-build installs 24.2
     and pathspec into the build interpreter. As with plain cibuildwheel (PEP 517 isolation),
-    the build sees 25.0 and no pathspec, with every frontend and Python; and it hits."""
+    the build sees 25.0 and no pathspec, with every frontend and Python, and the scripts of
+    its build requirements on PATH (ninja: not in the image); and it hits."""
     if frontend == "uv" and cibw.version().startswith("2."):
         pytest.skip("cibuildwheel 2.x has no uv frontend")
     example_project("fidelity")
@@ -170,7 +176,7 @@ def test_a_requirement_the_before_build_provides_is_found(
     pyproject = project / "pyproject.toml"
     pyproject.write_text(
         pyproject.read_text()
-        .replace('"packaging==25.0"]', '"packaging==25.0", "ccwheel-vendored-helper==1.0"]')
+        .replace('"ninja"]', '"ninja", "ccwheel-vendored-helper==1.0"]')
         .replace(
             'before-build = "python -m pip install -q packaging==24.2 pathspec"',
             'before-build = "mkdir -p /tmp/vendored && cp {project}/vendor/*.whl /tmp/vendored/"',

@@ -249,10 +249,17 @@ def env_dir(cmd):
 def fixed_env(cmd, kind):
     path = ENV["CCWHEEL_ENV_DIR"]
     outer_pip = pip_has_python_option()
+    # Found before the environment's scripts come first on PATH.
+    uv = shutil.which("uv") or "uv"
+    old_path = ENV.get("PATH", "")
     try:
         installer = create_env(path, uses_uv(cmd), outer_pip)
+        # As an isolated build runs its backend: with the environment's scripts (cmake,
+        # ninja, meson, cython from the build requirements) first on PATH.
+        ENV["PATH"] = os.path.dirname(installer.python) + os.pathsep + old_path
         install_requirements(installer, ENV["CCWHEEL_PACKAGE"], config_settings(cmd))
     except Exception as e:  # whatever it was, the frontend's own way builds
+        ENV["PATH"] = old_path
         warn(
             "could not prepare the build environment at %s (%s: %s) - building with the "
             "frontend's own isolation (compiles that include its environment will miss)"
@@ -263,12 +270,18 @@ def fixed_env(cmd, kind):
     python = installer.python
     if kind == "pip":
         if installer.outer_pip:
-            exec_(cmd[:3] + ["--python", python] + cmd[3:] + ["--no-build-isolation"])
+            # This interpreter's pip (`python` on PATH is now the environment's).
+            exec_(
+                [sys.executable]
+                + cmd[1:3]
+                + ["--python", python]
+                + cmd[3:]
+                + ["--no-build-isolation"]
+            )
         exec_([python] + cmd[1:] + ["--no-build-isolation"])
     if kind == "uv":
         exec_(
-            cmd[:2]
-            + ["--python=%s" % python, "--no-build-isolation"]
+            [uv, "build", "--python=%s" % python, "--no-build-isolation"]
             + without_python_option(cmd[2:])
         )
     args = [a for a in cmd[3:] if a != "--installer=uv"]

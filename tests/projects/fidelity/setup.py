@@ -1,5 +1,6 @@
 import importlib.util
 import json
+import shutil
 from pathlib import Path
 
 import packaging
@@ -17,6 +18,8 @@ Path("fidelity_probe", "build_env.json").write_text(
         {
             "packaging": packaging.__version__,
             "pathspec_visible": importlib.util.find_spec("pathspec") is not None,
+            # A build requirement's script: isolated builds put their scripts on PATH.
+            "ninja_on_path": shutil.which("ninja") is not None,
             "vendored": vendored,
         }
     )
