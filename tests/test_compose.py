@@ -188,7 +188,7 @@ def test_python_version_of_identifiers() -> None:
     assert container.python_version("cp311-manylinux_x86_64") == (3, 11)
     assert container.python_version("pp310-manylinux_x86_64") == (3, 10)
     assert container.python_version("cp39-musllinux_aarch64") == (3, 9)
-    assert container.python_version("gp311_242-manylinux_x86_64") is None
+    assert container.python_version("gp311_242-manylinux_x86_64") == (3, 11)  # GraalPy
 
 
 def test_remote_storage_reaches_the_container_without_its_url(

@@ -164,6 +164,14 @@ def test_an_sdist_s_table_is_read_as_cibuildwheel_reads_its_options(tmp_path: Pa
     assert settings.max_size == "2G"
 
 
+def test_an_sdist_made_with_dot_slash_names_is_read(tmp_path: Path) -> None:
+    """`tar czf pkg.tar.gz ./pkg` names every member ./pkg/...: one directory all the same."""
+    sdist = _tar(
+        tmp_path / "dot.tar.gz", {"./pkg/pyproject.toml": '[tool.ccwheel]\nmax-size = "4G"\n'}
+    )
+    assert config.read_sdist_table(sdist, "")[1] == {"max-size": "4G"}
+
+
 def test_a_broken_sdist_is_a_clear_error(tmp_path: Path) -> None:
     two_tops = _tar(tmp_path / "two.tar.gz", {"a/pyproject.toml": "", "b/pyproject.toml": ""})
     with pytest.raises(ConfigError, match="does not contain a single directory"):

@@ -124,45 +124,56 @@ def test_changed_headers_are_read_from_ccache_s_log() -> None:
     assert explain.changed_headers(log) == ["/usr/include/x.h", "src/kernels.hpp"]
 
 
+def _compile_copy(tmp_path: Path, copy: str, scale: int) -> tuple[Path, list[str]]:
+    """One build of a fresh copy of a project at tmp_path/copy, outside the base
+    directory, as a backend that builds from a new temporary directory compiles it."""
+    root = tmp_path / copy / "src"
+    (root / "pkg").mkdir(parents=True)
+    (root / "build" / "pkg").mkdir(parents=True)
+    (root / "pkg" / "config.h").write_text("#define SCALE 2\n")
+    (root / "pkg" / "m.c").write_text(f"#include <config.h>\nint m(void) {{ return {scale}; }}\n")
+    debug = tmp_path / f"debug-{copy}"
+    log = tmp_path / f"{copy}.stats"
+    env = {
+        **os.environ,
+        "CCACHE_DIR": str(tmp_path / "cache"),
+        "CCACHE_DEBUG": "1",
+        "CCACHE_DEBUGDIR": str(debug),
+        "CCACHE_STATSLOG": str(log),
+        "CCACHE_BASEDIR": "/nonexistent",
+    }
+    subprocess.run(
+        [str(CCACHE), "gcc", f"-I{root / 'pkg'}", "-c", "pkg/m.c", "-o", "build/pkg/m.o"],
+        cwd=root,
+        env=env,
+        check=True,
+    )
+    return debug, stats.read(log).missed_files
+
+
 def test_a_unit_compiled_from_another_directory_is_named(tmp_path: Path) -> None:
     """A backend that builds from a fresh temporary copy of the project, outside the base
-    directory: the unit's object moved, and that is the cause named."""
-    debug_dirs: list[Path] = []
-    missed: list[str] = []
-    for copy in ("tmpabc", "tmpxyz"):
-        root = tmp_path / copy / "src"
-        (root / "pkg").mkdir(parents=True)
-        (root / "pkg" / "config.h").write_text("#define SCALE 2\n")
-        (root / "pkg" / "m.c").write_text("#include <config.h>\nint m(void) { return SCALE; }\n")
-        debug = tmp_path / f"debug-{copy}"
-        log = tmp_path / f"{copy}.stats"
-        env = {
-            **os.environ,
-            "CCACHE_DIR": str(tmp_path / "cache"),
-            "CCACHE_DEBUG": "1",
-            "CCACHE_DEBUGDIR": str(debug),
-            "CCACHE_STATSLOG": str(log),
-            "CCACHE_BASEDIR": "/nonexistent",
-        }
-        (root / "build" / "pkg").mkdir(parents=True)
-        subprocess.run(
-            [str(CCACHE), "gcc", f"-I{root / 'pkg'}", "-c", "pkg/m.c", "-o", "build/pkg/m.o"],
-            cwd=root,
-            env=env,
-            check=True,
-        )
-        debug_dirs.append(debug)
-        missed = stats.read(log).missed_files
-    causes = [e.cause for e in explain.explain(debug_dirs[1], [debug_dirs[0]], missed)]
+    directory: the unit's object moved. When nothing else changed, the move is the cause;
+    when the source changed too, that is."""
+    first, _ = _compile_copy(tmp_path, "tmpabc", 2)
+    moved, missed = _compile_copy(tmp_path, "tmpxyz", 2)
+    causes = [e.cause for e in explain.explain(moved, [first], missed)]
     assert causes == [
         f"the source was compiled from a different directory: {tmp_path / 'tmpxyz'} (was "
-        f"{tmp_path / 'tmpabc'}); paths outside the base directories (CCACHE_BASEDIR) "
-        f"change the hash"
+        f"{tmp_path / 'tmpabc'}), outside the base directories (CCACHE_BASEDIR), whose "
+        f"paths are hashed as they are"
     ]
+    changed, missed = _compile_copy(tmp_path, "tmpqrs", 3)
+    causes = [e.cause for e in explain.explain(changed, [moved, first], missed)]
+    assert causes == ["the source pkg/m.c changed"]
 
 
 def test_an_ambiguous_or_unrelated_earlier_object_is_not_taken_for_a_move() -> None:
     earlier = {"/a/build/x.o": Path("1"), "/b/build/x.o": Path("2")}
     assert explain.moved_from("/c/build/x.o", earlier) is None  # two equally close
     assert explain.moved_from("/c/other/x.o", {"/a/build/x.o": Path("1")}) is None
-    assert explain.moved_from("/c/build/x.o", {"/a/build/x.o": Path("1")}) == ("/c", "/a")
+    assert explain.moved_from("/c/build/x.o", {"/a/build/x.o": Path("1")}) == (
+        "/c",
+        "/a",
+        "/a/build/x.o",
+    )

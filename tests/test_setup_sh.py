@@ -324,18 +324,25 @@ def test_the_host_s_reason_for_giving_no_ccache_is_the_one_warning(
     assert done.returncode == 0
     assert done.stderr.splitlines() == [
         f"ccwheel: warning: no usable ccache for {platform.machine()} in the container (the "
-        "image has none >= 4.12; ccwheel has no Linux ccache for s390x: no network) - "
+        "image has none >= 4.0; ccwheel has no Linux ccache for s390x: no network) - "
         "building without the cache"
     ]
 
 
-@pytest.mark.parametrize(("version", "origin"), [("4.11.3", "ccwheel"), ("4.12.1", "image")])
-def test_an_image_ccache_older_than_4_12_is_passed_over(
-    box: Callable[..., Box], version: str, origin: str
+@pytest.mark.parametrize(
+    ("version", "ours", "origin"),
+    [("4.11.3", True, "ccwheel"), ("4.12.1", True, "image"), ("4.11.3", False, "image")],
+    ids=["4.11-passed-over", "4.12-taken", "4.11-last-resort"],
+)
+def test_an_image_ccache_older_than_4_12_comes_after_ccwheel_s(
+    box: Callable[..., Box], version: str, ours: bool, origin: str
 ) -> None:
-    """ccwheel's base directories are a list, which ccache reads as one path before 4.12:
-    no path would be rewritten. An image's own ccache must be 4.12 or newer."""
-    b = box(name=f"image-{version}")
+    """ccwheel's base directories are a list, which ccache reads as one path before 4.12.
+    An image's own ccache must be 4.12 or newer to come before ccwheel's; an older 4.x is
+    the last resort, when ccwheel has none for the container (with a note)."""
+    b = box(name=f"image-{version}-{ours}")
+    if not ours:
+        shutil.rmtree(b.root / "tools" / "bin")
     real = binaries.host_binary()
     fake = b.root / "image-bin" / "ccache"
     # The real ccache behind a --version of the given release.
@@ -344,7 +351,9 @@ def test_an_image_ccache_older_than_4_12_is_passed_over(
         f'exec {real} "$@"\n'
     )
     fake.chmod(0o755)
-    assert b.setup().returncode == 0
+    done = b.setup()
+    assert done.returncode == 0
     info = _info(b)
     assert info["origin"] == origin
     assert (info["version"] == version) is (origin == "image")
+    assert ("predates 4.12" in done.stderr) is (version == "4.11.3" and origin == "image")

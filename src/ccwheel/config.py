@@ -322,7 +322,9 @@ def read_sdist_table(sdist: Path, config_file: str) -> tuple[str, dict[str, Any]
         return path, read_pyproject_table(Path(path))
     try:
         with tarfile.open(sdist) as tar:
-            tops = {n.split("/", 1)[0] for n in tar.getnames()} - {"", "."}
+            # Members as extraction lays them out: "./pkg/x" and "pkg/x" are one file.
+            members = {posixpath.normpath(m.name): m for m in tar.getmembers()}
+            tops = {n.split("/", 1)[0] for n in members} - {"", "."}
             if len(tops) != 1:
                 msg = f"invalid sdist {sdist}: it does not contain a single directory"
                 raise ConfigError(msg)
@@ -330,10 +332,9 @@ def read_sdist_table(sdist: Path, config_file: str) -> tuple[str, dict[str, Any]
             rel = path[len(placeholder) :].lstrip("/") if path.startswith(placeholder) else path
             member = posixpath.normpath(posixpath.join(top, rel or "pyproject.toml"))
             name = f"{sdist} ({member})"
-            try:
-                f = tar.extractfile(member)
-            except KeyError:
+            if member not in members:
                 return name, {}
+            f = tar.extractfile(members[member])
             if f is None:  # a directory, or a link
                 msg = f"cannot read {name}: not a regular file"
                 raise ConfigError(msg)

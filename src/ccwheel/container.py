@@ -64,7 +64,14 @@ RESOURCES = Path(__file__).parent / "resources"
 
 BUILD_FRONTENDS = ("build", "build[uv]")
 # Arguments with which the user already chose how the frontend isolates the build.
-ISOLATION_ARGS = ("--env-dir", "--no-isolation", "-n", "--no-build-isolation")
+ISOLATION_ARGS = ("--env-dir", "--no-isolation", "-n", "--no-build-isolation", "--no-use-pep517")
+# ... or variables in the build's environment.
+ISOLATION_VARS = (
+    "PIP_NO_BUILD_ISOLATION",
+    "UV_NO_BUILD_ISOLATION",
+    "PIP_USE_PEP517",
+    "PIP_NO_USE_PEP517",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -145,8 +152,8 @@ def container_package_dir(view: BuildView) -> PurePosixPath:
 
 
 def python_version(identifier: str) -> tuple[int, int] | None:
-    """(3, 11) for cp311-..., pp311-...; None for interpreters without such a tag."""
-    match = re.match(r"(?:cp|pp)(\d)(\d+)", identifier)
+    """(3, 11) for cp311-..., pp311-..., gp311_242-...; None for others."""
+    match = re.match(r"(?:cp|pp|gp)(\d)(\d+)", identifier)
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
@@ -161,8 +168,14 @@ def isolation_mode(view: BuildView, requested: str) -> str:
     """How this build's frontend gets a build environment at a fixed path: 'env-dir'
     (pypa/build's own --env-dir), 'fixed-env' (one of ccwheel's, see frontend.py),
     'no-isolation' (the requirements go into the build interpreter) or 'off'."""
-    if requested == "off" or any(
-        a == opt or a.startswith(opt + "=") for a in view.frontend_args for opt in ISOLATION_ARGS
+    if (
+        requested == "off"
+        or any(
+            a == opt or a.startswith(opt + "=")
+            for a in view.frontend_args
+            for opt in ISOLATION_ARGS
+        )
+        or any(var in view.env_names for var in ISOLATION_VARS)
     ):
         return "off"  # the user already decided how the frontend isolates
     if requested == "auto":

@@ -175,11 +175,32 @@ def _common_tail(a: str, b: str) -> int:
     return n
 
 
-def moved_from(obj: str, earlier: dict[str, Path]) -> tuple[str, str] | None:
+def _relocated(hash_input: HashInput, now_dir: str, then_dir: str) -> HashInput:
+    """An earlier unit's hash inputs as if compiled in this run's directory."""
+
+    def fix(text: str) -> str:
+        return text.replace(then_dir, now_dir)
+
+    return HashInput(
+        common=hash_input.common,
+        args=[fix(a) for a in hash_input.args],
+        cpp_args=[fix(a) for a in hash_input.cpp_args],
+        input_file=fix(hash_input.input_file),
+        source_hash=hash_input.source_hash,
+        cpp={fix(k): [fix(line) for line in v] for k, v in hash_input.cpp.items()},
+    )
+
+
+def earlier_path(earlier: list[dict[str, Path]], moved: tuple[str, str, str]) -> Path:
+    return next(e[moved[2]] for e in earlier if moved[2] in e)
+
+
+def moved_from(obj: str, earlier: dict[str, Path]) -> tuple[str, str, str] | None:
     """The same unit in an earlier run whose object lies in a different directory (a
     backend that builds from a fresh temporary copy of the project): the earlier object
     sharing the longest tail of path components with this one, at least its name and one
-    directory, and only when no other ties with it. (this run's, that run's) directory."""
+    directory, and only when no other ties with it. (this run's directory, that run's
+    directory, that run's object)."""
     best, tied, length = "", False, 1
     for other in earlier:
         n = _common_tail(obj, other)
@@ -191,9 +212,9 @@ def moved_from(obj: str, earlier: dict[str, Path]) -> tuple[str, str] | None:
         return None
     parts = obj.split("/")
     before = best.split("/")
-    return "/".join(parts[: len(parts) - length]) or "/", "/".join(
-        before[: len(before) - length]
-    ) or "/"
+    now_dir = "/".join(parts[: len(parts) - length]) or "/"
+    then_dir = "/".join(before[: len(before) - length]) or "/"
+    return now_dir, then_dir, best
 
 
 def explain(current: Path, previous: list[Path], missed_files: list[str]) -> list[Explanation]:
@@ -214,12 +235,17 @@ def explain(current: Path, previous: list[Path], missed_files: list[str]) -> lis
         if before_path is None:
             moved = next((m for m in (moved_from(obj, e) for e in earlier) if m), None)
         if moved is not None:
-            # Paths outside ccache's base directories are hashed as they are, so every
-            # path of the new directory differs: that, not each of them, is the cause.
-            cause = (
+            before = _relocated(
+                parse(earlier_path(earlier, moved).read_text(errors="replace")),
+                moved[0],
+                moved[1],
+            )
+            # With the directory's own name taken out, what still differs is the cause.
+            # Nothing: the paths themselves, outside the base directories, are.
+            cause = compare(before, now, log) or (
                 f"the source was compiled from a different directory: {moved[0]} (was "
-                f"{moved[1]}); paths outside the base directories "
-                f"(CCACHE_BASEDIR) change the hash"
+                f"{moved[1]}), outside the base directories (CCACHE_BASEDIR), whose paths "
+                f"are hashed as they are"
             )
         elif before_path is None:
             headers = changed_headers(log)

@@ -118,25 +118,32 @@ ccwheel_binary() {  # $1: an architecture, or * for any
   return 1
 }
 if [ "$machine" != "$kernel" ]; then ccwheel_binary "$kernel"; fi
-if [ -z "$ccache" ] && own=$(command -v ccache 2>/dev/null); then
+# The image's own ccache, when it is at least $1.$2 and works.
+image_ccache() {
+  own=$(command -v ccache 2>/dev/null) || return 1
   v=$(ccache_version "$own")
+  major=${v%%.*}
   minor=${v#*.}
   minor=${minor%%.*}
-  case "$v" in
-    4.* | [5-9].* | [1-9][0-9]*.*) ;;
-    *) v="" ;;
-  esac
-  if [ -n "$v" ] && { [ "${v%%.*}" -gt 4 ] || [ "${minor:-0}" -ge 12 ] 2>/dev/null; } &&
-    works "$own"; then
-    ccache=$own
-    origin=image
-  fi
-fi
+  [ -n "$v" ] && [ "$major" -eq "$major" ] 2>/dev/null && [ "$minor" -eq "$minor" ] 2>/dev/null ||
+    return 1
+  { [ "$major" -gt "$1" ] || { [ "$major" -eq "$1" ] && [ "$minor" -ge "$2" ]; }; } || return 1
+  works "$own" || return 1
+  ccache=$own
+  origin=image
+}
+[ -n "$ccache" ] || image_ccache 4 12
 [ -n "$ccache" ] || ccwheel_binary "*"
+# Last resort: an older 4.x of the image's. It reads the list of base directories as one
+# path, so paths under the container's temporary directory are hashed as they are (a
+# backend that builds from a temporary copy of the project misses); all else hits.
+if [ -z "$ccache" ] && image_ccache 4 0; then
+  echo "ccwheel: note: the image's ccache $v predates 4.12, which a list of base directories needs: only paths that stay put hit" >&2
+fi
 if [ -z "$ccache" ]; then
   # The host says why it could not give one (a download that failed, say).
   why=$(sed -n 1p "$CCWHEEL_TOOLS/bin/unavailable" 2>/dev/null)
-  warn "no usable ccache for $machine in the container (the image has none >= 4.12; ${why:-ccwheel has no binary that runs here})"
+  warn "no usable ccache for $machine in the container (the image has none >= 4.0; ${why:-ccwheel has no binary that runs here})"
   exit 0
 fi
 if [ "$origin" = ccwheel ]; then

@@ -1,0 +1,191 @@
+"""frontend.py's reading of frontend commands: which options it carries over to its own
+install of the build requirements, which it takes out, and when it leaves the frontend to
+itself. (The whole path, for real, is in test_fidelity_docker.py.)"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from ccwheel import container
+
+PIP = ["python", "-m", "pip", "wheel", "/project", "--wheel-dir=/out", "--no-deps"]
+BUILD = ["python", "-m", "build", "/project", "--wheel", "--outdir=/out"]
+UV = ["uv", "build", "--python=/opt/python/cp312-cp312/bin/python", "/project", "--wheel"]
+
+
+@pytest.fixture
+def frontend(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "ccwheel_frontend", container.RESOURCES / "frontend.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    (tmp_path / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
+    )
+    monkeypatch.setattr(module, "ENV", {"CCWHEEL_PACKAGE": str(tmp_path), "PATH": "/usr/bin"})
+    monkeypatch.setattr(module, "pip_has_python_option", lambda: True)
+    return module
+
+
+def test_config_settings_in_every_form(frontend: ModuleType) -> None:
+    cmd = [
+        *BUILD,
+        "-Ca=1",
+        "-C",
+        "b=2",
+        "--config-setting=c=3",
+        "--config-settings",
+        "d=4",
+        "-Ca=5",
+        '--config-json={"e": ["x", "y"]}',
+    ]
+    assert frontend.config_settings(cmd) == {
+        "a": ["1", "5"],
+        "b": "2",
+        "c": "3",
+        "d": "4",
+        "e": ["x", "y"],
+    }
+
+
+def test_pip_finder_options_and_build_constraints_are_carried_over(
+    frontend: ModuleType,
+) -> None:
+    cmd = [
+        *PIP,
+        "--extra-index-url",
+        "https://example.invalid/simple",
+        "--find-links=/wheels",
+        "--no-index",
+        "--build-constraint",
+        "/c.txt",
+        "-v",
+    ]
+    frontend.ENV["PIP_BUILD_CONSTRAINT"] = "/d.txt /e.txt"
+    use_uv, extra, rest, unset = frontend.plan(cmd, "pip")
+    assert not use_uv
+    assert extra == [
+        "--extra-index-url",
+        "https://example.invalid/simple",
+        "--find-links=/wheels",
+        "--no-index",
+        "-c",
+        "/c.txt",
+        "-c",
+        "/d.txt",
+        "-c",
+        "/e.txt",
+    ]
+    # pip refuses build constraints with --no-build-isolation: they leave the command.
+    assert "--build-constraint" not in rest and "/c.txt" not in rest
+    assert rest[:3] == ["/project", "--wheel-dir=/out", "--no-deps"] and rest[-1] == "-v"
+    assert unset == ["PIP_BUILD_CONSTRAINT"]
+
+
+def test_pip_without_a_build_system_or_without_python_option_is_left_alone(
+    frontend: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "pyproject.toml").unlink()
+    with pytest.raises(frontend.Unfaithful, match="no \\[build-system\\]"):
+        frontend.plan(PIP, "pip")
+    (tmp_path / "pyproject.toml").write_text("[tool.black]\n")
+    with pytest.raises(frontend.Unfaithful, match="no \\[build-system\\]"):
+        frontend.plan(PIP, "pip")
+    monkeypatch.setattr(frontend, "pip_has_python_option", lambda: False)
+    with pytest.raises(frontend.Unfaithful, match=r"older than 22\.3"):
+        frontend.plan(PIP, "pip")
+
+
+def test_build_s_installer_in_either_form_chooses_and_leaves(frontend: ModuleType) -> None:
+    for args in (["--installer", "uv"], ["--installer=uv"]):
+        use_uv, extra, rest, _ = frontend.plan([*BUILD, *args, "-v"], "build")
+        assert use_uv and extra == []
+        assert rest == ["/project", "--wheel", "--outdir=/out", "-v"]
+    use_uv, _, rest, _ = frontend.plan([*BUILD, "--installer", "pip"], "build")
+    assert not use_uv and "--installer" not in rest
+
+
+def test_uv_settings_that_change_its_build_environment_leave_uv_alone(
+    frontend: ModuleType, tmp_path: Path
+) -> None:
+    use_uv, extra, rest, _ = frontend.plan([*UV, "-b", "/c.txt", "--index-url", "/i"], "uv")
+    assert use_uv and extra == ["--index-url", "/i", "-c", "/c.txt"]
+    assert rest == ["/project", "--wheel", "--index-url", "/i"]  # no --python, no -b
+    (tmp_path / "pyproject.toml").write_text(
+        (tmp_path / "pyproject.toml").read_text() + '[tool.uv.sources]\nhelper = { path = "h" }\n'
+    )
+    with pytest.raises(frontend.Unfaithful, match=r"\[tool.uv\] sources"):
+        frontend.plan(UV, "uv")
+
+
+def test_isolation_the_user_chose_is_kept(tmp_path: Path) -> None:
+    """Their own no-isolation switch, in arguments or in the environment: 'off'."""
+    view = container.BuildView(
+        identifier="cp312-manylinux_x86_64",
+        frontend="pip",
+        frontend_args=("--no-use-pep517",),
+        engine="docker",
+        create_args=(),
+        env_names=frozenset(),
+        before_build="",
+        config_settings="",
+        package_dir=tmp_path,
+        project_dir=tmp_path,
+    )
+    assert container.isolation_mode(view, "auto") == "off"
+    import dataclasses
+
+    by_env = dataclasses.replace(
+        view, frontend_args=(), env_names=frozenset({"PIP_NO_BUILD_ISOLATION"})
+    )
+    assert container.isolation_mode(by_env, "auto") == "off"
+    assert container.isolation_mode(dataclasses.replace(view, frontend_args=()), "auto") == (
+        "fixed-env"
+    )
+    graalpy = dataclasses.replace(
+        view, frontend="build", frontend_args=(), identifier="gp311_242-manylinux_x86_64"
+    )
+    assert container.isolation_mode(graalpy, "auto") == "env-dir"
+
+
+def test_a_fault_of_frontend_py_runs_the_frontend_s_command_as_it_is(tmp_path: Path) -> None:
+    """Whatever breaks in ccwheel's step, the build's own command still runs: one warning."""
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        "PATH": os.environ["PATH"],
+        "CCWHEEL_ISOLATION": "fixed-env",
+        # No CCWHEEL_PACKAGE, CCWHEEL_ENV_DIR: a composition gone wrong.
+    }
+    marker = tmp_path / "ran"
+    # A command frontend.py takes for pip's, which is really a script that leaves a mark.
+    fake = tmp_path / "python"
+    fake.write_text(f"#!/bin/sh\ntouch {marker}\n")
+    fake.chmod(0o755)
+    env["PATH"] = f"{tmp_path}:{env['PATH']}"
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(container.RESOURCES / "frontend.py"),
+            "python",
+            "-m",
+            "pip",
+            "wheel",
+            ".",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert marker.exists()
+    warnings = [line for line in done.stderr.splitlines() if line.startswith("ccwheel: warning")]
+    assert len(warnings) == 1 and "running the frontend's command as it is" in warnings[0]
