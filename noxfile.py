@@ -1,5 +1,6 @@
 """Jobs: `nox -s tests`, `nox -s lint`, `nox -s cibuildwheel` (each supported line),
-`nox -s bench` (the benchmark; `nox -s bench -- PROJECT ...` for other projects).
+`nox -s cibuildwheel_suite` (cibuildwheel's own integration tests, a selection, through
+ccwheel), `nox -s bench` (the benchmark; `nox -s bench -- PROJECT ...` for other projects).
 
 Container tests run when CCWHEELTEST_DOCKER=1 (or `-- --run-docker`): then the stand-in
 manylinux image is built first (needs docker, debootstrap and root; see README).
@@ -52,6 +53,23 @@ def cibuildwheel(session: nox.Session, line: str) -> None:
     # These runs check the seam (cibw.py) against each line: the unit tests and the core
     # container tests. The long ones (matrix, remote, robustness) run once, in `tests`.
     session.run("pytest", "-m", "not long", *session.posargs)
+
+
+# The cibuildwheel whose own integration tests `cibuildwheel_suite` runs: tests/cibw_suite.py's
+# selection and its reasons for what it leaves out were made against this release's tests.
+CIBUILDWHEEL_SUITE = "cibuildwheel==4.3.5"
+
+
+@nox.session
+def cibuildwheel_suite(session: nox.Session) -> None:
+    """A selection of cibuildwheel's own integration tests (from its sdist) run through
+    `python -m ccwheel build`, offline, in the stand-in image (see tests/cibw_suite.py).
+    `nox -s cibuildwheel_suite -- --plain` runs the same with plain cibuildwheel: every test
+    must pass there. Other arguments go to pytest."""
+    # uv on the host makes the frontend-parametrized tests run pip, build[uv] and uv.
+    session.install(".", CIBUILDWHEEL_SUITE, "pytest>=8", "pytest-xdist", "jinja2", "uv")
+    session.run("bash", "tests/standin/build-image.sh", external=True)
+    session.run("python", "tests/cibw_suite.py", "--work", session.create_tmp(), *session.posargs)
 
 
 @nox.session
