@@ -9,6 +9,7 @@ manylinux image is built first (needs docker, debootstrap and root; see README).
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import nox
 
@@ -108,6 +109,17 @@ def lint(session: nox.Session) -> None:
         "tests/standin/build-image-aarch64.sh",
         ".ci/run",
     )
+    # The action and every workflow users may copy (the README's too): GitHub's schemas, and
+    # zizmor's security audits (offline: no GitHub API here).
+    readme = Path(session.create_tmp()) / "readme-workflows"
+    session.run("python", "tests/readme_workflows.py", str(readme))
+    workflows = sorted(str(p) for p in Path(".github/workflows").glob("*.yml"))
+    copied = sorted(str(p) for p in readme.glob("*.yml"))
+    session.run("check-jsonschema", "--builtin-schema", "vendor.github-actions", "action.yml")
+    session.run(
+        "check-jsonschema", "--builtin-schema", "vendor.github-workflows", *workflows, *copied
+    )
+    session.run("zizmor", "--offline", "action.yml", *workflows, *copied)
 
 
 @nox.session

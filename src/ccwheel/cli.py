@@ -1,5 +1,5 @@
-"""ccwheel's command line: `ccwheel build [ccwheel options] [cibuildwheel arguments]` and
-`ccwheel cache dir|info|clean`.
+"""ccwheel's command line: `ccwheel build [ccwheel options] [cibuildwheel arguments]`,
+`ccwheel cache dir|info|clean` and `ccwheel ci keys|outputs` (for the GitHub Action).
 
 The command line only: the options come from their declarations in config.py, the run from
 run.py. `main(argv)` takes a list and returns the exit code, so tests call it in-process.
@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from ccwheel import __version__, cache, cibw, config, report, run, stats
+from ccwheel import __version__, cache, ci, cibw, config, report, run, stats
 from ccwheel.console import error
 from ccwheel.errors import CcwheelError, ConfigError
 
@@ -60,6 +60,19 @@ def _build_parser() -> argparse.ArgumentParser:
         "clean: empty it (only a ccwheel cache)",
     )
     cache_cmd.add_argument("--cache-dir", metavar="DIR", help="as for `ccwheel build`")
+    ci_cmd = sub.add_parser(
+        "ci",
+        help="step outputs for ccwheel's GitHub Action",
+        description=(
+            "keys: the cache directory and the actions/cache keys for this job (from the "
+            "GitHub Actions environment); outputs: a report's figures, and whether the cache "
+            "is worth saving. Both print name=value lines and append them to GITHUB_OUTPUT."
+        ),
+        allow_abbrev=False,
+    )
+    ci_cmd.add_argument("action", choices=("keys", "outputs"))
+    ci_cmd.add_argument("--cache-dir", metavar="DIR", help="as for `ccwheel build`")
+    ci_cmd.add_argument("--report", metavar="PATH", help="outputs: the report of `ccwheel build`")
     return parser
 
 
@@ -111,6 +124,27 @@ def cache_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def ci_command(args: argparse.Namespace) -> int:
+    import os
+
+    if args.action == "keys":
+        settings = config.load({"cache_dir": args.cache_dir}, Path())
+        found = ci.keys(os.environ, toolchain=f"cibw{cibw.version()}")
+        ci.write_outputs(
+            {
+                "cache-dir": str(settings.cache_dir.resolve()),
+                "key": found.key,
+                "restore-keys": found.restore_keys,
+            }
+        )
+        return 0
+    if not args.report:
+        msg = "ccwheel ci outputs needs --report PATH"
+        raise ConfigError(msg)
+    ci.write_outputs(ci.outputs_of(ci.read_figures(Path(args.report))))
+    return 0
+
+
 def build_command(args: argparse.Namespace, passthrough: list[str]) -> int:
     _check_unknown(passthrough)
     package_dir, config_file = cibw.split_package_args(passthrough)
@@ -131,6 +165,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"unrecognized arguments: {' '.join(passthrough)}")
         if args.command == "cache":
             return cache_command(args)
+        if args.command == "ci":
+            return ci_command(args)
         parser.error(f"unknown command {args.command!r}")  # pragma: no cover
     except CcwheelError as e:
         error(str(e))

@@ -198,7 +198,7 @@ class Settings:
         parse=_parse_mode,
         metavar="MODE",
         help="auto (env-dir for build on Python >= 3.10, else fixed-env), env-dir, "
-        "fixed-env, no-isolation or off (see Build frontends)",
+        "fixed-env, no-isolation or off (README: Backends and frontends)",
         default_text="auto",
     )
     remote_storage: str = option(

@@ -1,0 +1,95 @@
+"""ccwheel's GitHub Action (action.yml): a drop-in for cibuildwheel's. It cannot run here;
+what it runs is tested elsewhere (`ccwheel ci`: test_ci.py), and `nox -s lint` validates it
+against GitHub's schema and audits it with zizmor. These tests hold it to cibuildwheel's
+inputs and to ccwheel's own command line."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ccwheel import cibw, config
+
+yaml = pytest.importorskip("yaml")
+
+ROOT = Path(__file__).parent.parent
+ACTION = ROOT / "action.yml"
+
+
+def _load(text: str) -> dict[str, Any]:
+    return dict(yaml.safe_load(text))
+
+
+@pytest.fixture(scope="module")
+def cibuildwheel_action(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The action.yml of the cibuildwheel installed here, from its sdist on PyPI."""
+    version = cibw.version()
+    dest = tmp_path_factory.mktemp("cibw-sdist")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "-q",
+            "--disable-pip-version-check",
+            "--no-binary=:all:",
+            "--no-deps",
+            "-d",
+            str(dest),
+            f"cibuildwheel=={version}",
+        ],
+        check=True,
+    )
+    (sdist,) = dest.glob("cibuildwheel-*.tar.gz")
+    with tarfile.open(sdist) as tar:
+        member = tar.extractfile(f"cibuildwheel-{version}/action.yml")
+        assert member is not None
+        return _load(member.read().decode())
+
+
+def test_every_input_of_cibuildwheel_s_action_is_here_with_its_default(
+    cibuildwheel_action: dict[str, Any],
+) -> None:
+    ours = _load(ACTION.read_text())["inputs"]
+    theirs = cibuildwheel_action["inputs"]
+    assert theirs, "cibuildwheel's action has no inputs?"
+    for name, spec in theirs.items():
+        assert name in ours, f"input {name!r} of cibuildwheel's action is missing"
+        assert str(ours[name].get("default", "")) == str(spec.get("default", "")), name
+        assert ours[name].get("required", False) == spec.get("required", False), name
+
+
+def test_every_option_the_action_passes_exists() -> None:
+    """A typo in an option would fail every user's build: each --option in the build steps
+    is one of ccwheel's (config.py) or one of cibuildwheel's it passes on."""
+    action = _load(ACTION.read_text())
+    scripts = "\n".join(step.get("run", "") for step in action["runs"]["steps"])
+    used = set(re.findall(r"(?<![\w-])(--[a-z][a-z-]+)", scripts))
+    ours = {config.flag(name) for name in config.options()}
+    # cibuildwheel's, passed through as its own action passes them.
+    theirs = {"--output-dir", "--config-file", "--only"}
+    assert used <= ours | theirs, used - ours - theirs
+    assert {"--no-cache", "--min-hit-rate", "--max-size", "--remote-read-only"} <= used
+
+
+def test_inputs_reach_scripts_only_through_the_environment() -> None:
+    """No `${{ }}` inside a run script: an input with shell syntax in it cannot run."""
+    action = _load(ACTION.read_text())
+    for step in action["runs"]["steps"]:
+        assert "${{" not in step.get("run", ""), step
+
+
+def test_the_remote_storage_url_never_reaches_a_command_line() -> None:
+    action = _load(ACTION.read_text())
+    for step in action["runs"]["steps"]:
+        run = step.get("run", "")
+        if "INPUT_REMOTE_STORAGE" in run:
+            assert "--remote-storage" not in run
+            assert "CCWHEEL_REMOTE_STORAGE" in run
