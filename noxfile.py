@@ -9,6 +9,7 @@ manylinux image is built first (needs docker, debootstrap and root; see README).
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import nox
@@ -92,6 +93,27 @@ def bench(session: nox.Session) -> None:
         wheelhouse,
         *session.posargs,
     )
+
+
+@nox.session
+def package(session: nox.Session) -> None:
+    """ccwheel's own sdist and wheel as users get them: built with pypa/build, checked with
+    twine, the wheel installed into a fresh venv and run there, and by pipx and uvx."""
+    session.install("build", "twine", "pipx", "uv")
+    tmp = Path(session.create_tmp())
+    dist = tmp / "dist"
+    shutil.rmtree(dist, ignore_errors=True)
+    session.run("python", "-m", "build", "--outdir", str(dist))
+    artifacts = sorted(str(p) for p in dist.iterdir())
+    session.run("twine", "check", "--strict", *artifacts)
+    (wheel,) = dist.glob("*.whl")
+    venv = tmp / "fresh"
+    shutil.rmtree(venv, ignore_errors=True)
+    session.run("python", "-m", "venv", str(venv))
+    session.run(str(venv / "bin" / "pip"), "install", "-q", str(wheel), external=True)
+    session.run("python", "tests/check_package.py", str(wheel), str(venv / "bin" / "ccwheel"))
+    session.run("pipx", "run", "--spec", str(wheel), "ccwheel", "build", "--help")
+    session.run("uvx", "--from", str(wheel), "ccwheel", "build", "--help")
 
 
 @nox.session
