@@ -16,7 +16,13 @@ JSON file. Targets (not asserted anywhere): warm/cold <= 0.15 on the most compil
 example, ccwheel cold <= 1.05 x plain cold.
 
 usage: python tests/bench.py [--only ID] [--image IMAGE] [--wheelhouse DIR] [--json PATH]
-                             [PROJECT ...]
+                             [--repeat N] [--index local] [--with-tests] [PROJECT ...]
+
+--repeat N runs every scenario N times (a fresh cache for each cold one) and prints the
+median with the spread; --index local serves the wheelhouse over HTTP on the host's
+loopback and adds a warm run without the download cache, to show what the download cache
+saves (wheels fetched, and the wheel step's time); the project's own tests are skipped
+(CIBW_TEST_SKIP) unless --with-tests. A failed run keeps its logs and says where.
 
 Without PROJECT, the examples in tests/projects. --image and --wheelhouse are what this
 repository's CI machine needs (the stand-in image, no network in containers); without them
@@ -26,6 +32,7 @@ cibuildwheel's default manylinux image and the network are used. `nox -s bench` 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -37,6 +44,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import index_server
 import offline
 
 from ccwheel import binaries, stats
@@ -44,7 +52,6 @@ from ccwheel.container import read_backend
 
 PROJECTS = Path(__file__).parent / "projects"
 EXAMPLES = ("setuptools", "scikit-build-pybind11", "meson-c", "pybind11-heavy")
-SCENARIOS = ("plain cold", "hand 1st", "hand 2nd", "ccwheel cold", "ccwheel warm")
 
 
 def offline_env(
@@ -65,7 +72,7 @@ def step_seconds(log: str) -> dict[str, float]:
     steps: dict[str, float] = {}
     current = None
     for raw in log.splitlines():
-        line = _ANSI.sub("", raw).strip()
+        line = _ANSI.sub("", _STAMP.sub("", raw)).strip()
         done = _STEP_DONE.search(line)
         if done and current:
             steps[current] = steps.get(current, 0.0) + float(done.group(1))
@@ -99,14 +106,72 @@ def hand_recipe(env: dict[str, str], project: Path, cache_dir: Path, run: str) -
     return env
 
 
+class RunFailed(Exception):
+    pass
+
+
 def timed(cmd: list[str], cwd: Path, env: dict[str, str], log: Path) -> float:
+    """Run `cmd`, its output into `log`, each line stamped with the seconds since the start
+    (for the breakdown of a build into its parts)."""
     start = time.monotonic()
     with log.open("w") as out:
-        done = subprocess.run(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            cmd,
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+        )
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            out.write(f"[{time.monotonic() - start:8.2f}] {line}")
+        code = proc.wait()
     seconds = time.monotonic() - start
-    if done.returncode != 0:
-        sys.exit(f"bench: {' '.join(cmd[:4])} failed in {cwd} (exit {done.returncode}); see {log}")
+    if code != 0:
+        msg = f"{' '.join(cmd[:4])} failed in {cwd} (exit {code}); see {log}"
+        raise RunFailed(msg)
     return seconds
+
+
+_STAMP = re.compile(r"^\[\s*([0-9.]+)\] ?")
+# Where each part of a build starts, in its log: cibuildwheel's steps, the frontend's, the
+# backend's (scikit-build-core) and ccwheel's own lines.
+PHASES = (
+    ("container start", "Starting container image"),
+    ("copy project in", "Copying project into container"),
+    ("before-build (ccwheel setup)", "Running before_build"),
+    ("build environment", "Building wheel..."),
+    ("CMake configure", "*** Configuring CMake"),
+    ("compile and link", "*** Building project"),
+    ("wheel packing", "*** Installing project into wheel"),
+    ("repair (auditwheel)", "Repairing wheel"),
+    ("copy wheel out", "Copying wheels back to host"),
+)
+
+
+def phases(log: str) -> dict[str, float]:
+    """Seconds from each phase's first line to the next phase's, by the log's stamps."""
+    starts: list[tuple[float, str]] = []
+    seen = set()
+    end = 0.0
+    for raw in log.splitlines():
+        m = _STAMP.match(raw)
+        if not m:
+            continue
+        at = float(m.group(1))
+        end = at
+        line = _ANSI.sub("", raw[m.end() :])
+        for name, marker in PHASES:
+            if name not in seen and marker in line:
+                seen.add(name)
+                starts.append((at, name))
+    starts.sort()
+    return {
+        name: (starts[i + 1][0] if i + 1 < len(starts) else end) - at
+        for i, (at, name) in enumerate(starts)
+    }
 
 
 def counts(s: stats.BuildStats) -> dict[str, Any]:
@@ -123,35 +188,84 @@ def counts(s: stats.BuildStats) -> dict[str, Any]:
 COUNTS = tuple(counts(stats.BuildStats()))
 
 
+SCENARIOS = (
+    "plain cold",
+    "hand 1st",
+    "hand 2nd",
+    "ccwheel cold",
+    "ccwheel warm",
+    "warm, no download cache",
+)
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
 def bench_project(
-    project: Path, only: str, base_env: dict[str, str], work: Path, hand: bool = True
+    project: Path,
+    only: str,
+    base_env: dict[str, str],
+    work: Path,
+    hand: bool = True,
+    repeat: int = 1,
+    index: Any = None,
 ) -> dict[str, dict[str, Any]]:
-    results: dict[str, dict[str, Any]] = {}
+    """Every scenario `repeat` times (cold ones each with a fresh cache). `index`: the local
+    index's counter, when the builds fetch their requirements from it."""
+    samples: dict[str, list[dict[str, Any]]] = {}
     cibw = [sys.executable, "-m", "cibuildwheel", "--only", only]
     ccwheel = [sys.executable, "-m", "ccwheel", "build", "--only", only]
-    name = project.name
-    print(f"bench: {name} ({only})", file=sys.stderr, flush=True)
+    print(f"bench: {project.name} ({only})", file=sys.stderr, flush=True)
 
-    def run(cmd: list[str], slug: str, env: dict[str, str]) -> float:
-        return timed([*cmd, "--output-dir", str(work / slug)], project, env, work / f"{slug}.log")
+    def run(cmd: list[str], slug: str, env: dict[str, str]) -> dict[str, Any]:
+        if index is not None:
+            index.reset()
+        log = work / f"{slug}.log"
+        seconds = timed([*cmd, "--output-dir", str(work / slug)], project, env, log)
+        text = log.read_text(errors="replace")
+        row: dict[str, Any] = {"seconds": seconds, "steps": step_seconds(text)}
+        row["phases"] = phases(text)
+        if index is not None:
+            row["wheels fetched"] = index.wheels
+            row["wheel bytes fetched"] = index.wheel_bytes
+        return row
 
-    results["plain cold"] = {"seconds": run(cibw, "plain", base_env)}
+    for i in range(repeat):
+        n = f"-{i + 1}"
+        samples.setdefault("plain cold", []).append(run(cibw, f"plain{n}", base_env))
+        hand_cache = work / f"hand-cache{n}"
+        for scenario in ("hand 1st", "hand 2nd") if hand else ():
+            slug = scenario.replace(" ", "-") + n
+            row = run(cibw, slug, hand_recipe(base_env, project, hand_cache, slug))
+            row.update(counts(stats.read(hand_cache / f"{slug}.stats")))
+            samples.setdefault(scenario, []).append(row)
+        ccwheel_cache = work / f"ccwheel-cache{n}"
+        warm_runs = ["ccwheel cold", "ccwheel warm"]
+        if index is not None:
+            warm_runs.append("warm, no download cache")
+        for scenario in warm_runs:
+            slug = scenario.replace(" ", "-").replace(",", "") + n
+            report = work / f"{slug}.json"
+            env = dict(base_env)
+            if scenario == "warm, no download cache":
+                # What a warm build cost before: pip keeps nothing between containers.
+                env["PIP_NO_CACHE_DIR"] = "1"
+                env["CIBW_ENVIRONMENT_PASS_LINUX"] += " PIP_NO_CACHE_DIR"
+            cmd = [*ccwheel, "--cache-dir", str(ccwheel_cache), "--report", str(report)]
+            row = run(cmd, slug, env)
+            totals = json.loads(report.read_text())["totals"]
+            row.update({k: totals[k] for k in COUNTS})
+            samples.setdefault(scenario, []).append(row)
 
-    hand_cache = work / "hand-cache"
-    for scenario in ("hand 1st", "hand 2nd") if hand else ():
-        slug = scenario.replace(" ", "-")
-        seconds = run(cibw, slug, hand_recipe(base_env, project, hand_cache, slug))
-        results[scenario] = {"seconds": seconds, **counts(stats.read(hand_cache / f"{slug}.stats"))}
-
-    ccwheel_cache = work / "ccwheel-cache"
-    for scenario in ("ccwheel cold", "ccwheel warm"):
-        slug = scenario.replace(" ", "-")
-        report = work / f"{slug}.json"
-        cmd = [*ccwheel, "--cache-dir", str(ccwheel_cache), "--report", str(report)]
-        seconds = run(cmd, slug, base_env)
-        totals = json.loads(report.read_text())["totals"]
-        steps = step_seconds((work / f"{slug}.log").read_text(errors="replace"))
-        results[scenario] = {"seconds": seconds, **{k: totals[k] for k in COUNTS}, "steps": steps}
+    results: dict[str, dict[str, Any]] = {}
+    for scenario, rows in samples.items():
+        seconds = [r["seconds"] for r in rows]
+        merged = dict(rows[len(rows) // 2])  # the counts of one sample (they agree)
+        merged.update(seconds=median(seconds), samples=seconds)
+        results[scenario] = merged
     return results
 
 
@@ -171,21 +285,32 @@ def percent(value: float | None) -> str:
 def render(name: str, r: dict[str, dict[str, Any]]) -> str:
     lines = [
         f"{name}",
-        f"  {'scenario':<13} {'wall':>7} {'compiles':>8} {'hits':>6} {'hit rate':>8} {'direct':>7}",
+        f"  {'scenario':<24} {'wall':>7} {'spread':>13} {'compiles':>8} {'hits':>6} "
+        f"{'hit rate':>8} {'direct':>7} {'fetched':>14}",
     ]
     for scenario in (s for s in SCENARIOS if s in r):
         row = r[scenario]
         measured = "compilations" in row
+        spread = row["samples"]
+        spread_text = (
+            f"{min(spread):.1f}-{max(spread):.1f}s (n={len(spread)})" if len(spread) > 1 else "-"
+        )
+        fetched = (
+            f"{row['wheels fetched']} / {row['wheel bytes fetched'] / 1e6:.1f}MB"
+            if "wheels fetched" in row
+            else "-"
+        )
         lines.append(
-            f"  {scenario:<13} {row['seconds']:>6.1f}s "
+            f"  {scenario:<24} {row['seconds']:>6.1f}s {spread_text:>13} "
             f"{row['compilations'] if measured else '-':>8} "
             f"{row['hits'] if measured else '-':>6} "
-            f"{percent(row.get('hit_rate')):>8} {percent(row.get('direct_rate')):>7}"
+            f"{percent(row.get('hit_rate')):>8} {percent(row.get('direct_rate')):>7} "
+            f"{fetched:>14}"
         )
-    steps = r["ccwheel warm"].get("steps", {})
-    if steps:
-        parts = ", ".join(f"{name} {sec:.1f}s" for name, sec in steps.items())
-        lines.append(f"  ccwheel warm, by cibuildwheel's steps: {parts}")
+    for scenario in ("ccwheel warm", "warm, no download cache"):
+        if scenario in r and r[scenario].get("phases"):
+            parts = ", ".join(f"{k} {v:.1f}s" for k, v in r[scenario]["phases"].items())
+            lines.append(f"  {scenario}, by part: {parts}")
     q = ratios(r)
     lines.append("   ".join(f"{name} {value:.2f}" for name, value in q.items()))
     return "\n".join(lines)
@@ -204,7 +329,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-hand", action="store_true", help="skip the hand-mounted cache (long builds)"
     )
+    parser.add_argument("--repeat", type=int, default=1, help="samples per scenario")
+    parser.add_argument(
+        "--index",
+        choices=("mounted", "local"),
+        default="mounted",
+        help="local: fetch requirements from an HTTP index on the host's loopback",
+    )
+    parser.add_argument("--with-tests", action="store_true", help="run the projects' tests")
     args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
 
     projects = [p.resolve() for p in args.projects] or [PROJECTS / e for e in EXAMPLES]
     for p in projects:
@@ -215,18 +350,42 @@ def main(argv: list[str] | None = None) -> int:
         offline.fill_wheelhouse(args.wheelhouse.resolve(), archs) if args.wheelhouse else None
     )
     base_env = offline_env(args.image, wheelhouse, args.image_aarch64)
+    if not args.with_tests:
+        # Their test-requires need the network; the benchmark times builds.
+        base_env.setdefault("CIBW_TEST_SKIP", "*")
 
-    results: dict[str, Any] = {"only": args.only, "projects": {}}
-    blocks = []
-    for project in projects:
-        # A copy, so the project's own directory gets no build output.
-        with tempfile.TemporaryDirectory(prefix="ccwheel-bench-") as tmp:
-            copy = Path(tmp) / project.name
+    results: dict[str, Any] = {"only": args.only, "repeat": args.repeat, "projects": {}}
+    with contextlib.ExitStack() as stack:
+        counter = None
+        if args.index == "local":
+            if wheelhouse is None:
+                parser.error("--index local serves the --wheelhouse")
+            url, counter = stack.enter_context(index_server.serve(wheelhouse))
+            base_env.update(index_server.environment(url, wheelhouse))
+            if args.image:
+                base_env["CIBW_MANYLINUX_X86_64_IMAGE"] = args.image
+        for project in projects:
+            # A copy, so the project's own directory gets no build output; kept with its
+            # logs when a run fails.
+            work = Path(tempfile.mkdtemp(prefix="ccwheel-bench-"))
+            copy = work / project.name
             shutil.copytree(project, copy, ignore=shutil.ignore_patterns(".git", ".nox"))
-            r = bench_project(copy, args.only, base_env, Path(tmp), hand=not args.no_hand)
-        results["projects"][project.name] = {"scenarios": r, "ratios": ratios(r)}
-        blocks.append(render(project.name, r))
-        print(blocks[-1], flush=True)
+            try:
+                r = bench_project(
+                    copy,
+                    args.only,
+                    base_env,
+                    work,
+                    hand=not args.no_hand,
+                    repeat=args.repeat,
+                    index=counter,
+                )
+            except RunFailed as e:
+                print(f"bench: {e} (logs kept in {work})", file=sys.stderr)
+                return 1
+            shutil.rmtree(work, ignore_errors=True)
+            results["projects"][project.name] = {"scenarios": r, "ratios": ratios(r)}
+            print(render(project.name, r), flush=True)
     args.json.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nbench: results written to {args.json}", file=sys.stderr)
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 from pathlib import Path
 
 import pytest
@@ -197,3 +198,29 @@ def test_the_size_cap_evicts_old_entries(tmp_path: Path) -> None:
     # Results and manifests are the files with hash names: 80 if nothing had been evicted.
     entries = [p for p in (tmp_path / "data").rglob("*") if re.fullmatch(r"[0-9a-f]{20,}", p.name)]
     assert 0 < len(entries) < 40
+
+
+def test_ccache_size_syntax() -> None:
+    assert cache.size_bytes("5G") == 5 * 10**9
+    assert cache.size_bytes("500M") == 500 * 10**6
+    assert cache.size_bytes("2Gi") == 2 * 2**30
+    assert cache.size_bytes("3") == 3 * 10**9  # ccache's default unit
+    assert cache.size_bytes("lots") is None
+
+
+def test_the_download_cache_is_kept_under_its_share_whole_caches_first(tmp_path: Path) -> None:
+    """pip's and uv's caches have structures of their own: over the cap, the least recently
+    changed of them goes whole; under it, nothing is touched."""
+    import os
+
+    downloads = tmp_path / "downloads"
+    for name, size, age in (("pip", 150_000, 100), ("uv", 100_000, 10)):
+        (downloads / name / "x").mkdir(parents=True)
+        (downloads / name / "x" / "blob").write_bytes(b"0" * size)
+        os.utime(downloads / name, (time.time() - age, time.time() - age))
+    # Cap 1M: the share is 200k, the two hold 250k: pip (older) goes, uv stays.
+    assert cache.trim_downloads(tmp_path, "1M") is None
+    assert not (downloads / "pip").exists() and (downloads / "uv" / "x" / "blob").exists()
+    # Under the share: untouched.
+    assert cache.trim_downloads(tmp_path, "1G") is None
+    assert (downloads / "uv" / "x" / "blob").exists()

@@ -374,3 +374,11 @@ def test_the_frontend_command_runs_through_frontend_py_only_in_composed_builds()
     # Every other command of a build, too.
     assert container.frontend_command(["python", "-m", "pip", "install", "x"], composed) is None
     assert container.frontend_command(["sh", "-c", "python -m build"], composed) is None
+
+
+def test_the_user_s_own_download_caches_win(plain: Path, tmp_path: Path) -> None:
+    env = {"CIBW_ENVIRONMENT": "PIP_CACHE_DIR=/mine UV_NO_CACHE=1"}
+    r = cibw.resolved(plain, ID, env, _composer(tmp_path))
+    assert [a for a in r.environment if a.startswith("PIP_CACHE_DIR")] == ["PIP_CACHE_DIR=/mine"]
+    # Theirs says no cache: uv's cache directory is set, and uv ignores it.
+    assert "UV_CACHE_DIR=/tmp/ccwheel/cache/downloads/uv" in r.environment

@@ -70,6 +70,9 @@ def test_every_value_ccwheel_gives_a_default_build(project: Path) -> None:
     }
     assert values["PATH"] == "/tmp/ccwheel/bin:/usr/bin"
     assert "CPPFLAGS" not in values
+    # pip's and uv's caches live beside ccache's data, through the same link.
+    assert values["PIP_CACHE_DIR"] == "/tmp/ccwheel/cache/downloads/pip"
+    assert values["UV_CACHE_DIR"] == "/tmp/ccwheel/cache/downloads/uv"
 
 
 def test_explain_keeps_ccache_s_debug_inputs_per_build(project: Path) -> None:

@@ -54,38 +54,54 @@ def test_config_settings_in_every_form(frontend: ModuleType) -> None:
     }
 
 
-def test_pip_finder_options_and_build_constraints_are_carried_over(
-    frontend: ModuleType,
+def test_pip_s_own_parser_reads_finder_options_settings_and_constraints(
+    frontend: ModuleType, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """pip's parser, so abbreviations and PIP_* variables count as pip counts them."""
+    from pip._internal.commands import create_command
+
+    monkeypatch.setenv("PIP_CONFIG_SETTINGS", "need=1")
     cmd = [
         *PIP,
-        "--extra-index-url",
-        "https://example.invalid/simple",
-        "--find-links=/wheels",
+        "--extra-index=https://example.invalid/simple",  # an abbreviation pip accepts
+        "--find-links",
+        "/wheels",
         "--no-index",
-        "--build-constraint",
-        "/c.txt",
+        "-Cother=2",
         "-v",
     ]
-    frontend.ENV["PIP_BUILD_CONSTRAINT"] = "/d.txt /e.txt"
-    use_uv, extra, rest, unset = frontend.plan(cmd, "pip")
+    has_constraints = "--build-constraint" in create_command("wheel").parser._long_opt
+    if has_constraints:  # pip >= 25.3
+        cmd += ["--build-constr", "/c.txt"]
+        frontend.ENV["PIP_BUILD_CONSTRAINT"] = "/d.txt"
+        monkeypatch.setenv("PIP_BUILD_CONSTRAINT", "/d.txt")
+    use_uv, extra, rest, unset, settings = frontend.plan(cmd, "pip")
     assert not use_uv
-    assert extra == [
-        "--extra-index-url",
-        "https://example.invalid/simple",
-        "--find-links=/wheels",
+    assert extra[:4] == [
+        "--extra-index=https://example.invalid/simple",
+        "--find-links",
+        "/wheels",
         "--no-index",
-        "-c",
-        "/c.txt",
-        "-c",
-        "/d.txt",
-        "-c",
-        "/e.txt",
     ]
-    # pip refuses build constraints with --no-build-isolation: they leave the command.
-    assert "--build-constraint" not in rest and "/c.txt" not in rest
-    assert rest[:3] == ["/project", "--wheel-dir=/out", "--no-deps"] and rest[-1] == "-v"
-    assert unset == ["PIP_BUILD_CONSTRAINT"]
+    assert settings == {"need": "1", "other": "2"}
+    assert rest[:3] == ["/project", "--wheel-dir=/out", "--no-deps"]
+    assert "-v" in rest and "-Cother=2" in rest
+    if has_constraints:
+        # pip refuses build constraints with --no-build-isolation: they leave the command.
+        assert extra[4:] == ["-c", "/d.txt", "-c", "/c.txt"] or extra[4:] == [
+            "-c",
+            "/c.txt",
+            "-c",
+            "/d.txt",
+        ]
+        assert "/c.txt" not in rest and unset == ["PIP_BUILD_CONSTRAINT"]
+
+
+def test_pip_told_not_to_isolate_is_left_alone(
+    frontend: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(frontend.Unfaithful, match="not to isolate"):
+        frontend.plan([*PIP, "--no-build-iso"], "pip")
 
 
 def test_pip_without_a_build_system_or_without_python_option_is_left_alone(
@@ -102,26 +118,47 @@ def test_pip_without_a_build_system_or_without_python_option_is_left_alone(
         frontend.plan(PIP, "pip")
 
 
-def test_build_s_installer_in_either_form_chooses_and_leaves(frontend: ModuleType) -> None:
-    for args in (["--installer", "uv"], ["--installer=uv"]):
-        use_uv, extra, rest, _ = frontend.plan([*BUILD, *args, "-v"], "build")
-        assert use_uv and extra == []
-        assert rest == ["/project", "--wheel", "--outdir=/out", "-v"]
-    use_uv, _, rest, _ = frontend.plan([*BUILD, "--installer", "pip"], "build")
+def test_build_s_installer_in_any_form_chooses_and_leaves(frontend: ModuleType) -> None:
+    for args in (["--installer", "uv"], ["--installer=uv"], ["--install", "uv"]):
+        use_uv, extra, rest, _, settings = frontend.plan([*BUILD, *args, "-v", "-Ca=1"], "build")
+        assert use_uv and extra == [] and settings == {"a": "1"}
+        assert rest == ["/project", "--wheel", "--outdir=/out", "-v", "-Ca=1"]
+    use_uv, _, rest, _, _ = frontend.plan([*BUILD, "--installer", "pip"], "build")
     assert not use_uv and "--installer" not in rest
+    settings = frontend.plan([*BUILD, "--config-sett", "need=1"], "build")[4]
+    assert settings == {"need": "1"}  # an abbreviation argparse accepts
 
 
 def test_uv_settings_that_change_its_build_environment_leave_uv_alone(
     frontend: ModuleType, tmp_path: Path
 ) -> None:
-    use_uv, extra, rest, _ = frontend.plan([*UV, "-b", "/c.txt", "--index-url", "/i"], "uv")
-    assert use_uv and extra == ["--index-url", "/i", "-c", "/c.txt"]
-    assert rest == ["/project", "--wheel", "--index-url", "/i"]  # no --python, no -b
-    (tmp_path / "pyproject.toml").write_text(
-        (tmp_path / "pyproject.toml").read_text() + '[tool.uv.sources]\nhelper = { path = "h" }\n'
+    use_uv, extra, rest, _, _ = frontend.plan(
+        [*UV, "-b=/c.txt", "--index-url", "/i", "--exclude-newer", "2024-01-01", "-Ca=1"], "uv"
     )
-    with pytest.raises(frontend.Unfaithful, match=r"\[tool.uv\] sources"):
-        frontend.plan(UV, "uv")
+    assert use_uv
+    assert extra == ["--index-url", "/i", "--exclude-newer", "2024-01-01", "-c", "/c.txt"]
+    assert rest == [
+        "/project",
+        "--wheel",
+        "--index-url",
+        "/i",
+        "--exclude-newer",
+        "2024-01-01",
+        "-Ca=1",
+    ]
+    with pytest.raises(frontend.Unfaithful, match="--frobnicate"):
+        frontend.plan([*UV, "--frobnicate"], "uv")
+    for table in (
+        '[tool.uv.sources]\nhelper = { path = "h" }\n',
+        '[tool.uv.pip]\nexclude-newer = "2024-01-01T00:00:00Z"\n',
+        '[tool.uv]\nconfig-settings = { need = "1" }\n',
+    ):
+        (tmp_path / "pyproject.toml").write_text(
+            '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
+            + table
+        )
+        with pytest.raises(frontend.Unfaithful, match=r"\[tool.uv\]"):
+            frontend.plan(UV, "uv")
 
 
 def test_isolation_the_user_chose_is_kept(tmp_path: Path) -> None:

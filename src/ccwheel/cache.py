@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import re
 import secrets
 import shutil
 import stat
@@ -294,6 +295,57 @@ def trim(cache_dir: Path, max_size: str) -> None:
         reason = (done.stderr.strip().splitlines() or ["unknown error"])[-1]
         msg = f"could not trim {cache_dir} to {max_size}: {reason}"
         raise CacheUnusable(msg)
+
+
+# The download cache (pip's and uv's, under downloads/) is kept under this share of the
+# ccache size cap, on top of it.
+DOWNLOADS_SHARE = 0.2
+_UNITS = {"": 10**9, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+_UNITS.update({"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40})
+
+
+def size_bytes(size: str) -> int | None:
+    """ccache's size syntax (5G, 500M, 2Gi; a bare number is G): bytes, or None."""
+    match = re.fullmatch(r"\s*([0-9.]+)\s*([kMGT]i?)?\s*", size)
+    if not match:
+        return None
+    try:
+        return int(float(match.group(1)) * _UNITS[match.group(2) or ""])
+    except (KeyError, ValueError):
+        return None
+
+
+def _tree_size(path: Path) -> int:
+    total = 0
+    for p in path.rglob("*"):
+        try:
+            if p.is_file() and not p.is_symlink():
+                total += p.stat().st_size
+        except OSError:
+            pass
+    return total
+
+
+def trim_downloads(cache_dir: Path, max_size: str) -> str | None:
+    """Keep the download cache under DOWNLOADS_SHARE of `max_size`. pip's and uv's caches
+    have structures of their own, so a cache over the cap goes whole (the least recently
+    changed first), never file by file. The reason, when it cannot."""
+    downloads = cache_dir / "downloads"
+    cap = size_bytes(max_size)
+    if cap is None or not downloads.is_dir():
+        return None
+    parts = sorted((p for p in downloads.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime)
+    sizes = {p: _tree_size(p) for p in parts}
+    total = sum(sizes.values())
+    for part in parts:
+        if total <= cap * DOWNLOADS_SHARE:
+            break
+        try:
+            shutil.rmtree(part)
+        except OSError as e:
+            return f"cannot trim the download cache {part}: {e.strerror or e}"
+        total -= sizes[part]
+    return None
 
 
 def usage(cache_dir: Path) -> tuple[int, int]:

@@ -49,6 +49,8 @@ class Hooks:
 
     compose: Composer
     build_start: Callable[[str], None] = lambda _: None
+    # A command to run in the build's container when the build ends (or None).
+    after_build: Callable[[], Sequence[str] | None] = lambda: None
     # With a reader of the finished build's container (None outside one).
     build_end: Callable[[ReadBack | None], None] = lambda _: None
     container_start: ContainerStart = lambda: None
@@ -169,6 +171,11 @@ def _hooks(hooks: Hooks) -> Iterator[None]:
     active: list[Any] = []
 
     def build_end(*a: Any, **kw: Any) -> Any:
+        command = hooks.after_build()
+        if command and active:
+            # The cache must never be why a build fails.
+            with contextlib.suppress(Exception):
+                active[-1].call(list(command))
         hooks.build_end(_reader(active[-1]) if active else None)
         return original_end(*a, **kw)
 

@@ -56,6 +56,10 @@ CACHE = WORK / "cache"
 # container (the engine's `--env NAME`); the build's CCACHE_REMOTE_STORAGE is set from it.
 REMOTE_ENV = "_CCWHEEL_REMOTE_STORAGE"
 CCACHE_DIR = CACHE / "data"
+# pip's and uv's caches, beside ccache's data: a warm build installs its build requirements
+# without downloading them again (both check every file against its hash themselves).
+DOWNLOADS = CACHE / "downloads"
+DOWNLOAD_CACHES = (("PIP_CACHE_DIR", DOWNLOADS / "pip"), ("UV_CACHE_DIR", DOWNLOADS / "uv"))
 # Where SELinux says whether it is enforcing (then the mount needs :z to be readable).
 SELINUX_ENFORCE = Path("/sys/fs/selinux/enforce")
 
@@ -291,6 +295,13 @@ def frontend_command(args: Sequence[object], env: Mapping[str, str] | None) -> l
     return ["python", str(FRONTEND), *args]
 
 
+def finish_command() -> list[str]:
+    """Run as the container's root at the end of each build: what pip and uv wrote to the
+    download cache (with root's umask) becomes removable by the host user who owns the
+    cache directory, as ccache's own files are (CCACHE_UMASK)."""
+    return ["sh", "-c", f"chmod -R a+rwX {DOWNLOADS}/ 2>/dev/null; true"]
+
+
 def selinux_enforcing() -> bool:
     """Whether this host enforces SELinux: a bind mount then needs :z to be readable."""
     try:
@@ -406,6 +417,10 @@ def plan(
         ):
             # A server on the host's loopback is only reachable with the host's network.
             create_args.append("--network=host")
+    for name, path in DOWNLOAD_CACHES:
+        # Theirs wins, and so does their PIP_NO_CACHE_DIR/UV_NO_CACHE (no cache at all).
+        if name not in view.env_names:
+            env.append((name, _quote(str(path))))
     if explain:
         # Debug files (the hash inputs of every compilation) for the host to compare.
         env.append(("CCACHE_DEBUG", "1"))

@@ -145,6 +145,7 @@ class _Lifecycle:
         return cibw.Hooks(
             compose=self.compose,
             build_start=self.build_start,
+            after_build=lambda: None if self.plain_container else container.finish_command(),
             build_end=self.build_end,
             container_start=self.container_start,
             copy_failed=self.copy_failed,
@@ -453,6 +454,10 @@ def _finish(life: _Lifecycle, code: int, interrupted: bool) -> int:
             cache.trim(settings.cache_dir, settings.max_size)
         except cache.CacheUnusable as e:
             warn(str(e))
+    if used:
+        problem = cache.trim_downloads(settings.cache_dir, settings.max_size)
+        if problem:
+            warn(problem)
     rep = _collect(life, run, code)
     rep.interrupted = interrupted
     _mark_warm(rep, settings.cache_dir)

@@ -26,12 +26,14 @@ frontend's own command runs unchanged (with its own isolation, at its random pat
 
 import os
 import re
-import runpy
 import shutil
 import subprocess
 import sys
+import time
 
 ENV = os.environ
+# The command and environment as cibuildwheel gave them: what the safety net runs.
+ORIGINAL = (sys.argv[1:], dict(os.environ))
 
 
 def warn(message):
@@ -137,33 +139,35 @@ def values(found, names):
         if eq and name in names:
             out.append(value)
         elif any(arg.startswith(n) and len(n) == 2 and len(arg) > 2 for n in names):
-            out.append(arg[2:])
+            out.append(arg[2:][1:] if arg[2] == "=" else arg[2:])
         i += 1
     return out
 
 
-# Options of `pip wheel` that steer how pip finds and installs the build requirements of
-# an isolated build: carried over to ccwheel's install of them.
-PIP_FINDER = (
-    "-i",
-    "--index-url",
-    "--extra-index-url",
-    "-f",
-    "--find-links",
-    "--trusted-host",
-    "--only-binary",
-    "--no-binary",
-    "--cert",
-    "--client-cert",
-    "--proxy",
-    "--retries",
-    "--timeout",
-    "--keyring-provider",
+# What pip's own isolated build passes from `pip wheel`'s options to the install of the
+# build requirements (pip's build_env): the options with these destinations are carried
+# over to ccwheel's install, in the form pip's parser read them.
+PIP_FINDER_DESTS = (
+    "index_url",
+    "extra_index_urls",
+    "no_index",
+    "find_links",
+    "trusted_hosts",
+    "pre",
+    "prefer_binary",
+    "format_control",
+    "cert",
+    "client_cert",
+    "proxy",
+    "retries",
+    "timeout",
+    "keyring_provider",
+    "uploaded_prior_to",
+    "release_control",
+    "no_proxy_env",
 )
-PIP_FINDER_FLAGS = ("--no-index", "--pre", "--prefer-binary")
-# pip >= 25.3 constrains an isolated build's requirements with these, and refuses them
-# with --no-build-isolation: they become constraints of ccwheel's install instead.
-PIP_BUILD_CONSTRAINT = ("--build-constraint",)
+# uv has no parser ccwheel can ask: it carries the options it knows, lets through those
+# cibuildwheel itself gives, and leaves uv alone on any other.
 UV_FINDER = (
     "-i",
     "--index-url",
@@ -176,11 +180,34 @@ UV_FINDER = (
     "--prerelease",
     "--keyring-provider",
     "--resolution",
+    "--exclude-newer",
+    "--exclude-newer-package",
+    "--no-binary-package",
+    "--no-build-package",
+    "--allow-insecure-host",
+    "--fork-strategy",
 )
-UV_FINDER_FLAGS = ("--no-index",)
+UV_FINDER_FLAGS = ("--no-index", "--no-binary", "--no-build", "--offline", "--native-tls")
 UV_BUILD_CONSTRAINT = ("-b", "--build-constraint", "--build-constraints")
-# [tool.uv] settings that change how uv builds the project's build environment, which a
-# plain `uv pip install` of the requirements would not apply.
+UV_LET_THROUGH = (
+    "-o",
+    "--out-dir",
+    "-C",
+    "--config-setting",
+    "--config-settings",
+    "--color",
+)
+UV_LET_THROUGH_FLAGS = (
+    "--wheel",
+    "-v",
+    "--verbose",
+    "-q",
+    "--quiet",
+    "--no-progress",
+    "--no-build-logs",
+)
+# Settings (in [tool.uv], a uv.toml, UV_CONFIG_FILE) that `uv build` applies to its build
+# environment and `uv pip install` does not, or the other way round ([pip]).
 UV_BUILD_SETTINGS = (
     "sources",
     "extra-build-dependencies",
@@ -189,7 +216,13 @@ UV_BUILD_SETTINGS = (
     "no-build-isolation-package",
     "extra-build-variables",
     "dependency-metadata",
+    "config-settings",
+    "config-settings-package",
+    "pip",
 )
+# Variables that would send pip's install somewhere else than the environment, or that
+# the frontends' own build environments ignore.
+INSTALL_UNSET = ("PIP_TARGET", "PIP_PREFIX", "PIP_USER", "PIP_ROOT", "UV_CONSTRAINT", "UV_OVERRIDE")
 
 
 def load_toml(path):
@@ -270,8 +303,19 @@ class Installer:
             cmd = [sys.executable, "-m", "pip", "--python", self.python, "install", "-q"]
         else:
             cmd = [self.python, "-m", "pip", "install", "-q"]
+        env = {k: v for k, v in ENV.items() if k not in INSTALL_UNSET}
+        if not self.use_uv:
+            cmd.append("--no-user")
+            # As pip's own build environments (pip >= 25.3): the user's constraints are
+            # for the project's dependencies, not its build requirements.
+            env["_PIP_IN_BUILD_IGNORE_CONSTRAINTS"] = "1"
         log("installing build requirements: %s" % ", ".join(requirements))
-        subprocess.check_call(cmd + self.extra + list(requirements), stdout=sys.stderr)
+        subprocess.check_call(
+            cmd + self.extra + list(requirements),
+            stdout=sys.stderr,
+            env=env,
+            cwd=ENV.get("CCWHEEL_PACKAGE") or None,
+        )
 
 
 def create_env(path, use_uv, extra):
@@ -312,24 +356,27 @@ def without_python_option(args):
     return out
 
 
-def run_build_with(python, args):
-    """pypa/build's own command line, with `python` as the interpreter it runs the backend
-    with (its --no-isolation takes the one it runs under): nothing of this interpreter's
-    packages reaches the backend, and build's check that the requirements are installed
-    here is skipped, since they are installed there."""
-    sys.executable = python
-    sys.argv = ["python -m build"] + args + ["--no-isolation", "--skip-dependency-check"]
-    try:
-        runpy.run_module("build", run_name="__main__", alter_sys=True)
-    except SystemExit as e:
-        code = e.code
-        if code is None:
-            return 0
-        if isinstance(code, int):
-            return code
-        sys.stderr.write("%s\n" % code)
-        return 1
-    return 0
+# pypa/build's command line, run by this interpreter with another one as the one it runs
+# the backend with (its --no-isolation takes sys.executable).
+_BUILD_WITH = (
+    "import runpy, sys; sys.executable = sys.argv[1]; "
+    "sys.argv = ['python -m build'] + sys.argv[2:]; "
+    "runpy.run_module('build', run_name='__main__', alter_sys=True)"
+)
+
+
+def build_command(python, args):
+    """pypa/build's own command line with `python` as the backend's interpreter: nothing of
+    this interpreter's packages reaches the backend, and build's check that the
+    requirements are installed here is skipped, since they are installed there."""
+    return (
+        [sys.executable, "-c", _BUILD_WITH, python]
+        + list(args)
+        + [
+            "--no-isolation",
+            "--skip-dependency-check",
+        ]
+    )
 
 
 def has_env_dir():
@@ -364,13 +411,135 @@ def env_dir(cmd):
     exec_(cmd)
 
 
+def _option(parser_options, token):
+    """The option a command-line token names, as optparse/argparse match it (a unique
+    prefix of a long option counts), or None."""
+    name = token.split("=", 1)[0] if token.startswith("--") else token[:2]
+    if name in parser_options:
+        return parser_options[name]
+    if token.startswith("--"):
+        found = [o for o in parser_options if o.startswith(name) and o.startswith("--")]
+        if len({id(parser_options[o]) for o in found}) == 1:
+            return parser_options[found[0]]
+    return None
+
+
+def _split(tokens, parser_options, takes_value, wanted):
+    """(tokens of the options `wanted` says yes to, the other tokens), each option with its
+    value; `takes_value(option)` tells the options that take one."""
+    chosen, rest = [], []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        option = _option(parser_options, token) if token.startswith("-") else None
+        group = [token]
+        inline = "=" in token if token.startswith("--") else len(token) > 2
+        if option is not None and takes_value(option) and not inline and i + 1 < len(tokens):
+            group.append(tokens[i + 1])
+        (chosen if option is not None and wanted(option) else rest).extend(group)
+        i += len(group)
+    return chosen, rest
+
+
+def pip_plan(args):
+    """`pip wheel`'s own parser reads its options as pip does: the command line (with
+    abbreviations), PIP_* variables and pip's configuration files."""
+    from pip._internal.commands import create_command
+
+    command = create_command("wheel")
+    try:
+        parsed, _ = command.parse_args(list(args))
+    except SystemExit:
+        raise Unfaithful("pip could not read its options") from None
+    if not getattr(parsed, "build_isolation", True) or getattr(parsed, "use_pep517", None) is False:
+        raise Unfaithful("pip is told not to isolate")
+    parser = command.parser
+    table = dict(parser._long_opt)
+    table.update(parser._short_opt)
+
+    def takes_value(option):
+        return option.takes_value()
+
+    finder, _ = _split(args, table, takes_value, lambda o: o.dest in PIP_FINDER_DESTS)
+    cli_constraints, rest = _split(
+        args, table, takes_value, lambda o: o.dest == "build_constraints"
+    )
+    # pip >= 25.3 constrains an isolated build's requirements with build constraints, and
+    # refuses them with --no-build-isolation: they become constraints of ccwheel's install,
+    # taken out of the command and of the environment. From a config file, they cannot be.
+    constraints = list(getattr(parsed, "build_constraints", None) or [])
+    unset = []
+    from_env = ENV.get("PIP_BUILD_CONSTRAINT", "").split()
+    if from_env:
+        unset.append("PIP_BUILD_CONSTRAINT")
+    carried = set(from_env)
+    carried.update(v for v in cli_constraints if not v.startswith("-"))
+    carried.update(t.split("=", 1)[1] for t in cli_constraints if t.startswith("--") and "=" in t)
+    if any(c not in carried for c in constraints):
+        raise Unfaithful("pip's configuration gives build constraints")
+    extra = list(finder) + [a for c in constraints for a in ("-c", c)]
+    return extra, rest, unset, dict(parsed.config_settings or {})
+
+
+def build_plan(args):
+    """pypa/build's own parser: its --installer (any abbreviation) chooses the installer
+    and leaves the command, which then runs without isolation."""
+    from build.__main__ import main_parser
+
+    parser = main_parser()
+    try:
+        parsed, _ = parser.parse_known_args(list(args))
+    except SystemExit:
+        raise Unfaithful("pypa/build could not read its options") from None
+    table = dict(parser._option_string_actions)
+    _, rest = _split(
+        args, table, lambda a: a.nargs != 0, lambda a: "--installer" in a.option_strings
+    )
+    settings = config_settings(
+        ["-C%s" % c for c in (getattr(parsed, "config_settings", None) or [])]
+    )
+    if getattr(parsed, "config_json", None):
+        settings.update(config_settings(["--config-json", parsed.config_json]))
+    installer = getattr(parsed, "installer", None) or "pip"
+    return installer == "uv", rest, settings
+
+
+def uv_plan(cmd, data):
+    """uv: the options ccwheel knows are carried or let through; any other leaves uv to
+    itself, and so do settings `uv build` and `uv pip install` would not share."""
+    package = ENV["CCWHEEL_PACKAGE"]
+    configs = [("[tool.uv]", ((data or {}).get("tool") or {}).get("uv") or {})]
+    for path in (ENV.get("UV_CONFIG_FILE"), os.path.join(package, "uv.toml")):
+        if path and os.path.isfile(path):
+            configs.append((path, load_toml(path)))
+    for where, table in configs:
+        for key in UV_BUILD_SETTINGS:
+            if key in table:
+                raise Unfaithful("%s %s changes how uv builds it" % (where, key))
+    args = without_python_option(cmd[2:])
+    valued = UV_FINDER + UV_BUILD_CONSTRAINT + UV_LET_THROUGH
+    flags = UV_FINDER_FLAGS + UV_LET_THROUGH_FLAGS
+    found, positional = options(args, valued, flags)
+    unknown = [a for a in positional if a.startswith("-")]
+    if unknown:
+        raise Unfaithful("uv option %s is not one ccwheel knows" % unknown[0])
+    constraints = values(found, UV_BUILD_CONSTRAINT)
+    unset = []
+    if ENV.get("UV_BUILD_CONSTRAINT"):
+        constraints += ENV["UV_BUILD_CONSTRAINT"].split()
+        unset.append("UV_BUILD_CONSTRAINT")
+    extra, _ = options(found, UV_FINDER, UV_FINDER_FLAGS)
+    extra += [a for c in constraints for a in ("-c", c)]
+    _, rest = options(args, UV_BUILD_CONSTRAINT, ())
+    return extra, rest, unset, config_settings(args)
+
+
 def plan(cmd, kind):
     """For a frontend command: (use uv, options for the install of the requirements, the
     command's arguments after the frontend's own words with what ccwheel carried over
-    taken out, variables to take out of its environment). Unfaithful when ccwheel's
-    environment would not be the one the frontend would make."""
+    taken out, variables to take out of its environment, the config settings). Unfaithful
+    when ccwheel's environment would not be the one the frontend would make."""
     data = pyproject(ENV["CCWHEEL_PACKAGE"])
-    unset = []
     if kind == "pip":
         if not pip_has_python_option():
             raise Unfaithful("its pip is older than 22.3 (no --python)")
@@ -381,42 +550,21 @@ def plan(cmd, kind):
             raise Unfaithful(
                 "the project has no [build-system] table, for which pip decides itself"
             )
-        found, _ = options(cmd[4:], PIP_FINDER + PIP_BUILD_CONSTRAINT, PIP_FINDER_FLAGS)
-        constraints = values(found, PIP_BUILD_CONSTRAINT)
-        extra, _ = options(found, PIP_FINDER, PIP_FINDER_FLAGS)
-        # The finder options stay in the command (harmless there), the constraints go.
-        _, rest = options(cmd[4:], PIP_BUILD_CONSTRAINT, ())
-        if ENV.get("PIP_BUILD_CONSTRAINT"):
-            constraints += ENV["PIP_BUILD_CONSTRAINT"].split()
-            unset.append("PIP_BUILD_CONSTRAINT")
-        extra += [a for c in constraints for a in ("-c", c)]
-        return False, extra, rest, unset
+        extra, rest, unset, settings = pip_plan(cmd[4:])
+        return False, extra, rest, unset, settings
     if kind == "uv":
-        tool_uv = ((data or {}).get("tool") or {}).get("uv") or {}
-        for key in UV_BUILD_SETTINGS:
-            if key in tool_uv:
-                raise Unfaithful("[tool.uv] %s changes how uv builds it" % key)
-        found, _ = options(cmd[2:], UV_FINDER + UV_BUILD_CONSTRAINT, UV_FINDER_FLAGS)
-        constraints = values(found, UV_BUILD_CONSTRAINT)
-        extra, _ = options(found, UV_FINDER, UV_FINDER_FLAGS)
-        _, rest = options(cmd[2:], UV_BUILD_CONSTRAINT, ())
-        if ENV.get("UV_BUILD_CONSTRAINT"):
-            constraints += ENV["UV_BUILD_CONSTRAINT"].split()
-            unset.append("UV_BUILD_CONSTRAINT")
-        extra += [a for c in constraints for a in ("-c", c)]
-        return True, extra, without_python_option(rest), unset
-    # pypa/build: its installer (pip or uv) comes from --installer; the rest stays.
-    found, rest = options(cmd[3:], ("--installer",), ())
-    installer = (values(found, ("--installer",)) or ["pip"])[-1]
-    if installer == "pip" and not pip_has_python_option():
+        extra, rest, unset, settings = uv_plan(cmd, data)
+        return True, extra, rest, unset, settings
+    use_uv, rest, settings = build_plan(cmd[3:])
+    if not use_uv and not pip_has_python_option():
         raise Unfaithful("its pip is older than 22.3 (no --python)")
-    return installer == "uv", [], rest, unset
+    return use_uv, [], rest, [], settings
 
 
 def fixed_env(cmd, kind):
     path = ENV["CCWHEEL_ENV_DIR"]
     try:
-        use_uv, extra, rest, unset = plan(cmd, kind)
+        use_uv, extra, rest, unset, settings = plan(cmd, kind)
     except Unfaithful as e:
         log(
             "note: %s: the frontend makes its own build environment for %s, at its own "
@@ -427,12 +575,13 @@ def fixed_env(cmd, kind):
     # Found before the environment's scripts come first on PATH.
     uv = shutil.which("uv") or "uv"
     old_path = ENV.get("PATH", "")
+    started = time.monotonic()
     try:
         installer = create_env(path, use_uv, extra)
         # As an isolated build runs its backend: with the environment's scripts (cmake,
         # ninja, meson, cython from the build requirements) first on PATH.
         ENV["PATH"] = os.path.dirname(installer.python) + os.pathsep + old_path
-        install_requirements(installer, ENV["CCWHEEL_PACKAGE"], config_settings(cmd))
+        install_requirements(installer, ENV["CCWHEEL_PACKAGE"], settings)
     except Exception as e:  # whatever it was, the frontend's own way may still build
         ENV["PATH"] = old_path
         warn(
@@ -441,7 +590,10 @@ def fixed_env(cmd, kind):
             % (path, type(e).__name__, e)
         )
         exec_(cmd)
-    log("build environment at %s: the build requirements and nothing else" % path)
+    log(
+        "build environment at %s in %.1fs: the build requirements and nothing else"
+        % (path, time.monotonic() - started)
+    )
     for name in unset:
         ENV.pop(name, None)
     python = installer.python
@@ -454,7 +606,7 @@ def fixed_env(cmd, kind):
         )
     if kind == "uv":
         exec_([uv, "build", "--python=%s" % python, "--no-build-isolation"] + rest)
-    sys.exit(run_build_with(python, rest))
+    exec_(build_command(python, rest))
 
 
 def no_isolation(cmd):
@@ -498,4 +650,6 @@ if __name__ == "__main__":
             "ccwheel's frontend step failed (%s: %s) - running the frontend's command as it is"
             % (type(e).__name__, e)
         )
-        exec_(sys.argv[1:])
+        os.environ.clear()
+        os.environ.update(ORIGINAL[1])
+        exec_(ORIGINAL[0])
