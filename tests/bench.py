@@ -139,15 +139,18 @@ _STAMP = re.compile(r"^\[\s*([0-9.]+)\] ?")
 # Where each part of a build starts, in its log: cibuildwheel's steps, the frontend's, the
 # backend's (scikit-build-core) and ccwheel's own lines.
 PHASES = (
-    ("container start", "Starting container image"),
-    ("copy project in", "Copying project into container"),
-    ("before-build (ccwheel setup)", "Running before_build"),
-    ("build environment", "Building wheel..."),
-    ("CMake configure", "*** Configuring CMake"),
-    ("compile and link", "*** Building project"),
-    ("wheel packing", "*** Installing project into wheel"),
-    ("repair (auditwheel)", "Repairing wheel"),
-    ("copy wheel out", "Copying wheels back to host"),
+    ("container start", ("Starting container image",)),
+    ("copy project in", ("Copying project into container",)),
+    ("before-build (ccwheel setup)", ("Running before_build",)),
+    # cibuildwheel's "Building wheel..." step starts with the build environment.
+    ("build environment", ("Building wheel...",)),
+    # Where the backend starts: pypa/build's line, or ccwheel's once its environment is made.
+    ("backend", ("* Building wheel...", "ccwheel: build environment at")),
+    ("CMake configure", ("*** Configuring CMake",)),
+    ("compile and link", ("*** Building project",)),
+    ("wheel packing", ("*** Installing project into wheel",)),
+    ("repair (auditwheel)", ("Repairing wheel",)),
+    ("copy wheel out", ("Copying wheels back to host",)),
 )
 
 
@@ -163,8 +166,8 @@ def phases(log: str) -> dict[str, float]:
         at = float(m.group(1))
         end = at
         line = _ANSI.sub("", raw[m.end() :])
-        for name, marker in PHASES:
-            if name not in seen and marker in line:
+        for name, markers in PHASES:
+            if name not in seen and any(marker in line for marker in markers):
                 seen.add(name)
                 starts.append((at, name))
     starts.sort()
