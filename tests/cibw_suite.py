@@ -106,29 +106,10 @@ _CIBUILDWHEEL = "cibuildwheel"
 
 def _sdist(version: str, downloads: Path) -> Path:
     """cibuildwheel's sdist for `version`, downloaded once into `downloads`."""
-    downloads.mkdir(parents=True, exist_ok=True)
-    found = sorted(downloads.glob(f"cibuildwheel-{version}.tar.gz"))
-    if not found:
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "-q",
-                "--disable-pip-version-check",
-                "--no-binary=:all:",
-                "--no-deps",
-                "-d",
-                str(downloads),
-                f"cibuildwheel=={version}",
-            ],
-            check=True,
-        )
-        found = sorted(downloads.glob(f"cibuildwheel-{version}.tar.gz"))
-    if not found:
+    sdist = offline.cibuildwheel_sdist(version, downloads)
+    if not sdist.is_file():
         sys.exit(f"cibw_suite: no sdist of cibuildwheel {version} in {downloads}")
-    return found[0]
+    return sdist
 
 
 def _extract_tests(sdist: Path, target: Path) -> Path:
@@ -161,24 +142,14 @@ def _extract_tests(sdist: Path, target: Path) -> Path:
 
 
 def _pip_download(wheelhouse: Path, *requirements: str) -> None:
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "-q",
-            "--disable-pip-version-check",
-            "--only-binary=:all:",
-            "--python-version",
-            "{}.{}".format(*SUITE_PYTHON),
-            "--platform",
-            "manylinux2014_x86_64",
-            "-d",
-            str(wheelhouse),
-            *requirements,
-        ],
-        check=True,
+    offline.pip_download(
+        wheelhouse,
+        "--only-binary=:all:",
+        "--python-version",
+        "{}.{}".format(*SUITE_PYTHON),
+        "--platform",
+        "manylinux2014_x86_64",
+        *requirements,
     )
 
 

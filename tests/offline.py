@@ -18,48 +18,51 @@ PYTHONS = ("3.9", "3.11", "3.12")
 PINNED = ("packaging==24.2", "packaging==25.0")
 
 
+def pip_download(target: Path, *args: str) -> None:
+    """`pip download -d target ARGS` from the host's index (the one network this machine has)."""
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "-q",
+            "--disable-pip-version-check",
+            "-d",
+            str(target),
+            *args,
+        ],
+        check=True,
+    )
+
+
+def cibuildwheel_sdist(version: str, downloads: Path) -> Path:
+    """cibuildwheel's sdist for `version` (its action.yml and its tests are in it),
+    downloaded once into `downloads`."""
+    downloads.mkdir(parents=True, exist_ok=True)
+    name = f"cibuildwheel-{version}.tar.gz"
+    if not (downloads / name).is_file():
+        pip_download(downloads, "--no-binary=:all:", "--no-deps", f"cibuildwheel=={version}")
+    return downloads / name
+
+
 def fill_wheelhouse(target: Path, archs: tuple[str, ...] = ("x86_64",)) -> Path:
     """Download the example projects' build requirements into `target` (a no-op for what is
     already there), for every Python of the image, for the images of `archs`."""
     target.mkdir(parents=True, exist_ok=True)
     requirements = (HERE / "projects" / "requirements.txt").read_text().split()
     for arch, version in [(a, v) for a in archs for v in PYTHONS]:
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "-q",
-                "--disable-pip-version-check",
-                "--only-binary=:all:",
-                "--python-version",
-                version,
-                "--platform",
-                f"manylinux2014_{arch}",
-                "-d",
-                str(target),
-                *requirements,
-            ],
-            check=True,
+        pip_download(
+            target,
+            "--only-binary=:all:",
+            "--python-version",
+            version,
+            "--platform",
+            f"manylinux2014_{arch}",
+            *requirements,
         )
     for pin in PINNED:  # one at a time: together they conflict
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "-q",
-                "--disable-pip-version-check",
-                "--only-binary=:all:",
-                "--no-deps",
-                "-d",
-                str(target),
-                pin,
-            ],
-            check=True,
-        )
+        pip_download(target, "--only-binary=:all:", "--no-deps", pin)
     # uv reads no PIP_* variable, and this uv has no UV_NO_INDEX: a config file it is.
     (target / "uv.toml").write_text('no-index = true\nfind-links = ["/wheelhouse"]\n')
     return target

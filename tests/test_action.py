@@ -6,12 +6,11 @@ inputs and to ccwheel's own command line."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 import tarfile
 from pathlib import Path
 from typing import Any
 
+import offline
 import pytest
 
 from ccwheel import cibw, config
@@ -30,24 +29,7 @@ def _load(text: str) -> dict[str, Any]:
 def cibuildwheel_action(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The action.yml of the cibuildwheel installed here, from its sdist on PyPI."""
     version = cibw.version()
-    dest = tmp_path_factory.mktemp("cibw-sdist")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "-q",
-            "--disable-pip-version-check",
-            "--no-binary=:all:",
-            "--no-deps",
-            "-d",
-            str(dest),
-            f"cibuildwheel=={version}",
-        ],
-        check=True,
-    )
-    (sdist,) = dest.glob("cibuildwheel-*.tar.gz")
+    sdist = offline.cibuildwheel_sdist(version, tmp_path_factory.mktemp("cibw-sdist"))
     with tarfile.open(sdist) as tar:
         member = tar.extractfile(f"cibuildwheel-{version}/action.yml")
         assert member is not None
