@@ -254,9 +254,10 @@ def bench_project(
             report = work / f"{slug}.json"
             env = dict(base_env)
             if scenario == "warm, no download cache":
-                # What a warm build cost before: pip keeps nothing between containers.
+                # What a warm build cost before: pip and uv keep nothing between containers.
                 env["PIP_NO_CACHE_DIR"] = "1"
-                env["CIBW_ENVIRONMENT_PASS_LINUX"] += " PIP_NO_CACHE_DIR"
+                env["UV_NO_CACHE"] = "1"
+                env["CIBW_ENVIRONMENT_PASS_LINUX"] += " PIP_NO_CACHE_DIR UV_NO_CACHE"
             cmd = [*ccwheel, "--cache-dir", str(ccwheel_cache), "--report", str(report)]
             row = run(cmd, slug, env)
             totals = json.loads(report.read_text())["totals"]
@@ -266,7 +267,9 @@ def bench_project(
     results: dict[str, dict[str, Any]] = {}
     for scenario, rows in samples.items():
         seconds = [r["seconds"] for r in rows]
-        merged = dict(rows[len(rows) // 2])  # the counts of one sample (they agree)
+        # The sample nearest the median, for the parts and counts shown beside it.
+        nearest = min(rows, key=lambda r: abs(r["seconds"] - median(seconds)))
+        merged = dict(nearest)
         merged.update(seconds=median(seconds), samples=seconds)
         results[scenario] = merged
     return results
@@ -364,9 +367,13 @@ def main(argv: list[str] | None = None) -> int:
             if wheelhouse is None:
                 parser.error("--index local serves the --wheelhouse")
             url, counter = stack.enter_context(index_server.serve(wheelhouse))
-            base_env.update(index_server.environment(url, wheelhouse))
-            if args.image:
-                base_env["CIBW_MANYLINUX_X86_64_IMAGE"] = args.image
+            local = index_server.environment(url, wheelhouse)
+            # pip's settings point at the index; uv keeps its configuration file over the
+            # mounted wheelhouse (this image's uv takes no index from the environment), so
+            # what is counted is what pip and pypa/build fetch.
+            local["CIBW_CONTAINER_ENGINE"] = base_env["CIBW_CONTAINER_ENGINE"] + " --network=host"
+            local["CIBW_ENVIRONMENT_PASS_LINUX"] += " UV_CONFIG_FILE"
+            base_env.update(local)
         for project in projects:
             # A copy, so the project's own directory gets no build output; kept with its
             # logs when a run fails.
@@ -385,6 +392,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
             except RunFailed as e:
                 print(f"bench: {e} (logs kept in {work})", file=sys.stderr)
+                args.json.write_text(json.dumps(results, indent=2) + "\n")
                 return 1
             shutil.rmtree(work, ignore_errors=True)
             results["projects"][project.name] = {"scenarios": r, "ratios": ratios(r)}

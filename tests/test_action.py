@@ -48,17 +48,27 @@ def test_every_input_of_cibuildwheel_s_action_is_here_with_its_default(
         assert ours[name].get("required", False) == spec.get("required", False), name
 
 
-def test_every_option_the_action_passes_exists() -> None:
+def test_every_option_and_variable_the_action_passes_exists() -> None:
     """A typo in an option would fail every user's build: each --option in the build steps
-    is one of ccwheel's (config.py) or one of cibuildwheel's it passes on."""
+    is one of ccwheel's (config.py) or one of cibuildwheel's it passes on, and each
+    CCWHEEL_* variable it sets is one of ccwheel's settings."""
     action = _load(ACTION.read_text())
-    scripts = "\n".join(step.get("run", "") for step in action["runs"]["steps"])
+    steps = action["runs"]["steps"]
+    scripts = "\n".join(step.get("run", "") for step in steps)
     used = set(re.findall(r"(?<![\w-])(--[a-z][a-z-]+)", scripts))
     ours = {config.flag(name) for name in config.options()}
     # cibuildwheel's, passed through as its own action passes them.
     theirs = {"--output-dir", "--config-file", "--only"}
-    assert used <= ours | theirs, used - ours - theirs
-    assert {"--no-cache", "--min-hit-rate", "--max-size", "--remote-read-only"} <= used
+    # `ccwheel ci`'s, and pip's --python in the install step.
+    ci = {"--report", "--restored-key", "--own-prefix", "--python"}
+    assert used <= ours | theirs | ci, used - ours - theirs - ci
+    variables = {
+        name for step in steps for name in step.get("env", {}) if name.startswith("CCWHEEL_")
+    }
+    settings = {config.env_name(name) for name in config.options()}
+    internal = {"CCWHEEL_MATRIX", "CCWHEEL_JOB_INDEX"}  # for `ccwheel ci keys`
+    assert variables - internal <= settings, variables - internal - settings
+    assert {"CCWHEEL_CACHE", "CCWHEEL_REMOTE_STORAGE", "CCWHEEL_REMOTE_READ_ONLY"} <= variables
 
 
 def test_inputs_reach_scripts_only_through_the_environment() -> None:
@@ -71,7 +81,7 @@ def test_inputs_reach_scripts_only_through_the_environment() -> None:
 def test_the_remote_storage_url_never_reaches_a_command_line() -> None:
     action = _load(ACTION.read_text())
     for step in action["runs"]["steps"]:
-        run = step.get("run", "")
-        if "INPUT_REMOTE_STORAGE" in run:
-            assert "--remote-storage" not in run
-            assert "CCWHEEL_REMOTE_STORAGE" in run
+        assert "--remote-storage" not in step.get("run", "")
+        for name, value in step.get("env", {}).items():
+            if "remote-storage" in str(value):
+                assert name == "CCWHEEL_REMOTE_STORAGE", (name, value)

@@ -206,6 +206,11 @@ def test_ccache_size_syntax() -> None:
     assert cache.size_bytes("2Gi") == 2 * 2**30
     assert cache.size_bytes("3") == 3 * 10**9  # ccache's default unit
     assert cache.size_bytes("lots") is None
+    # As ccwheel's --max-size and ccache accept them; 0 is ccache's "no limit".
+    assert cache.size_bytes("5GB") == 5 * 10**9
+    assert cache.size_bytes("2GiB") == 2 * 2**30
+    assert cache.size_bytes("1K") == 1000
+    assert cache.size_bytes("0") is None
 
 
 def test_the_download_cache_is_kept_under_its_share_whole_caches_first(tmp_path: Path) -> None:
@@ -221,6 +226,7 @@ def test_the_download_cache_is_kept_under_its_share_whole_caches_first(tmp_path:
     # Cap 1M: the share is 200k, the two hold 250k: pip (older) goes, uv stays.
     assert cache.trim_downloads(tmp_path, "1M") is None
     assert not (downloads / "pip").exists() and (downloads / "uv" / "x" / "blob").exists()
-    # Under the share: untouched.
-    assert cache.trim_downloads(tmp_path, "1G") is None
-    assert (downloads / "uv" / "x" / "blob").exists()
+    # Under the share, or no limit at all: untouched.
+    for cap in ("1G", "0"):
+        assert cache.trim_downloads(tmp_path, cap) is None
+        assert (downloads / "uv" / "x" / "blob").exists()

@@ -65,6 +65,7 @@ def test_every_value_ccwheel_gives_a_default_build(project: Path) -> None:
         "CCWHEEL_IDENTIFIER": ID,
         "CCWHEEL_ISOLATION": "env-dir",
         "CCWHEEL_ENV_DIR": "/tmp/ccwheel/build-env",
+        "CCWHEEL_DOWNLOADS": "/tmp/ccwheel/cache/downloads",
         "CCWHEEL_FRONTEND": "build",
         "CCWHEEL_PACKAGE": "/project",
     }
@@ -73,6 +74,7 @@ def test_every_value_ccwheel_gives_a_default_build(project: Path) -> None:
     # pip's and uv's caches live beside ccache's data, through the same link.
     assert values["PIP_CACHE_DIR"] == "/tmp/ccwheel/cache/downloads/pip"
     assert values["UV_CACHE_DIR"] == "/tmp/ccwheel/cache/downloads/uv"
+    assert values["UV_LINK_MODE"] == "copy"
 
 
 def test_explain_keeps_ccache_s_debug_inputs_per_build(project: Path) -> None:

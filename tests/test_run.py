@@ -346,3 +346,25 @@ def test_the_binary_for_the_kernel_is_staged_where_setup_looks(
     _trims(monkeypatch)
     assert run.build(settings, []) == 0
     assert seen == [True] and injections
+
+
+def test_the_remote_url_leaves_the_environment_of_what_runs_on_this_host(
+    settings: config.Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read into the settings, the URL leaves CCWHEEL_REMOTE_STORAGE: macOS and Windows
+    builds (and their tests) run in this process's environment. Only the engine's
+    variable holds it, for the containers, while cibuildwheel runs."""
+    monkeypatch.setenv("CCWHEEL_REMOTE_STORAGE", "redis://pw@host")
+    seen: dict[str, str | None] = {}
+
+    def fake_run(argv: Sequence[str], hooks: cibw.Hooks | None = None) -> int:
+        seen["own"] = os.environ.get("CCWHEEL_REMOTE_STORAGE")
+        seen["engine"] = os.environ.get(container.REMOTE_ENV)
+        return 0
+
+    monkeypatch.setattr(cibw, "run", fake_run)
+    _trims(monkeypatch)
+    with_remote = config.Settings(cache_dir=settings.cache_dir, remote_storage="redis://pw@host")
+    assert run.build(with_remote, []) == 0
+    assert seen == {"own": None, "engine": "redis://pw@host"}
+    assert container.REMOTE_ENV not in os.environ

@@ -242,10 +242,16 @@ def clean(cache_dir: Path) -> int:
     for entry in cache_dir.iterdir():
         if entry.name == "CACHEDIR.TAG":
             continue
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry)
-        else:
-            entry.unlink()
+        try:
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        except OSError as e:
+            # Files a container's root left that way (a build that failed before ccwheel
+            # made them yours): the next run's containers fix them, or remove as root.
+            msg = f"cannot remove {e.filename or entry}: {e.strerror or e}"
+            raise CacheUnusable(msg) from None
         removed += 1
     return removed
 
@@ -301,18 +307,29 @@ def trim(cache_dir: Path, max_size: str) -> None:
 # ccache size cap, on top of it.
 DOWNLOADS_SHARE = 0.2
 _UNITS = {"": 10**9, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
-_UNITS.update({"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40})
 
 
 def size_bytes(size: str) -> int | None:
-    """ccache's size syntax (5G, 500M, 2Gi; a bare number is G): bytes, or None."""
-    match = re.fullmatch(r"\s*([0-9.]+)\s*([kMGT]i?)?\s*", size)
+    """ccache's size syntax (5G, 500M, 1K, 2Gi, 5GB, 2GiB; a bare number is G): bytes, or
+    None for 0 (ccache's "no limit") and for what it cannot read."""
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([kKMGT])?(i)?B?\s*", size)
     if not match:
         return None
-    try:
-        return int(float(match.group(1)) * _UNITS[match.group(2) or ""])
-    except (KeyError, ValueError):
-        return None
+    unit = (match.group(2) or "").replace("K", "k")
+    base = _UNITS[unit]
+    if match.group(3):  # binary: Ki, Mi, Gi, Ti
+        base = 2 ** (10 * ("kMGT".index(unit) + 1)) if unit else base
+    value = int(float(match.group(1)) * base)
+    return value or None
+
+
+def _newest(path: Path) -> float:
+    """When anything under `path` last changed."""
+    newest = 0.0
+    for p in [path, *path.rglob("*")]:
+        with contextlib.suppress(OSError):
+            newest = max(newest, p.lstat().st_mtime)
+    return newest
 
 
 def _tree_size(path: Path) -> int:
@@ -334,7 +351,7 @@ def trim_downloads(cache_dir: Path, max_size: str) -> str | None:
     cap = size_bytes(max_size)
     if cap is None or not downloads.is_dir():
         return None
-    parts = sorted((p for p in downloads.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime)
+    parts = sorted((p for p in downloads.iterdir() if p.is_dir()), key=_newest)
     sizes = {p: _tree_size(p) for p in parts}
     total = sum(sizes.values())
     for part in parts:

@@ -22,18 +22,17 @@ from typing import Any
 
 # Part of every key: changed when a cache of an older ccwheel must not be restored.
 CACHE_FORMAT = "1"
-# What tells one job of a workflow from another with the same runner: the job, the action's
-# inputs that choose what is built, and cibuildwheel's variables that do.
+# What tells one use of the action from another with the same runner: the job, the
+# matrix leg, the step, the action's inputs that choose what is built, and every CIBW_*
+# variable (images, environment, frontend, selection).
 JOB_VARIABLES = (
     "GITHUB_JOB",
+    "GITHUB_ACTION",
+    "CCWHEEL_MATRIX",
+    "CCWHEEL_JOB_INDEX",
     "INPUT_PACKAGE_DIR",
     "INPUT_CONFIG_FILE",
     "INPUT_ONLY",
-    "CIBW_BUILD",
-    "CIBW_SKIP",
-    "CIBW_ARCHS",
-    "CIBW_ARCHS_LINUX",
-    "CIBW_PLATFORM",
 )
 
 
@@ -51,12 +50,15 @@ def _runner(env: Mapping[str, str]) -> str:
 def keys(env: Mapping[str, str], toolchain: str) -> Keys:
     """`toolchain`: what makes an earlier cache of the same runner worth less (the
     cibuildwheel release, whose default images carry the compilers). A cache restored from
-    another toolchain is safe, only colder: ccache hashes the compiler's content."""
-    runner = f"ccwheel-{CACHE_FORMAT}-{_runner(env)}-{toolchain}-"
-    job_text = "\n".join(f"{name}={env.get(name, '')}" for name in JOB_VARIABLES)
+    another toolchain is safe, only colder (ccache hashes the compiler's content): the last
+    restore prefix takes any."""
+    runner = f"ccwheel-{CACHE_FORMAT}-{_runner(env)}-"
+    names = [*JOB_VARIABLES, *sorted(n for n in env if n.startswith("CIBW_"))]
+    job_text = "\n".join(f"{name}={env.get(name, '')}" for name in names)
     job = hashlib.sha256(job_text.encode()).hexdigest()[:12]
     run = f"{env.get('GITHUB_RUN_ID', '0')}-{env.get('GITHUB_RUN_ATTEMPT', '1')}"
-    return Keys(key=f"{runner}{job}-{run}", restore_keys=(f"{runner}{job}-", runner))
+    own = f"{runner}{toolchain}-{job}-"
+    return Keys(key=f"{own}{run}", restore_keys=(own, f"{runner}{toolchain}-", runner))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,11 +71,12 @@ class Figures:
     hit_rate: float | None
     complete: bool
 
-    @property
-    def save(self) -> bool:
-        """Whether the cache gained results worth uploading: every miss stored one. A run
-        that hit everything changed nothing another run needs, so it is not saved again."""
-        return self.misses > 0
+    def save(self, restored_key: str, own_prefix: str) -> bool:
+        """Whether to upload the cache: when the run stored new results (every miss stored
+        one), or when what it restored was not this job's own (another job's, or nothing),
+        so that next time this job finds its own. A run that hit everything it restored
+        from its own earlier cache changed nothing the next run needs."""
+        return self.misses > 0 or not restored_key.startswith(own_prefix)
 
 
 def figures(report: Mapping[str, Any]) -> Figures:
@@ -97,9 +100,14 @@ def read_figures(path: Path) -> Figures | None:
 
 
 def output_lines(values: Mapping[str, str | tuple[str, ...]]) -> str:
-    """GITHUB_OUTPUT's format: name=value, or a delimited block for several lines."""
+    """GITHUB_OUTPUT's format: name=value, or a delimited block for several lines. A line
+    break inside a value (a cache directory's name, say) would forge other outputs."""
     lines = []
     for name, value in values.items():
+        for text in value if isinstance(value, tuple) else (value,):
+            if "\n" in text or "\r" in text:
+                msg = f"output {name} has a line break in its value: {text!r}"
+                raise ValueError(msg)
         if isinstance(value, tuple):
             delimiter = f"ccwheel_{hashlib.sha256(name.encode()).hexdigest()[:8]}"
             lines += [f"{name}<<{delimiter}", *value, delimiter]
@@ -118,7 +126,9 @@ def write_outputs(values: Mapping[str, str | tuple[str, ...]]) -> None:
             f.write(text)
 
 
-def outputs_of(found: Figures | None) -> dict[str, str | tuple[str, ...]]:
+def outputs_of(
+    found: Figures | None, restored_key: str = "", own_prefix: str = ""
+) -> dict[str, str | tuple[str, ...]]:
     if found is None:
         return {"hit-rate": "", "compiles": "0", "hits": "0", "misses": "0", "save": "false"}
     rate = "" if found.hit_rate is None else f"{found.hit_rate:.4f}"
@@ -127,5 +137,5 @@ def outputs_of(found: Figures | None) -> dict[str, str | tuple[str, ...]]:
         "compiles": str(found.compilations),
         "hits": str(found.hits),
         "misses": str(found.misses),
-        "save": "true" if found.save else "false",
+        "save": "true" if found.save(restored_key, own_prefix) else "false",
     }

@@ -73,6 +73,15 @@ def _build_parser() -> argparse.ArgumentParser:
     ci_cmd.add_argument("action", choices=("keys", "outputs"))
     ci_cmd.add_argument("--cache-dir", metavar="DIR", help="as for `ccwheel build`")
     ci_cmd.add_argument("--report", metavar="PATH", help="outputs: the report of `ccwheel build`")
+    ci_cmd.add_argument(
+        "--restored-key",
+        default="",
+        metavar="KEY",
+        help="outputs: the key actions/cache restored (empty: none)",
+    )
+    ci_cmd.add_argument(
+        "--own-prefix", default="", metavar="PREFIX", help="outputs: this job's restore prefix"
+    )
     return parser
 
 
@@ -128,20 +137,27 @@ def ci_command(args: argparse.Namespace) -> int:
     import os
 
     if args.action == "keys":
-        settings = config.load({"cache_dir": args.cache_dir}, Path())
+        # The settings the build step will have: [tool.ccwheel] beside the package's options.
+        package = Path(os.environ.get("INPUT_PACKAGE_DIR") or ".")
+        config_file = os.environ.get("INPUT_CONFIG_FILE", "")
+        settings = config.load({"cache_dir": args.cache_dir}, package, config_file)
         found = ci.keys(os.environ, toolchain=f"cibw{cibw.version()}")
-        ci.write_outputs(
-            {
-                "cache-dir": str(settings.cache_dir.resolve()),
-                "key": found.key,
-                "restore-keys": found.restore_keys,
-            }
-        )
-        return 0
-    if not args.report:
-        msg = "ccwheel ci outputs needs --report PATH"
-        raise ConfigError(msg)
-    ci.write_outputs(ci.outputs_of(ci.read_figures(Path(args.report))))
+        values: dict[str, str | tuple[str, ...]] = {
+            "cache-dir": str(settings.cache_dir.resolve()),
+            "key": found.key,
+            "own-prefix": found.restore_keys[0],
+            "restore-keys": found.restore_keys,
+        }
+    else:
+        if not args.report:
+            msg = "ccwheel ci outputs needs --report PATH"
+            raise ConfigError(msg)
+        found_figures = ci.read_figures(Path(args.report))
+        values = ci.outputs_of(found_figures, args.restored_key, args.own_prefix)
+    try:
+        ci.write_outputs(values)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
     return 0
 
 

@@ -60,6 +60,10 @@ CCACHE_DIR = CACHE / "data"
 # without downloading them again (both check every file against its hash themselves).
 DOWNLOADS = CACHE / "downloads"
 DOWNLOAD_CACHES = (("PIP_CACHE_DIR", DOWNLOADS / "pip"), ("UV_CACHE_DIR", DOWNLOADS / "uv"))
+# What pip and uv built from sdists, kept under those: tagged linux_<arch>, which every
+# image of an architecture accepts whatever C library it was built against, so it is never
+# kept from one build to the next (only what an index served is).
+BUILT_BY_INSTALLERS = ("pip/wheels", "uv/sdists-v*", "uv/built-wheels-v*")
 # Where SELinux says whether it is enforcing (then the mount needs :z to be readable).
 SELINUX_ENFORCE = Path("/sys/fs/selinux/enforce")
 
@@ -296,10 +300,12 @@ def frontend_command(args: Sequence[object], env: Mapping[str, str] | None) -> l
 
 
 def finish_command() -> list[str]:
-    """Run as the container's root at the end of each build: what pip and uv wrote to the
-    download cache (with root's umask) becomes removable by the host user who owns the
-    cache directory, as ccache's own files are (CCACHE_UMASK)."""
-    return ["sh", "-c", f"chmod -R a+rwX {DOWNLOADS}/ 2>/dev/null; true"]
+    """Run as the container's root at the end of each build (setup.sh does the same at the
+    start of each, for builds that failed): what pip and uv built from sdists goes (see
+    BUILT_BY_INSTALLERS), and what they wrote to the download cache with root's umask
+    becomes the host user's to remove, as ccache's own files are (CCACHE_UMASK)."""
+    built = " ".join(f"{DOWNLOADS}/{p}" for p in BUILT_BY_INSTALLERS)
+    return ["sh", "-c", f"rm -rf {built}; chmod -R a+rwX {DOWNLOADS}/ 2>/dev/null; true"]
 
 
 def selinux_enforcing() -> bool:
@@ -343,6 +349,7 @@ def setup_contract(
         # the build environment goes, and the package directory whose requirements it has.
         "CCWHEEL_ISOLATION": isolation,
         "CCWHEEL_ENV_DIR": str(ENV_DIR),
+        "CCWHEEL_DOWNLOADS": str(DOWNLOADS),
         "CCWHEEL_FRONTEND": frontend,
         "CCWHEEL_PACKAGE": package,
     }
@@ -421,6 +428,10 @@ def plan(
         # Theirs wins, and so does their PIP_NO_CACHE_DIR/UV_NO_CACHE (no cache at all).
         if name not in view.env_names:
             env.append((name, _quote(str(path))))
+    if "UV_LINK_MODE" not in view.env_names:
+        # uv's cache is on the mount, its environments are not: it would try hard links
+        # and warn on every install before copying anyway.
+        env.append(("UV_LINK_MODE", "copy"))
     if explain:
         # Debug files (the hash inputs of every compilation) for the host to compare.
         env.append(("CCACHE_DEBUG", "1"))

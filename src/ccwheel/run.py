@@ -96,6 +96,10 @@ def _remote_in_environment(settings: config.Settings) -> Iterator[None]:
             os.environ[REMOTE_ENV] = previous
 
 
+def env_name_of_remote() -> str:
+    return config.env_name("remote_storage")
+
+
 def check_writable(path: Path, name: str) -> None:
     """Before any container starts: a file ccwheel will write after the build must be
     writable, or the user learns it only once the work is done."""
@@ -410,6 +414,10 @@ def _say_what_read_only_protects(settings: config.Settings) -> None:
 def build(settings: config.Settings, argv: Sequence[str]) -> int:
     """`ccwheel build`: cibuildwheel with `argv`, with the cache as `settings` say."""
     cibw.check_supported()
+    # Read into `settings` already: the URL (and its credentials) must not stay in the
+    # environment of what cibuildwheel runs on this host (macOS and Windows builds, their
+    # tests). The containers get it through the engine only (_remote_in_environment).
+    os.environ.pop(env_name_of_remote(), None)
     if not settings.cache:
         note("--no-cache: running plain cibuildwheel, without ccache")
         return cibw.run(argv)
