@@ -368,3 +368,5 @@ def test_the_remote_url_leaves_the_environment_of_what_runs_on_this_host(
     assert run.build(with_remote, []) == 0
     assert seen == {"own": None, "engine": "redis://pw@host"}
     assert container.REMOTE_ENV not in os.environ
+    # Put back: a second `ccwheel build` in the same process reads it again.
+    assert os.environ["CCWHEEL_REMOTE_STORAGE"] == "redis://pw@host"

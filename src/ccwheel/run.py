@@ -414,10 +414,25 @@ def _say_what_read_only_protects(settings: config.Settings) -> None:
 def build(settings: config.Settings, argv: Sequence[str]) -> int:
     """`ccwheel build`: cibuildwheel with `argv`, with the cache as `settings` say."""
     cibw.check_supported()
-    # Read into `settings` already: the URL (and its credentials) must not stay in the
+    # Read into `settings` already: the URL (and its credentials) must not be in the
     # environment of what cibuildwheel runs on this host (macOS and Windows builds, their
-    # tests). The containers get it through the engine only (_remote_in_environment).
-    os.environ.pop(env_name_of_remote(), None)
+    # tests). The containers get it through the engine only (_remote_in_environment). Put
+    # back afterwards: `main()` may be called again in the same process.
+    with _without_env(env_name_of_remote()):
+        return _build(settings, argv)
+
+
+@contextlib.contextmanager
+def _without_env(name: str) -> Iterator[None]:
+    saved = os.environ.pop(name, None)
+    try:
+        yield
+    finally:
+        if saved is not None:
+            os.environ[name] = saved
+
+
+def _build(settings: config.Settings, argv: Sequence[str]) -> int:
     if not settings.cache:
         note("--no-cache: running plain cibuildwheel, without ccache")
         return cibw.run(argv)
