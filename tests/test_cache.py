@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ccwheel import binaries, cache, cli
+from ccwheel import binaries, cache, cli, config
 from ccwheel.errors import UnsafeCacheDirError
 
 
@@ -201,16 +201,16 @@ def test_the_size_cap_evicts_old_entries(tmp_path: Path) -> None:
 
 
 def test_ccache_size_syntax() -> None:
-    assert cache.size_bytes("5G") == 5 * 10**9
-    assert cache.size_bytes("500M") == 500 * 10**6
-    assert cache.size_bytes("2Gi") == 2 * 2**30
-    assert cache.size_bytes("3") == 3 * 10**9  # ccache's default unit
-    assert cache.size_bytes("lots") is None
+    assert config.size_bytes("5G") == 5 * 10**9
+    assert config.size_bytes("500M") == 500 * 10**6
+    assert config.size_bytes("2Gi") == 2 * 2**30
+    assert config.size_bytes("3") == 3 * 10**9  # ccache's default unit
+    assert config.size_bytes("lots") is None
     # As ccwheel's --max-size and ccache accept them; 0 is ccache's "no limit".
-    assert cache.size_bytes("5GB") == 5 * 10**9
-    assert cache.size_bytes("2GiB") == 2 * 2**30
-    assert cache.size_bytes("1K") == 1000
-    assert cache.size_bytes("0") is None
+    assert config.size_bytes("5GB") == 5 * 10**9
+    assert config.size_bytes("2GiB") == 2 * 2**30
+    assert config.size_bytes("1K") == 1000
+    assert config.size_bytes("0") is None
 
 
 def test_the_download_cache_is_kept_under_its_share_whole_caches_first(tmp_path: Path) -> None:

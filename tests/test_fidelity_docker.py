@@ -106,6 +106,22 @@ def _build_env(out: Path) -> dict[str, object]:
         return dict(json.loads(z.read("fidelity_probe/build_env.json")))
 
 
+def _cold_then_warm_hits(
+    ccwheel_build: Build, tmp_path: Path, identifier: str
+) -> list[dict[str, object]]:
+    """The fidelity example built twice with one cache; the warm build's one unit must hit
+    directly. What each build saw of its environment, cold then warm."""
+    seen = []
+    for run in ("cold", "warm"):
+        report = tmp_path / f"{run}.json"
+        args = ("--only", identifier, "--report", str(report))
+        assert ccwheel_build(tmp_path / "cache", tmp_path / run, *args) == 0
+        seen.append(_build_env(tmp_path / run))
+    (b,) = _builds(tmp_path / "warm.json")
+    assert (b["compilations"], b["direct_hits"]) == (1, 1), b
+    return seen
+
+
 @pytest.mark.parametrize(("frontend", "identifier"), CELLS)
 def test_the_build_sees_exactly_its_build_requirements_and_hits(
     frontend: str,
@@ -123,14 +139,8 @@ def test_the_build_sees_exactly_its_build_requirements_and_hits(
         pytest.skip("cibuildwheel 2.x has no uv frontend")
     example_project("fidelity")
     monkeypatch.setenv("CIBW_BUILD_FRONTEND", frontend)
-    cache_dir = tmp_path / "cache"
-    for run in ("cold", "warm"):
-        report = tmp_path / f"{run}.json"
-        args = ("--only", identifier, "--report", str(report))
-        assert ccwheel_build(cache_dir, tmp_path / run, *args) == 0
-        assert _build_env(tmp_path / run) == ISOLATED
-    (b,) = _builds(tmp_path / "warm.json")
-    assert (b["compilations"], b["direct_hits"]) == (1, 1), b
+    for seen in _cold_then_warm_hits(ccwheel_build, tmp_path, identifier):
+        assert seen == ISOLATED
 
 
 def _wheel(dest: Path, name: str, version: str, module: str) -> Path:
@@ -184,11 +194,5 @@ def test_a_requirement_the_before_build_provides_is_found(
     )
     monkeypatch.setenv("CIBW_BUILD_FRONTEND", frontend)
     monkeypatch.setenv("PIP_FIND_LINKS", "/wheelhouse /tmp/vendored")
-    cache_dir = tmp_path / "cache"
-    for run in ("cold", "warm"):
-        report = tmp_path / f"{run}.json"
-        args = ("--only", identifier, "--report", str(report))
-        assert ccwheel_build(cache_dir, tmp_path / run, *args) == 0
-        assert _build_env(tmp_path / run)["vendored"] == "1.0"
-    (b,) = _builds(tmp_path / "warm.json")
-    assert (b["compilations"], b["direct_hits"]) == (1, 1), b
+    for seen in _cold_then_warm_hits(ccwheel_build, tmp_path, identifier):
+        assert seen["vendored"] == "1.0"

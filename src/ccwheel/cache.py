@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-import re
 import secrets
 import shutil
 import stat
@@ -21,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from ccwheel import binaries
+from ccwheel import binaries, config
 from ccwheel.errors import UnsafeCacheDirError
 
 TAG_SIGNATURE = "Signature: 8a477f597d28d172789f06886806bc55"
@@ -306,41 +305,22 @@ def trim(cache_dir: Path, max_size: str) -> None:
 # The download cache (pip's and uv's, under downloads/) is kept under this share of the
 # ccache size cap, on top of it.
 DOWNLOADS_SHARE = 0.2
-_UNITS = {"": 10**9, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 
 
-def size_bytes(size: str) -> int | None:
-    """ccache's size syntax (5G, 500M, 1K, 2Gi, 5GB, 2GiB; a bare number is G): bytes, or
-    None for 0 (ccache's "no limit") and for what it cannot read."""
-    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([kKMGT])?(i)?B?\s*", size)
-    if not match:
-        return None
-    unit = (match.group(2) or "").replace("K", "k")
-    base = _UNITS[unit]
-    if match.group(3):  # binary: Ki, Mi, Gi, Ti
-        base = 2 ** (10 * ("kMGT".index(unit) + 1)) if unit else base
-    value = int(float(match.group(1)) * base)
-    return value or None
-
-
-def _newest(path: Path) -> float:
-    """When anything under `path` last changed."""
+def _walk(path: Path) -> tuple[int, int, float]:
+    """(bytes, files, when anything last changed) of the regular files under `path`, in
+    one walk; what cannot be read does not count."""
+    size = files = 0
     newest = 0.0
-    for p in [path, *path.rglob("*")]:
-        with contextlib.suppress(OSError):
-            newest = max(newest, p.lstat().st_mtime)
-    return newest
-
-
-def _tree_size(path: Path) -> int:
-    total = 0
-    for p in path.rglob("*"):
-        try:
-            if p.is_file() and not p.is_symlink():
-                total += p.stat().st_size
-        except OSError:
-            pass
-    return total
+    for root, _dirs, names in os.walk(path):
+        for name in (".", *names):  # every directory is a root once
+            with contextlib.suppress(OSError):
+                st = (Path(root) / name).lstat()
+                newest = max(newest, st.st_mtime)
+                if name != "." and stat.S_ISREG(st.st_mode):
+                    size += st.st_size
+                    files += 1
+    return size, files, newest
 
 
 def trim_downloads(cache_dir: Path, max_size: str) -> str | None:
@@ -348,11 +328,12 @@ def trim_downloads(cache_dir: Path, max_size: str) -> str | None:
     have structures of their own, so a cache over the cap goes whole (the least recently
     changed first), never file by file. The reason, when it cannot."""
     downloads = cache_dir / "downloads"
-    cap = size_bytes(max_size)
+    cap = config.size_bytes(max_size)
     if cap is None or not downloads.is_dir():
         return None
-    parts = sorted((p for p in downloads.iterdir() if p.is_dir()), key=_newest)
-    sizes = {p: _tree_size(p) for p in parts}
+    walked = {p: _walk(p) for p in downloads.iterdir() if p.is_dir()}
+    parts = sorted(walked, key=lambda p: walked[p][2])
+    sizes = {p: walked[p][0] for p in parts}
     total = sum(sizes.values())
     for part in parts:
         if total <= cap * DOWNLOADS_SHARE:
@@ -367,10 +348,5 @@ def trim_downloads(cache_dir: Path, max_size: str) -> str | None:
 
 def usage(cache_dir: Path) -> tuple[int, int]:
     """(bytes, files) that ccache stores in the cache directory, in one walk."""
-    size = files = 0
-    for root, _dirs, names in os.walk(cache_dir / "data"):
-        for name in names:
-            with contextlib.suppress(OSError):
-                size += (Path(root) / name).stat().st_size
-                files += 1
+    size, files, _ = _walk(cache_dir / "data")
     return size, files

@@ -69,7 +69,6 @@ class Figures:
     hits: int
     misses: int
     hit_rate: float | None
-    complete: bool
 
     def save(self, restored_key: str, own_prefix: str) -> bool:
         """Whether to upload the cache: when the run stored new results (every miss stored
@@ -87,7 +86,6 @@ def figures(report: Mapping[str, Any]) -> Figures:
         hits=int(totals.get("hits", 0)),
         misses=int(totals.get("misses", 0)),
         hit_rate=float(rate) if rate is not None else None,
-        complete=bool(report.get("complete", False)),
     )
 
 

@@ -37,6 +37,7 @@ __all__ = [
     "read_pyproject_table",
     "read_sdist_table",
     "resolve",
+    "size_bytes",
     "tomllib",
 ]
 
@@ -86,12 +87,29 @@ def _parse_rate(value: object, name: str) -> float | None:
     return rate
 
 
+# ccache's size syntax: a number, then k/K, M, G or T, decimal or (with i) binary, an
+# optional B; a bare number is G.
+_SIZE = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(?:([kKMGT])(i)?B?)?")
+_SIZE_UNITS = {"": 10**9, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+
+
 def _parse_size(value: object, name: str) -> str:
     text = str(value).strip()
-    if not re.fullmatch(r"\d+(\.\d+)?\s*([kKMGT]i?B?|[kKMGT])?", text):
+    if not _SIZE.fullmatch(text):
         msg = f"{name}: expected a size such as 500M or 5G, got {value!r}"
         raise ConfigError(msg)
     return text.replace(" ", "")
+
+
+def size_bytes(size: str) -> int | None:
+    """A size in ccache's syntax (5G, 500M, 1K, 2Gi, 5GB, 2GiB) in bytes; None for 0
+    (ccache's "no limit") and for what is not one."""
+    match = _SIZE.fullmatch(size.strip())
+    if not match:
+        return None
+    unit = (match.group(2) or "").replace("K", "k")
+    base = 2 ** (10 * ("kMGT".index(unit) + 1)) if match.group(3) else _SIZE_UNITS[unit]
+    return int(float(match.group(1)) * base) or None
 
 
 def _parse_mode(value: object, name: str) -> str:

@@ -231,15 +231,14 @@ def explain(current: Path, previous: list[Path], missed_files: list[str]) -> lis
         log_path = path.with_name(path.name[: -len(SUFFIX)] + LOG_SUFFIX)
         log = log_path.read_text(errors="replace") if log_path.is_file() else ""
         before_path = next((e[obj] for e in earlier if obj in e), None)
+        # (this run's directory, that run's, that run's input file), when the unit moved.
         moved = None
         if before_path is None:
-            moved = next((m for m in (moved_from(obj, e) for e in earlier) if m), None)
-        if moved is not None:
-            before = _relocated(
-                parse(earlier_path(earlier, moved).read_text(errors="replace")),
-                moved[0],
-                moved[1],
+            moved = next(
+                ((m[0], m[1], e[m[2]]) for e in earlier if (m := moved_from(obj, e))), None
             )
+        if moved is not None:
+            before = _relocated(parse(moved[2].read_text(errors="replace")), moved[0], moved[1])
             # With the directory's own name taken out, what still differs is the cause.
             # Nothing: the paths themselves, outside the base directories, are.
             cause = compare(before, now, log) or (

@@ -96,10 +96,6 @@ def _remote_in_environment(settings: config.Settings) -> Iterator[None]:
             os.environ[REMOTE_ENV] = previous
 
 
-def env_name_of_remote() -> str:
-    return config.env_name("remote_storage")
-
-
 def check_writable(path: Path, name: str) -> None:
     """Before any container starts: a file ccwheel will write after the build must be
     writable, or the user learns it only once the work is done."""
@@ -418,7 +414,7 @@ def build(settings: config.Settings, argv: Sequence[str]) -> int:
     # environment of what cibuildwheel runs on this host (macOS and Windows builds, their
     # tests). The containers get it through the engine only (_remote_in_environment). Put
     # back afterwards: `main()` may be called again in the same process.
-    with _without_env(env_name_of_remote()):
+    with _without_env(config.env_name("remote_storage")):
         return _build(settings, argv)
 
 

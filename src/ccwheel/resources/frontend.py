@@ -237,21 +237,19 @@ def load_toml(path):
         return tomllib.load(f)
 
 
+def pyproject(package):
+    path = os.path.join(package, "pyproject.toml")
+    return load_toml(path) if os.path.exists(path) else None
+
+
 def build_system(package):
     """[build-system] with the defaults pip and pypa/build apply (PEP 517/518)."""
-    pyproject = os.path.join(package, "pyproject.toml")
-    data = load_toml(pyproject) if os.path.exists(pyproject) else {}
-    table = data.get("build-system", {})
+    table = (pyproject(package) or {}).get("build-system", {})
     if "build-backend" not in table:
         table = dict(table)
         table.setdefault("requires", ["setuptools>=40.8.0"])
         table["build-backend"] = "setuptools.build_meta:__legacy__"
     return table
-
-
-def pyproject(package):
-    path = os.path.join(package, "pyproject.toml")
-    return load_toml(path) if os.path.exists(path) else None
 
 
 def hook_caller(package, table, python):
