@@ -48,7 +48,7 @@ import index_server
 import offline
 
 from ccwheel import binaries, stats
-from ccwheel.container import read_backend
+from ccwheel.platforms.linux import read_backend
 
 PROJECTS = Path(__file__).parent / "projects"
 EXAMPLES = ("setuptools", "scikit-build-pybind11", "meson-c", "pybind11-heavy")

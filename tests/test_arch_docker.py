@@ -118,7 +118,7 @@ def test_setup_and_ccache_run_where_there_is_no_c_library(
 ) -> None:
     """What musllinux containers need of ccwheel: setup.sh under busybox's ash and the
     static ccache, with no glibc (no libc at all) to lean on."""
-    from ccwheel import container
+    from ccwheel.platforms import linux as container
 
     tools = tmp_path / "tools"
     container.stage_tools(tools)

@@ -12,21 +12,22 @@ from pathlib import Path
 
 import pytest
 
-from ccwheel import binaries, cache, cibw, config, container
+from ccwheel import binaries, cache, cibw, config, platforms
 from ccwheel.errors import ConfigError
+from ccwheel.platforms import linux as container
 
 ID = "cp311-manylinux_x86_64"
 
 
 def _resolved(project: Path, env: dict[str, str] | None = None, **plan: object) -> cibw.Resolved:
-    def compose(view: container.BuildView) -> container.Injection:
+    def compose(view: platforms.BuildView) -> platforms.Injection:
         options: dict[str, object] = {
             "host_cache_dir": Path("/host/cache"),
             "run_name": "RUN",
             "max_size": "3G",
             "selinux_relabel": False,
             "stable_build_env": "auto",
-            "backend": container.read_backend(view.package_dir),
+            "backend": platforms.read_backend(view.package_dir),
             "kernel_arch": "x86_64",
         }
         options.update(plan)
@@ -65,6 +66,7 @@ def test_every_value_ccwheel_gives_a_default_build(project: Path) -> None:
         "CCWHEEL_IDENTIFIER": ID,
         "CCWHEEL_ISOLATION": "env-dir",
         "CCWHEEL_ENV_DIR": "/tmp/ccwheel/build-env",
+        "CCWHEEL_FRONTEND_SCRIPT": "/opt/ccwheel/frontend.py",
         "CCWHEEL_DOWNLOADS": "/tmp/ccwheel/cache/downloads",
         "CCWHEEL_FRONTEND": "build",
         "CCWHEEL_PACKAGE": "/project",

@@ -10,7 +10,8 @@ from types import ModuleType
 
 import pytest
 
-from ccwheel import container
+from ccwheel import platforms
+from ccwheel.platforms import linux as container
 
 PIP = ["python", "-m", "pip", "wheel", "/project", "--wheel-dir=/out", "--no-deps"]
 BUILD = ["python", "-m", "build", "/project", "--wheel", "--outdir=/out"]
@@ -163,7 +164,7 @@ def test_uv_settings_that_change_its_build_environment_leave_uv_alone(
 
 def test_isolation_the_user_chose_is_kept(tmp_path: Path) -> None:
     """Their own no-isolation switch, in arguments or in the environment: 'off'."""
-    view = container.BuildView(
+    view = platforms.BuildView(
         identifier="cp312-manylinux_x86_64",
         frontend="pip",
         frontend_args=("--no-use-pep517",),
@@ -175,20 +176,20 @@ def test_isolation_the_user_chose_is_kept(tmp_path: Path) -> None:
         package_dir=tmp_path,
         project_dir=tmp_path,
     )
-    assert container.isolation_mode(view, "auto") == "off"
+    assert platforms.isolation_mode(view, "auto") == "off"
     import dataclasses
 
     by_env = dataclasses.replace(
         view, frontend_args=(), env_names=frozenset({"PIP_NO_BUILD_ISOLATION"})
     )
-    assert container.isolation_mode(by_env, "auto") == "off"
-    assert container.isolation_mode(dataclasses.replace(view, frontend_args=()), "auto") == (
+    assert platforms.isolation_mode(by_env, "auto") == "off"
+    assert platforms.isolation_mode(dataclasses.replace(view, frontend_args=()), "auto") == (
         "fixed-env"
     )
     graalpy = dataclasses.replace(
         view, frontend="build", frontend_args=(), identifier="gp311_242-manylinux_x86_64"
     )
-    assert container.isolation_mode(graalpy, "auto") == "env-dir"
+    assert platforms.isolation_mode(graalpy, "auto") == "env-dir"
 
 
 def test_a_fault_of_frontend_py_runs_the_frontend_s_command_as_it_is(tmp_path: Path) -> None:

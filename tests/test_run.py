@@ -13,7 +13,8 @@ from typing import Any, Callable, Sequence
 
 import pytest
 
-from ccwheel import cache, cibw, config, container, run
+from ccwheel import cache, cibw, config, platforms, run
+from ccwheel.platforms import linux as container
 
 ID = "cp311-manylinux_x86_64"
 HIT = "# a.c\ndirect_cache_hit\n"
@@ -28,15 +29,15 @@ def _fake_cibuildwheel(
     code: int = 0,
     container_files: dict[str, str] | None = None,
     host_sees: bool = True,
-) -> list[container.Injection]:
+) -> list[platforms.Injection]:
     """One build of ID: compose, start a container, run the build (its setup step leaves
     the .info file, its compiles the stats log), end it."""
-    injections: list[container.Injection] = []
+    injections: list[platforms.Injection] = []
     read_back = None if container_files is None else lambda path: container_files.get(str(path), "")
 
     def fake_run(argv: Sequence[str], hooks: cibw.Hooks | None = None) -> int:
         assert hooks is not None
-        view = container.BuildView(
+        view = platforms.BuildView(
             identifier=ID,
             frontend="build",
             frontend_args=(),

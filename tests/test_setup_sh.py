@@ -13,7 +13,8 @@ from typing import Callable
 
 import pytest
 
-from ccwheel import binaries, cache, cibw, container, stats
+from ccwheel import binaries, cache, cibw, stats
+from ccwheel.platforms import linux as container
 
 ID = "cp311-manylinux_x86_64"
 RUN = "20261129T000000.000000000-1-abcdef"

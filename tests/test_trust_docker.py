@@ -188,7 +188,7 @@ def test_setup_touches_nothing_when_its_contract_is_missing(
     """setup.sh removes directories by the paths it is given: with one missing, it must
     remove nothing (an empty CCWHEEL_WORK once meant `rm -rf /bin`). In a throwaway
     container of the stand-in image, never on the host."""
-    from ccwheel import container
+    from ccwheel.platforms import linux as container
 
     contract = container.setup_contract(run_name="RUN", identifier="cp311-manylinux_x86_64")
     contract[missing] = ""

@@ -21,6 +21,11 @@ What ccwheel relies on, by version:
   Its `call(args, env=...)` runs every command of a build; the frontend's is
   `python -m pip wheel`, `python -m build` or `uv build` (cibuildwheel matches these
   shapes itself when it explains a failed build), and ccwheel puts frontend.py in front.
+- The macOS and Windows builds (`cibuildwheel.platforms.macos`/`windows` from 3.0,
+  `cibuildwheel.macos`/`windows` before) run every command through their module's own
+  name `call(*args, env=...)`, from `cibuildwheel.util.cmd` (3.x+) or `.util` (2.x): the
+  frontend's commands have the same shapes there (uv named by its full path).
+- `Options.platform` is the run's platform name (2.x-4.x).
 """
 
 from __future__ import annotations
@@ -32,8 +37,8 @@ import sys
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterator, Optional, Sequence, Tuple
 
-from ccwheel.container import BuildView, Injection, frontend_command
 from ccwheel.errors import UnsupportedCibuildwheelError
+from ccwheel.platforms import BuildView, Injection, frontend_command
 
 Composer = Callable[[BuildView], Optional[Injection]]
 # Called before each build container starts; returns a host directory to copy into the
@@ -101,6 +106,7 @@ def _view(identifier: str, options: Any, bo: Any) -> BuildView:
         config_settings=bo.config_settings or "",
         package_dir=Path(options.globals.package_dir).resolve(),
         project_dir=Path.cwd(),
+        platform=str(options.platform),
     )
 
 
@@ -151,7 +157,7 @@ def _hooks(hooks: Hooks) -> Iterator[None]:
         def build_options(identifier: str | None) -> Any:
             bo = resolve(identifier)
             # None asks for the run-wide view (summaries, troubleshooting): left as is.
-            if identifier is None or "linux" not in identifier or hooks.plain():
+            if identifier is None or (options.platform == "linux" and hooks.plain()):
                 return bo
             if identifier not in composed:
                 injection = composer(_view(identifier, options, bo))
@@ -211,19 +217,55 @@ def _hooks(hooks: Hooks) -> Iterator[None]:
             e.cmd = args
             raise
 
+    # The host builds run every command through their module's `call(*args, env=...)`.
+    host_calls = [(module, module.call) for module in _host_modules()]
+
+    def host_call(original: Any) -> Any:
+        def call(*args: Any, **kw: Any) -> Any:
+            wrapped = frontend_command(list(args), kw.get("env"))
+            if wrapped is None:
+                return original(*args, **kw)
+            try:
+                return original(*wrapped, **kw)
+            except subprocess.CalledProcessError as e:
+                e.cmd = [str(a) for a in args]
+                raise
+
+        return call
+
     cibw_main.compute_options = compute_options
     log.build_start, log.build_end = build_start, build_end
     OCIContainer.__enter__, OCIContainer.__exit__ = enter, exit_
     OCIContainer.call = call
+    for module, original in host_calls:
+        module.call = host_call(original)
     try:
         yield
     finally:
         cibw_main.compute_options = original_compute
         OCIContainer.__enter__, OCIContainer.__exit__ = original_enter, original_exit
         OCIContainer.call = original_call
+        for module, original in host_calls:
+            module.call = original
         # Drop the instance attributes so the class methods show through again.
         for name in ("build_start", "build_end"):
             log.__dict__.pop(name, None)
+
+
+def _host_modules() -> list[Any]:
+    """cibuildwheel's macOS and Windows build modules: `platforms.macos` from 3.0,
+    `cibuildwheel.macos` before."""
+    import importlib
+
+    modules = []
+    for name in ("macos", "windows"):
+        for path in (f"cibuildwheel.platforms.{name}", f"cibuildwheel.{name}"):
+            try:
+                modules.append(importlib.import_module(path))
+                break
+            except ImportError:
+                continue
+    return modules
 
 
 def _reader(container: Any) -> ReadBack:
@@ -290,18 +332,20 @@ def resolved(
     identifier: str,
     env: dict[str, str],
     composer: Composer | None = None,
+    platform: str = "linux",
 ) -> Resolved:
-    """cibuildwheel's own option resolution for `identifier` (Linux), composed by `composer`."""
+    """cibuildwheel's own option resolution for `identifier` on `platform`, composed by
+    `composer`."""
     import cibuildwheel.__main__ as cibw_main
     from cibuildwheel.options import CommandLineArguments
 
     args = dataclasses.replace(
-        CommandLineArguments.defaults(), package_dir=package_dir, platform="linux"
+        CommandLineArguments.defaults(), package_dir=package_dir, platform=platform
     )
     with contextlib.ExitStack() as stack:
         if composer is not None:
             stack.enter_context(_hooks(Hooks(compose=composer)))
-        options = cibw_main.compute_options(platform="linux", command_line_arguments=args, env=env)
+        options = cibw_main.compute_options(platform=platform, command_line_arguments=args, env=env)
         bo = options.build_options(identifier)
     frontend = bo.build_frontend
     return Resolved(

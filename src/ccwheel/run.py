@@ -12,15 +12,18 @@ import contextlib
 import os
 import shutil
 import signal
+import sys
 import tempfile
 import threading
 import time
 from pathlib import Path, PurePosixPath
 from typing import Iterator, Sequence
 
-from ccwheel import binaries, cache, cibw, config, container, explain, remote, report, stats
+from ccwheel import binaries, cache, cibw, config, explain, platforms, remote, report, stats
 from ccwheel.console import note, warn
 from ccwheel.errors import ConfigError, ContainerEngineMissingError, HitRateTooLowError
+from ccwheel.platforms import host
+from ccwheel.platforms import linux as container
 
 REMOTE_ONLY_NOTE = (
     "the container could not see the cache directory: ccache used the remote storage only "
@@ -139,7 +142,22 @@ class _Lifecycle:
         # Per engine, the architecture its kernel runs natively ("" when unknown).
         self._kernels: dict[str, str] = {}
         self._staged: set[str] = set()
-        self._backends: dict[Path, container.Backend] = {}
+        self._backends: dict[Path, platforms.Backend] = {}
+        # Builds ccwheel does not cache, and why (a platform it does not cache yet, or a
+        # host build that cannot use the cache): said once each, and in the report.
+        self.uncached: dict[str, str] = {}
+        # A note for a build's line in the report (a host build's CMake generator).
+        self.notes: dict[str, str] = {}
+        self.host_builds = host.HostBuilds(
+            cache_dir=settings.cache_dir.resolve(),
+            max_size=settings.max_size,
+            stable_build_env=settings.stable_build_env,
+            explain=settings.explain,
+            remote_env=REMOTE_ENV if settings.remote_storage else "",
+            ccache=binaries.host_binary(),
+            windows=sys.platform == "win32",
+            frontend_script=container.RESOURCES / "frontend.py",
+        )
 
     def hooks(self) -> cibw.Hooks:
         return cibw.Hooks(
@@ -159,7 +177,55 @@ class _Lifecycle:
         self.plain_container = True
         warn(f"{self.copy_failure} - building as plain cibuildwheel would")
 
-    def compose(self, view: container.BuildView) -> container.Injection:
+    def compose(self, view: platforms.BuildView) -> platforms.Injection | None:
+        if view.identifier in self.uncached:
+            return None
+        reason = platforms.not_cached(view.platform)
+        if reason is not None:
+            # No silent no-op: said once per build, and in the report.
+            self.uncached[view.identifier] = reason
+            note(f"{view.identifier}: not cached: {reason}")
+            return None
+        if "CCACHE_MAXSIZE" in view.env_names:
+            self.own_max_size.add(view.identifier)
+        if view.package_dir not in self._backends:
+            self.root_files = stats.root_files(view.package_dir)
+            self._backends[view.package_dir] = platforms.read_backend(view.package_dir)
+        if view.platform == "linux":
+            return self._compose_container(view)
+        return self._compose_host(view)
+
+    def _compose_host(self, view: platforms.BuildView) -> platforms.Injection | None:
+        """A macOS or Windows build, on this host: its run directory is needed now (ccache
+        writes the build's statistics there directly)."""
+        self._open_run()
+        run = self.run
+        try:
+            if run is None:
+                raise host.HostUnavailable("no cache directory this run")
+            _, work_note = self.host_builds.host()
+            if work_note:
+                note(work_note)
+            injection, info = self.host_builds.compose(
+                view, self._backends[view.package_dir], run.dir
+            )
+            version = binaries.host_version() or "?"
+            (run.dir / f"{view.identifier}.info").write_text(
+                " ".join(f"{k}={v}" for k, v in {**info, "version": version}.items()) + "\n"
+            )
+        except (host.HostUnavailable, OSError) as e:
+            why = f"{e.strerror or e}" if isinstance(e, OSError) else str(e)
+            self.uncached[view.identifier] = why
+            warn(f"{view.identifier}: {why} - building without the cache")
+            return None
+        if sys.platform == "win32":
+            cmake = host.cmake_note(view, self._backends[view.package_dir])
+            if cmake:
+                self.notes[view.identifier] = cmake
+                note(f"{view.identifier}: {cmake}")
+        return injection
+
+    def _compose_container(self, view: platforms.BuildView) -> platforms.Injection:
         # Before any container starts: cibuildwheel would only find out per build step.
         if view.engine not in self._engines:
             self._engines[view.engine] = shutil.which(view.engine) is not None
@@ -167,11 +233,6 @@ class _Lifecycle:
             raise ContainerEngineMissingError(view.engine)
         if view.engine not in self._kernels:
             self._kernels[view.engine] = binaries.kernel_arch(view.engine) or ""
-        if "CCACHE_MAXSIZE" in view.env_names:
-            self.own_max_size.add(view.identifier)
-        if view.package_dir not in self._backends:
-            self.root_files = stats.root_files(view.package_dir)
-            self._backends[view.package_dir] = container.read_backend(view.package_dir)
         s = self.settings
         return container.plan(
             view,
@@ -192,16 +253,19 @@ class _Lifecycle:
         that build nothing (--print-build-identifiers) leave none behind. So is the ccache
         for the kernel the containers run on (a download, where it has to be fetched)."""
         self.plain_container = False
+        self._open_run()
+        for arch in set(self._kernels.values()) - self._staged:
+            self._staged.add(arch)
+            self._stage_binary(arch)
+        return self.tools, container.TOOLS
+
+    def _open_run(self) -> None:
         if self.run is None and not self.run_failed:
             try:
                 self.run = cache.open_run(self.settings.cache_dir, self.run_name)
             except cache.CacheUnusable as e:
                 self.run_failed = True
                 warn(f"{e} - building without the cache")
-        for arch in set(self._kernels.values()) - self._staged:
-            self._staged.add(arch)
-            self._stage_binary(arch)
-        return self.tools, container.TOOLS
 
     def _stage_binary(self, arch: str) -> None:
         """ccwheel's ccache for `arch` into the tools; where there is none, the reason goes
@@ -225,6 +289,8 @@ class _Lifecycle:
         marker = cache.warm_marker(self.settings.cache_dir, identifier)
         self.warm_before[identifier] = marker.exists()
         self.builds.start(identifier)
+        if platforms.platform_of(identifier) in ("macos", "windows"):
+            self.host_builds.start()
 
     def build_end(self, read: cibw.ReadBack | None) -> None:
         """When the container could not see the cache directory, this build's status,
@@ -247,6 +313,7 @@ class _Lifecycle:
                     return
 
     def close(self) -> None:
+        self.host_builds.close()
         if self.run is not None:
             self.run.close()
 
@@ -273,14 +340,14 @@ def _collect(life: _Lifecycle, run: cache.Run | None, code: int) -> report.Repor
     settings = life.settings
     records = []
     warning: str | None
+    info: dict[str, str]
     for identifier in life.builds.order:
-        if "linux" not in identifier:
-            # No silent no-op: the host builds (macOS, Windows, ...) are not cached yet.
-            note(f"{identifier}: not cached (ccwheel caches Linux container builds only, so far)")
-            continue
-        if run is None:
+        note_: str | None = life.notes.get(identifier)
+        if identifier in life.uncached:
+            build_stats, info = stats.BuildStats(), {}
+            warning = f"not cached: {life.uncached[identifier]}"
+        elif run is None:
             build_stats, warning, info = stats.BuildStats(), "no cache directory this run", {}
-            note_ = None
         else:
             warning = _build_warning(run, identifier, settings.cache_dir, life.copy_failure)
             try:
@@ -289,7 +356,8 @@ def _collect(life: _Lifecycle, run: cache.Run | None, code: int) -> report.Repor
                 build_stats = stats.BuildStats()
                 warning = f"cannot read its statistics: {e.strerror or e}"
             info = run.info(identifier)
-            note_ = REMOTE_ONLY_NOTE if info.get("cache") == "remote-only" else None
+            if info.get("cache") == "remote-only":
+                note_ = REMOTE_ONLY_NOTE
         records.append(
             report.BuildRecord(
                 identifier=identifier,
@@ -365,9 +433,18 @@ def _mark_warm(rep: report.Report, cache_dir: Path) -> None:
 
 
 def check_hit_rate(rep: report.Report, minimum: float | None) -> None:
-    """--min-hit-rate: only warm builds that finished count (a cold build misses by nature)."""
+    """--min-hit-rate: only warm builds that finished count (a cold build misses by nature);
+    and a build that went without the cache fails it, since nothing was measured (a
+    platform ccwheel does not cache yet, a cache it could not use)."""
     if minimum is None:
         return
+    unmeasured = [f"{b.identifier} ({b.warning})" for b in rep.builds if b.finished and b.warning]
+    if unmeasured:
+        msg = (
+            f"--min-hit-rate {100 * minimum:.1f}% cannot hold for builds without the cache, "
+            f"which nothing measured: {'; '.join(unmeasured)}"
+        )
+        raise HitRateTooLowError(msg)
     low = [
         f"{b.identifier} {100 * b.stats.hit_rate:.1f}%"
         for b in rep.builds
@@ -483,7 +560,7 @@ def _finish(life: _Lifecycle, code: int, interrupted: bool) -> int:
     if rep.builds:
         _publish(rep, settings)
     elif code == 0:
-        note("no Linux container build ran: nothing was cached")
+        note("no build ran: nothing was cached")
     if code == 0:
         check_hit_rate(rep, settings.min_hit_rate)
     return code

@@ -8,7 +8,8 @@ happens after the user's before-build, exactly when the frontend itself would re
 the build requirements. It runs in the build container under the build's own Python
 (any version cibuildwheel builds for): plain os.path code, nothing to install.
 
-What it does, by CCWHEEL_ISOLATION (see container.py, where the contract is declared):
+What it does, by CCWHEEL_ISOLATION (the contracts are declared in platforms/linux.py and
+platforms/host.py):
 - env-dir: pypa/build isolates in CCWHEEL_ENV_DIR itself (--env-dir, build >= 1.6, which
   is upgraded here when the image's is older).
 - fixed-env: a frontend with no such option. Like an isolated build, a new virtual

@@ -1,7 +1,7 @@
 # ccwheel's first step of every before-build, inside the build container.
 #
 # It routes the compilers through ccache and prepares the stable paths ccwheel injected.
-# Every path comes from a CCWHEEL_* variable that container.py sets (the in-container
+# Every path comes from a CCWHEEL_* variable that platforms/linux.py sets (the in-container
 # contract is declared there, once). It must never fail a build: any problem becomes one
 # warning line (also written to $CCWHEEL_RUN_DIR/$CCWHEEL_IDENTIFIER.status for the host's
 # report, when the host can see it) and the build goes on without the cache. Always exits 0.

@@ -1,21 +1,32 @@
-"""What ccwheel adds to one Linux container build: mount, environment, before-build step,
-frontend arguments and backend settings.
+"""Linux builds, in a container: what ccwheel adds to each (mount, environment, before-build
+step, frontend arguments, backend settings), and the in-container contract.
 
-Pure data in, pure data out: cibw.py reads the user's resolved options into a BuildView
-and folds the returned Injection back in, so this module never touches cibuildwheel.
+Pure data in, pure data out (see platforms/__init__.py): this module never touches
+cibuildwheel.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import posixpath
 import re
 import shutil
-from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
 from ccwheel import remote as remote_storage
 from ccwheel.errors import ConfigError
+from ccwheel.platforms import (
+    FRONTEND_SCRIPT,
+    Backend,
+    BuildView,
+    Injection,
+    StablePaths,
+    _quote,
+    _user_set,
+    ccache_defaults,
+    ccache_env,
+    isolation_mode,
+    stable_build,
+)
 
 # The in-container contract, declared once: setup.sh reads every path from the variables
 # plan() sets, so nothing here is repeated there.
@@ -68,79 +79,7 @@ BUILT_BY_INSTALLERS = ("pip/wheels", "uv/sdists-v*", "uv/built-wheels-v*")
 SELINUX_ENFORCE = Path("/sys/fs/selinux/enforce")
 
 # The files copied to TOOLS, next to this module.
-RESOURCES = Path(__file__).parent / "resources"
-
-BUILD_FRONTENDS = ("build", "build[uv]")
-# Arguments with which the user already chose how the frontend isolates the build.
-ISOLATION_ARGS = ("--env-dir", "--no-isolation", "-n", "--no-build-isolation", "--no-use-pep517")
-# ... or variables in the build's environment.
-ISOLATION_VARS = (
-    "PIP_NO_BUILD_ISOLATION",
-    "UV_NO_BUILD_ISOLATION",
-    "PIP_USE_PEP517",
-    "PIP_NO_USE_PEP517",
-)
-
-
-@dataclasses.dataclass(frozen=True)
-class BuildView:
-    """The parts of the user's resolved options for one build that ccwheel composes with."""
-
-    identifier: str
-    frontend: str
-    frontend_args: tuple[str, ...]
-    engine: str
-    create_args: tuple[str, ...]
-    env_names: frozenset[str]
-    before_build: str
-    config_settings: str
-    package_dir: Path
-    project_dir: Path
-
-
-@dataclasses.dataclass(frozen=True)
-class Injection:
-    """What ccwheel adds; `before_build` is the whole composed command."""
-
-    environment: tuple[tuple[str, str], ...]
-    before_build: str
-    frontend_args: tuple[str, ...] = ()
-    create_args: tuple[str, ...] = ()
-    config_settings: tuple[str, ...] = ()
-
-
-@dataclasses.dataclass(frozen=True)
-class Backend:
-    """What the project's pyproject.toml says about its build backend."""
-
-    name: str = ""
-    build_dir_set: bool = False
-
-    @property
-    def is_scikit_build_core(self) -> bool:
-        return self.name.startswith("scikit_build_core")
-
-    @property
-    def is_meson_python(self) -> bool:
-        return self.name == "mesonpy"
-
-    @property
-    def is_setuptools(self) -> bool:
-        # No build-backend at all means setuptools' legacy backend.
-        return self.name in ("", "setuptools.build_meta", "setuptools.build_meta:__legacy__")
-
-
-def read_backend(package_dir: Path) -> Backend:
-    from ccwheel.config import tomllib
-
-    try:
-        with (package_dir / "pyproject.toml").open("rb") as f:
-            data = tomllib.load(f)
-    except (OSError, tomllib.TOMLDecodeError):
-        return Backend()  # cibuildwheel itself reports an unreadable project
-    name = str(data.get("build-system", {}).get("build-backend", ""))
-    skbuild = data.get("tool", {}).get("scikit-build", {})
-    return Backend(name=name, build_dir_set=bool(skbuild.get("build-dir")))
+RESOURCES = Path(__file__).parent.parent / "resources"
 
 
 def stage_tools(dest: Path) -> None:
@@ -157,79 +96,6 @@ def container_package_dir(view: BuildView) -> PurePosixPath:
     except ValueError:
         return PROJECT  # an sdist build: cibuildwheel runs it from the extracted directory
     return PROJECT.joinpath(*rel.parts) if rel.parts else PROJECT
-
-
-def python_version(identifier: str) -> tuple[int, int] | None:
-    """(3, 11) for cp311-..., pp311-..., gp311_242-...; None for others."""
-    match = re.match(r"(?:cp|pp|gp)(\d)(\d+)", identifier)
-    return (int(match.group(1)), int(match.group(2))) if match else None
-
-
-def env_dir_possible(view: BuildView) -> bool:
-    # pypa/build gained --env-dir in 1.6, which needs Python >= 3.10: the build frontend of
-    # an older interpreter can never take it (cibuildwheel pins build 1.4 for cp39).
-    version = python_version(view.identifier)
-    return view.frontend in BUILD_FRONTENDS and version is not None and version >= (3, 10)
-
-
-def isolation_mode(view: BuildView, requested: str) -> str:
-    """How this build's frontend gets a build environment at a fixed path: 'env-dir'
-    (pypa/build's own --env-dir), 'fixed-env' (one of ccwheel's, see frontend.py),
-    'no-isolation' (the requirements go into the build interpreter) or 'off'."""
-    if (
-        requested == "off"
-        or any(
-            a == opt or a.startswith(opt + "=")
-            for a in view.frontend_args
-            for opt in ISOLATION_ARGS
-        )
-        or any(var in view.env_names for var in ISOLATION_VARS)
-    ):
-        return "off"  # the user already decided how the frontend isolates
-    if requested == "auto":
-        return "env-dir" if env_dir_possible(view) else "fixed-env"
-    if requested == "env-dir" and view.frontend in BUILD_FRONTENDS and not env_dir_possible(view):
-        msg = (
-            f"stable-build-env = 'env-dir' needs pypa/build >= 1.6, which needs Python >= "
-            f"3.10, but {view.identifier} is older; use 'auto' (an environment of ccwheel's "
-            f"own there) or 'fixed-env'"
-        )
-        raise ConfigError(msg)
-    if requested == "env-dir" and view.frontend not in BUILD_FRONTENDS:
-        msg = (
-            f"stable-build-env = 'env-dir' needs the 'build' frontend (--env-dir is an option "
-            f"of pypa/build), but {view.identifier} builds with {view.frontend!r}; use 'auto' "
-            f"or 'fixed-env'"
-        )
-        raise ConfigError(msg)
-    return requested
-
-
-def _user_set(view: BuildView, option: str) -> bool:
-    """The user set this ccache option in their environment, as CCACHE_<OPTION> or, for a
-    boolean, as CCACHE_NO<OPTION> (how ccache switches one off): theirs wins either way."""
-    return f"CCACHE_{option}" in view.env_names or f"CCACHE_NO{option}" in view.env_names
-
-
-def _ccache_env(option: str, value: str | bool) -> tuple[str, str]:
-    """ccache's environment form: booleans as CCACHE_<OPTION>=1 or CCACHE_NO<OPTION>=1."""
-    if isinstance(value, bool):
-        return (f"CCACHE_{option}" if value else f"CCACHE_NO{option}", "1")
-    return (f"CCACHE_{option}", _quote(value))
-
-
-def _quote(value: str) -> str:
-    """A value cibuildwheel's evaluator (bashlex, not bash) gives back unchanged. It gets
-    single quotes inside concatenations wrong, so shlex.quote's 'it'"'"'s' is out: double
-    quotes, with the four characters special there escaped."""
-    if re.fullmatch(r"[\w@%+=:,./-]+", value):
-        return value
-    if "<(" in value or ">(" in value:
-        # bashlex takes these for process substitution even inside quotes.
-        msg = f"{value!r}: cibuildwheel's environment parser cannot take '<(' or '>(' in a value"
-        raise ConfigError(msg)
-    escaped = re.sub(r'([\\"$`])', r"\\\1", value)
-    return f'"{escaped}"'
 
 
 _MOUNT_FLAGS = ("-v", "--volume", "--mount", "--tmpfs")
@@ -278,25 +144,6 @@ def check_mounts(create_args: tuple[str, ...]) -> None:
                     f"mount (--cache-dir chooses the host directory)"
                 )
                 raise ConfigError(msg)
-
-
-# The commands cibuildwheel runs a build's frontend with (linux.py, 2.x to 4.x): it matches
-# the same shapes itself to tell a failed build from other failures.
-_FRONTEND_SHAPES = (("python", "-m", "pip", "wheel"), ("python", "-m", "build"), ("uv", "build"))
-
-
-def frontend_command(args: Sequence[object], env: Mapping[str, str] | None) -> list[object] | None:
-    """The command to run in place of a build's frontend command: frontend.py in front of
-    it, when ccwheel composed the build (its environment says how it isolates). So the
-    build requirements are resolved when the frontend would resolve them, after the
-    user's before-build. None: not a frontend command, or nothing to do."""
-    mode = (env or {}).get("CCWHEEL_ISOLATION", "off")
-    if mode not in ("env-dir", "fixed-env", "no-isolation"):
-        return None
-    words = tuple(str(a) for a in args[:4])
-    if not any(words[: len(shape)] == shape for shape in _FRONTEND_SHAPES):
-        return None
-    return ["python", str(FRONTEND), *args]
 
 
 def finish_command() -> list[str]:
@@ -349,6 +196,7 @@ def setup_contract(
         # the build environment goes, and the package directory whose requirements it has.
         "CCWHEEL_ISOLATION": isolation,
         "CCWHEEL_ENV_DIR": str(ENV_DIR),
+        FRONTEND_SCRIPT: str(FRONTEND),
         "CCWHEEL_DOWNLOADS": str(DOWNLOADS),
         "CCWHEEL_FRONTEND": frontend,
         "CCWHEEL_PACKAGE": package,
@@ -382,22 +230,12 @@ def plan(
     defaults: dict[str, str | bool] = {
         "DIR": str(CCACHE_DIR),
         "BASEDIR": ":".join(str(d) for d in BASE_DIRS),
-        # -g puts the working directory into the debug info, and so into the hash.
-        "HASHDIR": False,
-        # The compiler's content, not its mtime: a re-pulled image with the same compiler
-        # keeps hitting.
-        "COMPILERCHECK": "content",
-        "MAXSIZE": max_size,
-        # No depend mode (ccache's own default): it skips the preprocessor on a miss, and
-        # with it the preprocessed lookup that still hits when a generated source differs
-        # only in comments or line markers (a Cython module built from a temporary copy of
-        # the project). What it saves is one preprocessor run per miss, measured at 1% to
-        # 8% of the compile for the example projects.
+        **ccache_defaults(max_size),
         # The container's root writes the cache; the host user must be able to read and
         # remove it (the cache directory itself is kept owner-only, see cache.py).
         "UMASK": "000",
     }
-    env += [_ccache_env(k, v) for k, v in defaults.items() if not _user_set(view, k)]
+    env += ccache_env(view, defaults)
     # The per-build statistics: a log of this build's own compilations, so two runs that
     # share the cache, or a build that fails half-way, still report exactly their own.
     env.append(("CCACHE_STATSLOG", _quote(f"{runs}/{view.identifier}.stats")))
@@ -447,25 +285,10 @@ def plan(
     )
     env += [(k, _quote(v)) for k, v in contract.items()]
 
-    config_settings: tuple[str, ...] = ()
-    if backend.is_scikit_build_core and not (
-        backend.build_dir_set
-        or "SKBUILD_BUILD_DIR" in view.env_names
-        or "build-dir" in view.config_settings
-    ):
-        # Its default is a random temporary directory, which reaches every compile line.
-        env.append(("SKBUILD_BUILD_DIR", _quote(str(SKBUILD_DIR))))
-    if backend.is_meson_python and "build-dir" not in view.config_settings:
-        config_settings = (f"build-dir={MESONPY_DIR}",)
-
-    frontend_args: tuple[str, ...] = ()
-    if mode == "env-dir":
-        frontend_args = (f"--env-dir={ENV_DIR}",)
-    elif mode == "no-isolation":
-        frontend_args = (
-            ("--no-isolation",) if view.frontend in BUILD_FRONTENDS else ("--no-build-isolation",)
-        )
-    # fixed-env: frontend.py adds the frontend's own switch once the environment is made.
+    stable_env, frontend_args, config_settings = stable_build(
+        view, backend, StablePaths(str(ENV_DIR), str(SKBUILD_DIR), str(MESONPY_DIR)), mode
+    )
+    env += stable_env
 
     # setup.sh always exits 0. It is missing only when copying it into the container failed,
     # which the host has said already: the user's before-build and the build still run.

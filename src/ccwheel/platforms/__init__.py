@@ -1,0 +1,310 @@
+"""What ccwheel adds to a build, by the kind of build: one module per kind, as cibuildwheel
+keeps one module per platform (its `platforms/`).
+
+- linux.py: cibuildwheel builds in a container. ccwheel mounts the cache directory, copies
+  its tools in, and routes the compilers inside (setup.sh).
+- host.py: cibuildwheel builds on this machine (macOS, Windows). ccwheel routes the
+  compilers from here, through the build's environment.
+- pyodide, iOS, Android: not cached yet. Their entry in PLATFORMS says why, and ccwheel says
+  it once per build. A kind for one of them is a module like host.py, and its entry here.
+
+Every kind turns one build's resolved options (a BuildView, read by cibw.py) into what
+ccwheel adds (an Injection, folded back in by cibw.py): pure data in, pure data out, so no
+kind touches cibuildwheel. What they share is below: the build backend's settings, how the
+build environment gets a fixed path, and ccache's settings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from ccwheel.errors import ConfigError
+
+BUILD_FRONTENDS = ("build", "build[uv]")
+# Arguments with which the user already chose how the frontend isolates the build.
+ISOLATION_ARGS = ("--env-dir", "--no-isolation", "-n", "--no-build-isolation", "--no-use-pep517")
+# ... or variables in the build's environment.
+ISOLATION_VARS = (
+    "PIP_NO_BUILD_ISOLATION",
+    "UV_NO_BUILD_ISOLATION",
+    "PIP_USE_PEP517",
+    "PIP_NO_USE_PEP517",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class BuildView:
+    """The parts of the user's resolved options for one build that ccwheel composes with."""
+
+    identifier: str
+    frontend: str
+    frontend_args: tuple[str, ...]
+    env_names: frozenset[str]
+    before_build: str
+    config_settings: str
+    package_dir: Path
+    project_dir: Path
+    # linux, macos, windows, pyodide, ios or android: cibuildwheel's name, the table's key.
+    platform: str = "linux"
+    # The container engine (Linux builds only).
+    engine: str = ""
+    create_args: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class Injection:
+    """What ccwheel adds; `before_build` is the whole composed command (None: the user's,
+    unchanged)."""
+
+    environment: tuple[tuple[str, str], ...]
+    before_build: str | None = None
+    frontend_args: tuple[str, ...] = ()
+    create_args: tuple[str, ...] = ()
+    config_settings: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class Backend:
+    """What the project's pyproject.toml says about its build backend."""
+
+    name: str = ""
+    build_dir_set: bool = False
+
+    @property
+    def is_scikit_build_core(self) -> bool:
+        return self.name.startswith("scikit_build_core")
+
+    @property
+    def is_meson_python(self) -> bool:
+        return self.name == "mesonpy"
+
+    @property
+    def is_setuptools(self) -> bool:
+        # No build-backend at all means setuptools' legacy backend.
+        return self.name in ("", "setuptools.build_meta", "setuptools.build_meta:__legacy__")
+
+
+def read_backend(package_dir: Path) -> Backend:
+    from ccwheel.config import tomllib
+
+    try:
+        with (package_dir / "pyproject.toml").open("rb") as f:
+            data = tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError):
+        return Backend()  # cibuildwheel itself reports an unreadable project
+    name = str(data.get("build-system", {}).get("build-backend", ""))
+    skbuild = data.get("tool", {}).get("scikit-build", {})
+    return Backend(name=name, build_dir_set=bool(skbuild.get("build-dir")))
+
+
+def python_version(identifier: str) -> tuple[int, int] | None:
+    """(3, 11) for cp311-..., pp311-..., gp311_242-...; None for others."""
+    match = re.match(r"(?:cp|pp|gp)(\d)(\d+)", identifier)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def env_dir_possible(view: BuildView) -> bool:
+    # pypa/build gained --env-dir in 1.6, which needs Python >= 3.10: the build frontend of
+    # an older interpreter can never take it (cibuildwheel pins build 1.4 for cp39).
+    version = python_version(view.identifier)
+    return view.frontend in BUILD_FRONTENDS and version is not None and version >= (3, 10)
+
+
+def isolation_mode(view: BuildView, requested: str) -> str:
+    """How this build's frontend gets a build environment at a fixed path: 'env-dir'
+    (pypa/build's own --env-dir), 'fixed-env' (one of ccwheel's, see frontend.py),
+    'no-isolation' (the requirements go into the build interpreter) or 'off'."""
+    if (
+        requested == "off"
+        or any(
+            a == opt or a.startswith(opt + "=")
+            for a in view.frontend_args
+            for opt in ISOLATION_ARGS
+        )
+        or any(var in view.env_names for var in ISOLATION_VARS)
+    ):
+        return "off"  # the user already decided how the frontend isolates
+    if requested == "auto":
+        return "env-dir" if env_dir_possible(view) else "fixed-env"
+    if requested == "env-dir" and view.frontend in BUILD_FRONTENDS and not env_dir_possible(view):
+        msg = (
+            f"stable-build-env = 'env-dir' needs pypa/build >= 1.6, which needs Python >= "
+            f"3.10, but {view.identifier} is older; use 'auto' (an environment of ccwheel's "
+            f"own there) or 'fixed-env'"
+        )
+        raise ConfigError(msg)
+    if requested == "env-dir" and view.frontend not in BUILD_FRONTENDS:
+        msg = (
+            f"stable-build-env = 'env-dir' needs the 'build' frontend (--env-dir is an option "
+            f"of pypa/build), but {view.identifier} builds with {view.frontend!r}; use 'auto' "
+            f"or 'fixed-env'"
+        )
+        raise ConfigError(msg)
+    return requested
+
+
+def _user_set(view: BuildView, option: str) -> bool:
+    """The user set this ccache option in their environment, as CCACHE_<OPTION> or, for a
+    boolean, as CCACHE_NO<OPTION> (how ccache switches one off): theirs wins either way."""
+    return f"CCACHE_{option}" in view.env_names or f"CCACHE_NO{option}" in view.env_names
+
+
+def _ccache_env(option: str, value: str | bool) -> tuple[str, str]:
+    """ccache's environment form: booleans as CCACHE_<OPTION>=1 or CCACHE_NO<OPTION>=1."""
+    if isinstance(value, bool):
+        return (f"CCACHE_{option}" if value else f"CCACHE_NO{option}", "1")
+    return (f"CCACHE_{option}", _quote(value))
+
+
+def _quote(value: str) -> str:
+    """A value cibuildwheel's evaluator (bashlex, not bash) gives back unchanged. It gets
+    single quotes inside concatenations wrong, so shlex.quote's 'it'"'"'s' is out: double
+    quotes, with the four characters special there escaped."""
+    if re.fullmatch(r"[\w@%+=:,./-]+", value):
+        return value
+    if "<(" in value or ">(" in value:
+        # bashlex takes these for process substitution even inside quotes.
+        msg = f"{value!r}: cibuildwheel's environment parser cannot take '<(' or '>(' in a value"
+        raise ConfigError(msg)
+    escaped = re.sub(r'([\\"$`])', r"\\\1", value)
+    return f'"{escaped}"'
+
+
+# The commands cibuildwheel runs a build's frontend with (linux.py, macos.py, windows.py,
+# 2.x to 4.x: it matches the same shapes itself to tell a failed build from other
+# failures). On the host uv is named by its full path.
+_FRONTEND_SHAPES = (("python", "-m", "pip", "wheel"), ("python", "-m", "build"), ("uv", "build"))
+# Where frontend.py is, for the build's own `python` to run (set by each kind).
+FRONTEND_SCRIPT = "CCWHEEL_FRONTEND_SCRIPT"
+
+
+def _program(word: str) -> str:
+    """`uv` for uv, /usr/local/bin/uv and C:\\tools\\uv.exe alike."""
+    name = re.split(r"[\\/]", word)[-1]
+    return name[:-4] if name.lower().endswith(".exe") else name
+
+
+def frontend_command(args: Sequence[object], env: Mapping[str, str] | None) -> list[object] | None:
+    """The command to run in place of a build's frontend command: frontend.py in front of
+    it, when ccwheel composed the build (its environment says how it isolates). So the
+    build requirements are resolved when the frontend would resolve them, after the
+    user's before-build. None: not a frontend command, or nothing to do."""
+    env = env or {}
+    mode = env.get("CCWHEEL_ISOLATION", "off")
+    script = env.get(FRONTEND_SCRIPT)
+    if mode not in ("env-dir", "fixed-env", "no-isolation") or not script:
+        return None
+    words = tuple(str(a) for a in args[:4])
+    words = (_program(words[0]), *words[1:]) if words else words
+    if not any(words[: len(shape)] == shape for shape in _FRONTEND_SHAPES):
+        return None
+    return ["python", script, *args]
+
+
+# ccache's settings for every build, where the user left them unset (theirs win).
+def ccache_defaults(max_size: str) -> dict[str, str | bool]:
+    return {
+        # -g puts the working directory into the debug info, and so into the hash.
+        "HASHDIR": False,
+        # The compiler's content, not its mtime: a re-installed compiler that is the same
+        # (a re-pulled image, a new runner) keeps hitting.
+        "COMPILERCHECK": "content",
+        "MAXSIZE": max_size,
+        # No depend mode (ccache's own default): it skips the preprocessor on a miss, and
+        # with it the preprocessed lookup that still hits when a generated source differs
+        # only in comments or line markers (a Cython module built from a temporary copy of
+        # the project). What it saves is one preprocessor run per miss, measured at 1% to
+        # 8% of the compile for the example projects.
+    }
+
+
+def ccache_env(view: BuildView, settings: Mapping[str, str | bool]) -> list[tuple[str, str]]:
+    """`settings` as environment assignments, leaving out those the user set."""
+    return [_ccache_env(k, v) for k, v in settings.items() if not _user_set(view, k)]
+
+
+@dataclasses.dataclass(frozen=True)
+class StablePaths:
+    """Where one kind of build puts what tools would put under a random temporary name
+    that then lands on the compile line."""
+
+    env_dir: str
+    skbuild_dir: str
+    mesonpy_dir: str
+
+
+def stable_build(
+    view: BuildView, backend: Backend, paths: StablePaths, mode: str
+) -> tuple[list[tuple[str, str]], tuple[str, ...], tuple[str, ...]]:
+    """(environment, frontend arguments, config settings) that give this build's isolated
+    environment and its backend's build directory fixed paths (`mode`: isolation_mode's;
+    each kind's contract tells frontend.py the mode and the environment's path)."""
+    env: list[tuple[str, str]] = []
+    config_settings: tuple[str, ...] = ()
+    if backend.is_scikit_build_core and not (
+        backend.build_dir_set
+        or "SKBUILD_BUILD_DIR" in view.env_names
+        or "build-dir" in view.config_settings
+    ):
+        # Its default is a random temporary directory, which reaches every compile line.
+        env.append(("SKBUILD_BUILD_DIR", _quote(paths.skbuild_dir)))
+    if backend.is_meson_python and "build-dir" not in view.config_settings:
+        config_settings = (f"build-dir={paths.mesonpy_dir}",)
+    frontend_args: tuple[str, ...] = ()
+    if mode == "env-dir":
+        frontend_args = (f"--env-dir={paths.env_dir}",)
+    elif mode == "no-isolation":
+        frontend_args = (
+            ("--no-isolation",) if view.frontend in BUILD_FRONTENDS else ("--no-build-isolation",)
+        )
+    # fixed-env: frontend.py adds the frontend's own switch once the environment is made.
+    return env, frontend_args, config_settings
+
+
+@dataclasses.dataclass(frozen=True)
+class NotCached:
+    """A platform ccwheel does not cache yet, and why (said once per build)."""
+
+    reason: str
+
+
+# Every platform cibuildwheel builds for, by its name: the module for its kind of build,
+# or why it is not cached. The Linux and host kinds are imported where they are used
+# (they import this module).
+KINDS = ("linux", "host")
+PLATFORMS: dict[str, str | NotCached] = {
+    "linux": "linux",
+    "macos": "host",
+    "windows": "host",
+    "pyodide": NotCached("pyodide builds (emscripten's compilers) are not cached yet"),
+    "ios": NotCached("iOS builds (Xcode's cross compilers) are not cached yet"),
+    "android": NotCached("Android builds (the NDK's cross compilers) are not cached yet"),
+}
+
+
+def platform_of(identifier: str) -> str:
+    """The platform of a build identifier, when cibuildwheel's own name is not at hand."""
+    tag = identifier.split("-", 1)[-1]
+    for prefix, name in (
+        ("manylinux", "linux"),
+        ("musllinux", "linux"),
+        ("macosx", "macos"),
+        ("win", "windows"),
+        ("pyodide", "pyodide"),
+        ("ios", "ios"),
+        ("android", "android"),
+    ):
+        if tag.startswith(prefix):
+            return name
+    return "unknown"
+
+
+def not_cached(platform: str) -> str | None:
+    """Why builds for `platform` are not cached, or None when they are."""
+    kind = PLATFORMS.get(platform)
+    if kind is None:
+        return f"ccwheel does not know the platform {platform!r}"
+    return kind.reason if isinstance(kind, NotCached) else None

