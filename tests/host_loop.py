@@ -8,8 +8,9 @@ directories. What is replaced is what needs macOS itself or the network beyond P
 - `install_cpython` (python.org's installer, `sudo installer`): this machine's interpreter
   of the same version, the one running the tests;
 - `get_macos_version` (`platform.mac_ver()` is empty on Linux): 14.0;
-- `_PYTHON_HOST_PLATFORM`, which `setup_python` sets: left out, or the wheel would be
-  tagged macosx and pip would take no manylinux wheel for the build requirements;
+- `_PYTHON_HOST_PLATFORM`, which `setup_python` sets unless it is set: set to this
+  machine's own, or the wheel would be tagged macosx, pip would take no manylinux wheel
+  for the build requirements, and uv would not take the interpreter;
 - virtualenv's zipapp, which cibuildwheel downloads from GitHub: one made from
   virtualenv's wheels on PyPI (`pip install --target` and `zipapp`), handed over where
   cibuildwheel asks for it (`venv._ensure_virtualenv`);
@@ -93,16 +94,8 @@ def macos_loop_on_linux(pyz: Path) -> Iterator[dict[str, str]]:
         setattr(obj, name, value)
 
     python = base_python()
-    original_setup = macos.setup_python
-
-    def setup_python(*args: Any, **kwargs: Any) -> Any:
-        found, env = original_setup(*args, **kwargs)
-        env.pop("_PYTHON_HOST_PLATFORM", None)
-        return found, env
-
     patch(macos, "install_cpython", lambda *_a, **_kw: python)
     patch(macos, "get_macos_version", lambda: (14, 0))
-    patch(macos, "setup_python", setup_python)
     patch(venv, "_ensure_virtualenv", ensure)
     try:
         yield {
@@ -110,6 +103,7 @@ def macos_loop_on_linux(pyz: Path) -> Iterator[dict[str, str]]:
             "CIBW_DEPENDENCY_VERSIONS": "latest",
             "CIBW_BUILD": IDENTIFIER.split("-")[0] + "-*",
             "CIBW_ARCHS_MACOS": "x86_64",
+            "_PYTHON_HOST_PLATFORM": sysconfig.get_platform(),
         }
     finally:
         for (obj, name), value in saved.items():

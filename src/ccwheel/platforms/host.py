@@ -116,7 +116,7 @@ def system_tmp() -> Path:
 
 
 # What a run leaves in the work directory, removed when it ends.
-WORK_ENTRIES = ("bin", "build-env", "skbuild", "mesonpy", "frontend.py")
+WORK_ENTRIES = ("bin", "build-env", "skbuild", "mesonpy", "frontend.py", "lib")
 
 
 @contextlib.contextmanager
@@ -366,6 +366,8 @@ def plan(
         "CCWHEEL_ISOLATION": mode,
         "CCWHEEL_ENV_DIR": host.paths.env_dir,
         FRONTEND_SCRIPT: str(host.work / "frontend.py"),
+        # pyproject_hooks, for a build interpreter without pip (see frontend.py).
+        "CCWHEEL_LIB": str(host.work / "lib"),
         "CCWHEEL_FRONTEND": view.frontend,
         "CCWHEEL_PACKAGE": str(view.package_dir),
     }
@@ -439,6 +441,12 @@ class HostBuilds:
         work, note = self._stack.enter_context(claim_work(self.cache_dir))
         self._host = Host(windows=self.windows, work=work, tmp=system_tmp())
         shutil.copyfile(self.frontend_script, work / "frontend.py")
+        # pypa/build's own dependency, so ccwheel's too.
+        import pyproject_hooks
+
+        hooks = Path(pyproject_hooks.__file__).parent
+        shutil.rmtree(work / "lib", ignore_errors=True)
+        shutil.copytree(hooks, work / "lib" / hooks.name, ignore=shutil.ignore_patterns("*.pyc"))
         return self._host, note
 
     def compose(

@@ -47,13 +47,24 @@ def log(message):
     sys.stderr.flush()
 
 
+def program(word):
+    """uv for uv, /usr/local/bin/uv and C:\\tools\\uv.exe alike (the host builds name uv by
+    its full path)."""
+    name = re.split(r"[\\/]", word)[-1]
+    return name[:-4] if name.lower().endswith(".exe") else name
+
+
+# uv, as the build's command names it (else as PATH has it): set by main().
+UV = ["uv"]
+
+
 def kind_of(cmd):
     """pip, build or uv: which frontend command this is (None: not one ccwheel knows)."""
     if cmd[1:4] == ["-m", "pip", "wheel"]:
         return "pip"
     if cmd[1:3] == ["-m", "build"]:
         return "build"
-    if cmd[:2] == ["uv", "build"]:
+    if cmd[1:2] == ["build"] and program(cmd[0]) == "uv":
         return "uv"
     return None
 
@@ -257,7 +268,13 @@ def hook_caller(package, table, python):
     try:
         from pyproject_hooks import BuildBackendHookCaller
     except ImportError:
-        from pip._vendor.pyproject_hooks import BuildBackendHookCaller
+        try:
+            from pip._vendor.pyproject_hooks import BuildBackendHookCaller
+        except ImportError:
+            # An interpreter without pip (uv's environments, on the host): the copy of
+            # pyproject_hooks ccwheel brings (CCWHEEL_LIB, see platforms/host.py).
+            sys.path.append(ENV["CCWHEEL_LIB"])
+            from pyproject_hooks import BuildBackendHookCaller
     return BuildBackendHookCaller(
         package,
         table["build-backend"],
@@ -297,7 +314,7 @@ class Installer:
         if not requirements:
             return
         if self.use_uv:
-            cmd = ["uv", "pip", "install", "--python", self.python]
+            cmd = [UV[0], "pip", "install", "--python", self.python]
         elif self.outer_pip:
             cmd = [sys.executable, "-m", "pip", "--python", self.python, "install", "-q"]
         else:
@@ -321,13 +338,18 @@ def create_env(path, use_uv, extra):
     """A new virtual environment at `path` for the build requirements."""
     shutil.rmtree(path, ignore_errors=True)
     if use_uv:
-        cmd = ["uv", "venv", "-q", "--python", sys.executable, path]
+        cmd = [UV[0], "venv", "-q", "--python", sys.executable, path]
     else:
         # Without pip (nor the setuptools ensurepip brings before Python 3.12): this
         # interpreter's pip installs into it from outside (plan() made sure it can).
         cmd = [sys.executable, "-m", "venv", "--without-pip", path]
     subprocess.check_call(cmd, stdout=sys.stderr)
-    return Installer(os.path.join(path, "bin", "python"), use_uv, True, extra)
+    python = (
+        os.path.join(path, "Scripts", "python.exe")
+        if os.name == "nt"
+        else os.path.join(path, "bin", "python")
+    )
+    return Installer(python, use_uv, True, extra)
 
 
 def install_requirements(installer, package, settings):
@@ -391,6 +413,10 @@ def has_env_dir():
 def exec_(cmd):
     sys.stdout.flush()
     sys.stderr.flush()
+    if os.name == "nt":
+        # Windows has no exec: the process would end before its replacement, and
+        # cibuildwheel would go on while the frontend still runs.
+        sys.exit(subprocess.call(cmd, env=ENV))
     os.execvp(cmd[0], cmd)
 
 
@@ -572,7 +598,7 @@ def fixed_env(cmd, kind):
         )
         exec_(cmd)
     # Found before the environment's scripts come first on PATH.
-    uv = shutil.which("uv") or "uv"
+    uv = UV[0]
     old_path = ENV.get("PATH", "")
     started = time.monotonic()
     try:
@@ -626,6 +652,7 @@ OWN_ISOLATION = {"pip": "PIP_NO_BUILD_ISOLATION", "uv": "UV_NO_BUILD_ISOLATION"}
 def main():
     cmd = sys.argv[1:]
     kind = kind_of(cmd)
+    UV[0] = cmd[0] if kind == "uv" else (shutil.which("uv") or "uv")
     mode = ENV.get("CCWHEEL_ISOLATION", "off")
     if kind is None or mode not in ("env-dir", "fixed-env", "no-isolation"):
         exec_(cmd)
