@@ -301,7 +301,7 @@ def ignore_venv_include(host: Host, view: BuildView) -> list[tuple[str, str]]:
     if " " in prefix:
         return []  # ccache's list is space-separated: a path with a space cannot be named
     if _user_set(view, "IGNOREOPTIONS"):
-        return [("CCACHE_IGNOREOPTIONS", f'"$CCACHE_IGNOREOPTIONS {prefix}"')]
+        return [("CCACHE_IGNOREOPTIONS", f'"$CCACHE_IGNOREOPTIONS {_escape(prefix)}"')]
     return [("CCACHE_IGNOREOPTIONS", _quote(prefix))]
 
 

