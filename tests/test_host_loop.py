@@ -10,17 +10,16 @@ asserts the numbers of the second: every compile a hit, all of them direct.
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Iterator, cast
+from typing import Any, cast
 
+import host_twice
 import pytest
 from host_loop import IDENTIFIER, macos_loop_on_linux, virtualenv_zipapp
 
 from ccwheel import cibw
-from ccwheel.cli import main
 
 PROJECTS = Path(__file__).parent / "projects"
 
@@ -42,8 +41,6 @@ def macos_loop(pyz: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> di
     monkeypatch.setattr(tempfile, "tempdir", str(tmp))
     for name in ("CIBW_BUILD", "CIBW_SKIP", "CIBW_ARCHS", "CIBW_ENVIRONMENT"):
         monkeypatch.delenv(name, raising=False)
-    # The examples' own before-build writes into the Linux container's /project.
-    monkeypatch.setenv("CIBW_BEFORE_BUILD_MACOS", "echo user-before-build")
     with macos_loop_on_linux(pyz) as env:
         for name, value in env.items():
             monkeypatch.setenv(name, value)
@@ -57,9 +54,8 @@ def build_twice(
     *extra: str,
 ) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
     """The example built by `ccwheel build --platform macos` twice, each from a fresh
-    checkout: (the first report, the second, the run directories cibuildwheel used)."""
-    cache_dir = tmp_path / "cache"
-    reports = []
+    checkout, by the script the real runners run (host_twice.py): (the first report, the
+    second, the run directories cibuildwheel used)."""
     run_dirs: list[str] = []
     import cibuildwheel.__main__ as cibw_main
 
@@ -71,30 +67,13 @@ def build_twice(
         return made
 
     monkeypatch.setattr(cibw_main, "mkdtemp", mkdtemp)
-    root = tmp_path / "checkout"
-    for run in ("cold", "warm"):
-        shutil.rmtree(root, ignore_errors=True)
-        shutil.copytree(PROJECTS / project, root / project)
-        monkeypatch.chdir(root)
-        report = tmp_path / f"{run}.json"
-        code = main(
-            [
-                "build",
-                "--platform",
-                "macos",
-                "--cache-dir",
-                str(cache_dir),
-                "--report",
-                str(report),
-                "--output-dir",
-                str(root / "wheelhouse"),
-                *extra,
-                project,
-            ]
-        )
-        assert code == 0
-        assert len(list((root / "wheelhouse").glob("*.whl"))) == 1
-        reports.append(json.loads(report.read_text()))
+    monkeypatch.chdir(tmp_path)
+    args = ["--platform", "macos", *extra]
+    reports = [
+        host_twice.build(PROJECTS / project, args, tmp_path, tmp_path / "cache", run)
+        for run in ("cold", "warm")
+    ]
+    assert host_twice.check(*reports) == []
     return reports[0], reports[1], run_dirs
 
 
