@@ -16,7 +16,7 @@ import pytest
 
 from ccwheel import cibw, config, platforms, run
 from ccwheel.cli import main
-from ccwheel.errors import HitRateTooLowError
+from ccwheel.errors import ConfigError, HitRateTooLowError
 from ccwheel.platforms import host
 
 WIN = "cp312-win_amd64"
@@ -411,3 +411,20 @@ def test_a_host_build_that_cannot_use_the_cache_is_still_built(
     assert "building without the cache" in err
     (build,) = json.loads((tmp_path / "r.json").read_text())["builds"]
     assert "installed no ccache" in build["warning"]
+
+
+def test_remote_storage_over_the_user_s_own_is_refused_on_the_host_too(tmp_path: Path) -> None:
+    h = host.Host(windows=False, work=tmp_path / "w", tmp=tmp_path)
+    view = _view(MAC, platform="macos", env_names=("CCACHE_REMOTE_STORAGE",))
+    for remote_env, read_only in (("_CCWHEEL_REMOTE_STORAGE", False), ("", True)):
+        with pytest.raises(ConfigError, match="cannot apply to the CCACHE_REMOTE_STORAGE"):
+            host.plan(
+                view,
+                host=h,
+                cache_dir=tmp_path,
+                run_dir=tmp_path,
+                max_size="1G",
+                stable_build_env="auto",
+                remote_env=remote_env,
+                remote_read_only=read_only,
+            )

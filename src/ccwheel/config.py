@@ -201,7 +201,10 @@ class Settings:
         None,
         parse=_parse_rate,
         metavar="X",
-        help="fail with exit code 20 when a warm build's hit rate is below X (0.95 or 95%%)",
+        help=(
+            "fail with exit code 20 when a warm build's hit rate is below X (0.95 or 95%%), "
+            "or when a build went without the cache (nothing measured it)"
+        ),
         default_text="none",
     )
     selinux_relabel: bool | None = option(

@@ -154,6 +154,7 @@ class _Lifecycle:
             stable_build_env=settings.stable_build_env,
             explain=settings.explain,
             remote_env=REMOTE_ENV if settings.remote_storage else "",
+            remote_read_only=settings.remote_read_only,
             ccache=binaries.host_binary(),
             windows=sys.platform == "win32",
             frontend_script=container.RESOURCES / "frontend.py",

@@ -226,6 +226,21 @@ def ccache_env(view: BuildView, settings: Mapping[str, str | bool]) -> list[tupl
     return [_ccache_env(k, v) for k, v in settings.items() if not _user_set(view, k)]
 
 
+def check_remote(view: BuildView, remote: bool, read_only: bool) -> None:
+    """ccwheel's remote storage cannot apply over a CCACHE_REMOTE_STORAGE of the user's own
+    cibuildwheel environment: theirs would win, as every CCACHE_* of theirs does, and the
+    remote storage or its read-only marking would silently not apply. A secret's
+    protection must not be a silent no-op."""
+    if (remote or read_only) and _user_set(view, "REMOTE_STORAGE"):
+        what = "--remote-read-only" if read_only else "--remote-storage"
+        msg = (
+            f"{what} cannot apply to the CCACHE_REMOTE_STORAGE that your cibuildwheel "
+            f"environment sets for {view.identifier}: give the URL to ccwheel only "
+            f"(--remote-storage or CCWHEEL_REMOTE_STORAGE), or drop {what}"
+        )
+        raise ConfigError(msg)
+
+
 @dataclasses.dataclass(frozen=True)
 class StablePaths:
     """Where one kind of build puts what tools would put under a random temporary name

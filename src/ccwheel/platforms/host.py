@@ -36,6 +36,7 @@ from ccwheel.platforms import (
     _user_set,
     ccache_defaults,
     ccache_env,
+    check_remote,
     isolation_mode,
     stable_build,
 )
@@ -315,6 +316,7 @@ def plan(
     stable_build_env: str,
     backend: Backend | None = None,
     remote_env: str = "",
+    remote_read_only: bool = False,
     explain: bool = False,
     msvc: Msvc | None = None,
 ) -> Injection:
@@ -323,6 +325,7 @@ def plan(
     from there, as every host build inherits ccwheel's environment), or "". `msvc`: on
     Windows, what msvc_setup found."""
     backend = backend or Backend()
+    check_remote(view, bool(remote_env), remote_read_only)
     mode = isolation_mode(view, stable_build_env)
     sep = host.pathsep
     front = [str(host.links)]
@@ -417,6 +420,7 @@ class HostBuilds:
         stable_build_env: str,
         explain: bool,
         remote_env: str,
+        remote_read_only: bool,
         ccache: Path | None,
         windows: bool,
         frontend_script: Path,
@@ -426,6 +430,7 @@ class HostBuilds:
         self.stable_build_env = stable_build_env
         self.explain = explain
         self.remote_env = remote_env
+        self.remote_read_only = remote_read_only
         self.ccache = ccache
         self.windows = windows
         self.frontend_script = frontend_script
@@ -476,6 +481,7 @@ class HostBuilds:
             stable_build_env=self.stable_build_env,
             backend=backend,
             remote_env=self.remote_env,
+            remote_read_only=self.remote_read_only,
             explain=self.explain,
             msvc=msvc,
         )

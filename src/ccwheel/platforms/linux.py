@@ -21,9 +21,9 @@ from ccwheel.platforms import (
     Injection,
     StablePaths,
     _quote,
-    _user_set,
     ccache_defaults,
     ccache_env,
+    check_remote,
     isolation_mode,
     stable_build,
 )
@@ -240,17 +240,7 @@ def plan(
     # share the cache, or a build that fails half-way, still report exactly their own.
     env.append(("CCACHE_STATSLOG", _quote(f"{runs}/{view.identifier}.stats")))
     create_args = [f"--volume={host_cache_dir}:{MOUNT}" + (":z" if selinux_relabel else "")]
-    if (remote or remote_read_only) and _user_set(view, "REMOTE_STORAGE"):
-        # Theirs would win, as every CCACHE_* of theirs does, and ccwheel's remote storage
-        # or its read-only marking would silently not apply: a secret's protection must
-        # not be a silent no-op.
-        what = "--remote-read-only" if remote_read_only else "--remote-storage"
-        msg = (
-            f"{what} cannot apply to the CCACHE_REMOTE_STORAGE that your cibuildwheel "
-            f"environment sets for {view.identifier}: give the URL to ccwheel only "
-            f"(--remote-storage or CCWHEEL_REMOTE_STORAGE), or drop {what}"
-        )
-        raise ConfigError(msg)
+    check_remote(view, bool(remote), remote_read_only)
     if remote:
         # cibuildwheel prints every environment assignment (unevaluated) and the
         # create-args; the value itself comes from ccwheel's own environment, where run.py
