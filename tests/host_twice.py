@@ -11,6 +11,7 @@ build loop on Linux.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -18,12 +19,19 @@ from pathlib import Path
 from typing import Any
 
 
-def build(project: Path, args: list[str], where: Path, cache_dir: Path, name: str) -> Any:
-    """One build from a fresh copy at WHERE/checkout (the same path each time, as a CI
-    runner's checkout is): its report."""
+def build(
+    project: Path,
+    args: list[str],
+    where: Path,
+    cache_dir: Path,
+    name: str,
+    checkout_at: str = "checkout",
+) -> Any:
+    """One build from a fresh copy at WHERE/CHECKOUT_AT (by default the same path each
+    time, as a CI runner's checkout is): its report."""
     from ccwheel.cli import main
 
-    checkout = where / "checkout"
+    checkout = where / checkout_at
     shutil.rmtree(checkout, ignore_errors=True)
     shutil.copytree(project, checkout / project.name)
     report = where / f"{name}.json"
@@ -34,12 +42,18 @@ def build(project: Path, args: list[str], where: Path, cache_dir: Path, name: st
         "--report",
         str(report),
         "--output-dir",
-        str(checkout / "wheelhouse"),
+        "wheelhouse",
         *args,
-        str(checkout / project.name),
+        project.name,
     ]
     print(f"ccwheel {' '.join(argv)}", file=sys.stderr, flush=True)
-    code = main(argv)
+    # From the checkout's root, as CI runs cibuildwheel.
+    cwd = Path.cwd()
+    os.chdir(checkout)
+    try:
+        code = main(argv)
+    finally:
+        os.chdir(cwd)
     if code != 0:
         sys.exit(f"{name} build failed with exit code {code}")
     if len(list((checkout / "wheelhouse").glob("*.whl"))) != len(

@@ -8,6 +8,7 @@ The macOS path runs for real in test_host_loop.py.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path, PureWindowsPath
 from typing import Any, Sequence
@@ -34,11 +35,15 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
+KITS_BIN = r"C:\Program Files (x86)\Windows Kits\10\bin\10.0.26100.0\x64"
+
+
 def _msvc(tmp_path: Path) -> host.Msvc:
     return host.Msvc(
-        assignments=(("INCLUDE", KITS_INCLUDE), ("VSCMD_ARG_TGT_ARCH", "x64")),
-        path=(MSVC_BIN,),
-        cl=MSVC_BIN + r"\cl.exe",
+        values=(("VSCMD_ARG_TGT_ARCH", "x64"), ("VCToolsVersion", "14.44.35207")),
+        lists=(("INCLUDE", (KITS_INCLUDE,), False), ("LIB", (r"C:\vs\lib",), True)),
+        path=(MSVC_BIN, KITS_BIN),
+        cl_dir=MSVC_BIN,
     )
 
 
@@ -81,15 +86,19 @@ def test_windows_setuptools_finds_the_link_first_then_msvc(project: Path, tmp_pa
     r = _resolve(project, WIN, "windows", {}, _windows_composer(tmp_path))
     v = r.values
     links = str(_windows_host().links)
-    assert v["PATH"] == f"{links};{MSVC_BIN};/usr/bin"
+    # MSVC's compiler directory right after the link, the rest of what vcvarsall.bat added
+    # after the build's own PATH.
+    assert v["PATH"] == f"{links};{MSVC_BIN};/usr/bin;{KITS_BIN}"
     assert v["DISTUTILS_USE_SDK"] == "1"
     # Values with spaces, parentheses and backslashes come through cibuildwheel's evaluator.
     assert v["INCLUDE"] == KITS_INCLUDE
     assert v["VSCMD_ARG_TGT_ARCH"] == "x64"
-    # The copy of ccache named cl.exe runs the real one by its full path.
-    assert v["CCACHE_COMPILER"] == MSVC_BIN + r"\cl.exe"
+    # ccache, found as cl.exe, looks for the compiler it runs in MSVC's directory first,
+    # then on the build's PATH without the link (clang-cl through `ccache clang-cl`).
+    assert v["CCACHE_PATH"] == f"{MSVC_BIN};/usr/bin"
+    assert "CCACHE_COMPILER" not in v
     # Windows separates a list of base directories with ';'.
-    assert v["CCACHE_BASEDIR"].split(";")[-1] == str(_windows_host().work)
+    assert v["CCACHE_BASEDIR"].split(";")[-1] == str(_windows_host().tmp)
     assert v["CCACHE_IGNOREOPTIONS"] == r"-IC:\Users\runneradmin\AppData\Local\Temp\cibw-run-*"
     assert v["CCWHEEL_ENV_DIR"] == str(_windows_host().work / "build-env")
     assert r.frontend_args == [f"--env-dir={_windows_host().work / 'build-env'}"]
@@ -98,11 +107,17 @@ def test_windows_setuptools_finds_the_link_first_then_msvc(project: Path, tmp_pa
 def test_windows_the_user_s_own_settings_win(project: Path, tmp_path: Path) -> None:
     env = {
         "CIBW_ENVIRONMENT_WINDOWS": (
-            "DISTUTILS_USE_SDK=1 CCACHE_COMPILER=C:/mine/cl.exe CCACHE_IGNOREOPTIONS=-DX"
+            "DISTUTILS_USE_SDK=1 CCACHE_PATH=C:/mine CCACHE_IGNOREOPTIONS=-DX "
+            r'INCLUDE="C:\\mylibs\\include" LIB="C:\\mylibs\\lib" VCToolsVersion=14.29'
         )
     }
     r = _resolve(project, WIN, "windows", env, _windows_composer(tmp_path))
-    assert r.values["CCACHE_COMPILER"] == "C:/mine/cl.exe"
+    assert r.values["CCACHE_PATH"] == "C:/mine"
+    # Visual Studio's entries in front of the user's own, never in their place; their own
+    # value of anything else vcvarsall.bat sets wins.
+    assert r.values["INCLUDE"] == KITS_INCLUDE + r";C:\mylibs\include"
+    assert r.values["LIB"] == r"C:\vs\lib;C:\mylibs\lib"
+    assert r.values["VCToolsVersion"] == "14.29"
     # ccache's list of options to leave out is added to, not replaced.
     assert r.values["CCACHE_IGNOREOPTIONS"] == (
         r"-DX -IC:\Users\runneradmin\AppData\Local\Temp\cibw-run-*"
@@ -155,7 +170,11 @@ def test_macos_composition(project: Path, tmp_path: Path) -> None:
     assert v["PATH"] == f"{work / 'bin'}:/usr/bin"
     assert "DISTUTILS_USE_SDK" not in v and "CCACHE_COMPILER" not in v
     assert v["CCACHE_DIR"] == str(tmp_path / "cache" / "data")
-    assert v["CCACHE_BASEDIR"].split(":") == [str(Path.cwd()), str(project), str(work)]
+    assert v["CCACHE_BASEDIR"].split(":") == [
+        str(Path.cwd()),
+        str(project),
+        "/private/var/folders/x/T",
+    ]
     assert v["CCACHE_STATSLOG"] == str(tmp_path / "runs" / "r" / f"{MAC}.stats")
     assert v["CCACHE_IGNOREOPTIONS"] == "-I/private/var/folders/x/T/cibw-run-*"
     assert v["CCACHE_NOHASHDIR"] == "1" and v["CCACHE_COMPILERCHECK"] == "content"
@@ -207,13 +226,17 @@ def test_visual_studio_s_environment_is_read_as_setuptools_reads_it() -> None:
         calls.append((cmd, utf16))
         if isinstance(cmd, list):
             return VS + "\r\n"
-        return "INCLUDE=C:\\inc\r\nPath=C:\\msvc;C:\\Windows\r\nnot a variable line\r\n"
+        if cmd == "cmd /u /c set":
+            return "Path=C:\\Windows\r\nKEY=first line\r\nsecond line\r\n"
+        return "INCLUDE=C:\\inc\r\nPath=C:\\msvc;C:\\Windows\r\nKEY=first line\r\nsecond line\r\n"
 
-    env = host.msvc_environment("amd64", run=fake_run)
-    assert env == {"INCLUDE": "C:\\inc", "Path": "C:\\msvc;C:\\Windows"}
-    vswhere, vcvars = calls
+    before, after = host.msvc_environment("amd64", run=fake_run)
+    assert before == {"Path": "C:\\Windows", "KEY": "first line"}
+    assert after == {"INCLUDE": "C:\\inc", "Path": "C:\\msvc;C:\\Windows", "KEY": "first line"}
+    vswhere, plain, vcvars = calls
     assert vswhere[0][0].endswith("vswhere.exe") and "installationPath" in vswhere[0]
-    assert vcvars[1] is True  # cmd /u writes UTF-16
+    assert plain == ("cmd /u /c set", True)  # cmd /u writes UTF-16
+    assert vcvars[1] is True
     assert vcvars[0].startswith('cmd /u /c "') and vcvars[0].endswith('vcvarsall.bat" amd64 && set')
 
 
@@ -232,19 +255,27 @@ def test_what_vcvarsall_changed_is_what_the_build_gets(tmp_path: Path) -> None:
     msvc_bin = tmp_path / "msvc"
     msvc_bin.mkdir()
     (msvc_bin / "cl.exe").write_text("")
-    current = {"PATH": "C:\\Windows;C:\\tools", "INCLUDE": "", "HOME": "C:\\me"}
-    vc_env = {
-        "Path": f"{msvc_bin};C:\\Windows;C:\\tools",
-        "INCLUDE": "C:\\inc",
-        "HOME": "C:\\me",  # unchanged: left out
-        "ProgramFiles(x86)": "C:\\x",  # not a name the build's environment can take
+    before = {
+        "PATH": "C:\\Windows;C:\\tools",
+        "LIB": "C:\\mylib",
+        "HOME": "C:\\me",
+        "ProgramFiles(x86)": "C:\\x",
     }
-    found = host.msvc_setup(vc_env, current)
-    assert found.path == (str(msvc_bin),)
-    assert found.assignments == (("INCLUDE", "C:\\inc"),)
-    assert found.cl == str(msvc_bin / "cl.exe")
+    after = {
+        "Path": f"C:\\kits;{msvc_bin};C:\\Windows;C:\\tools",
+        "INCLUDE": "C:\\inc",
+        "LIB": "C:\\vslib;C:\\mylib",
+        "VSCMD_ARG_TGT_ARCH": "x64",
+        "HOME": "C:\\me",  # unchanged: left out
+        "ProgramFiles(x86)": "C:\\y",  # not a name the build's environment can take
+    }
+    found = host.msvc_setup(before, after)
+    assert found.path == ("C:\\kits", str(msvc_bin))
+    assert found.cl_dir == str(msvc_bin)
+    assert found.values == (("VSCMD_ARG_TGT_ARCH", "x64"),)
+    assert found.lists == (("INCLUDE", ("C:\\inc",), False), ("LIB", ("C:\\vslib",), True))
     with pytest.raises(host.HostUnavailable, match=r"no cl\.exe"):
-        host.msvc_setup({"Path": "C:\\Windows"}, current)
+        host.msvc_setup(before, {"Path": "C:\\Windows"})
 
 
 def test_links_for_the_compilers_this_host_has(tmp_path: Path) -> None:
@@ -365,7 +396,7 @@ def test_an_uncached_platform_is_never_silent(
     (build,) = json.loads(report.read_text())["builds"]
     assert build["warning"].startswith("not cached: ")
     assert code == HitRateTooLowError.exit_code
-    assert "cannot hold for builds without the cache" in err
+    assert "cannot hold for builds ccwheel did not cache" in err
 
 
 def test_min_hit_rate_fails_on_any_build_that_was_not_measured(tmp_path: Path) -> None:
@@ -380,6 +411,19 @@ def test_min_hit_rate_fails_on_any_build_that_was_not_measured(tmp_path: Path) -
     )
     rep = report.Report(tmp_path, [measured], 0, 0, None)
     run.check_hit_rate(rep, 0.9)
+    # A build that went without the cache for a reason of its own (the container's setup
+    # did not run: cibuildwheel reused a compatible abi3 wheel) was not ccwheel's choice.
+    rep.builds.append(
+        report.BuildRecord(
+            "cp313-manylinux_x86_64",
+            stats.BuildStats(),
+            1.0,
+            warm=True,
+            finished=True,
+            warning="the container left no word in the cache directory",
+        )
+    )
+    run.check_hit_rate(rep, 0.9)
     rep.builds.append(
         report.BuildRecord(
             "cp312-win_amd64",
@@ -388,6 +432,7 @@ def test_min_hit_rate_fails_on_any_build_that_was_not_measured(tmp_path: Path) -
             warm=False,
             finished=True,
             warning="not cached: Visual Studio's C++ tools are not installed",
+            cached=False,
         )
     )
     with pytest.raises(HitRateTooLowError, match=r"cp312-win_amd64 \(not cached: Visual"):
@@ -428,3 +473,98 @@ def test_remote_storage_over_the_user_s_own_is_refused_on_the_host_too(tmp_path:
                 remote_env=remote_env,
                 remote_read_only=read_only,
             )
+
+
+def test_meson_python_s_build_dir_survives_cibuildwheel_s_split(project: Path) -> None:
+    """cibuildwheel splits the config settings as a POSIX shell would, on Windows too."""
+    import shlex
+
+    work = PureWindowsPath(r"C:\Users\John Smith\AppData\Local\ccwheel\Cache\.ccwheel\work")
+    h = host.Host(windows=True, work=work, tmp=PureWindowsPath(r"C:\Temp"))  # type: ignore[arg-type]
+
+    def compose(view: platforms.BuildView) -> platforms.Injection:
+        return host.plan(
+            view,
+            host=h,
+            cache_dir=Path("C:/cache"),
+            run_dir=Path("C:/cache/r"),
+            max_size="1G",
+            stable_build_env="auto",
+            backend=platforms.Backend(name="mesonpy"),
+        )
+
+    env = {"CIBW_CONFIG_SETTINGS": "setup-args=-Dfoo=bar"}
+    r = _resolve(project, WIN, "windows", env, compose)
+    assert shlex.split(r.config_settings) == [
+        "setup-args=-Dfoo=bar",
+        f"build-dir={work / 'mesonpy'}",
+    ]
+
+
+def test_cc_from_the_user_s_environment_option_is_routed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CC set in [tool.cibuildwheel.macos] environment, not in ccwheel's own environment."""
+    from cibuildwheel.environment import parse_environment
+
+    parsed = parse_environment('CC=gcc-fake CXX="$(which g++)" OTHER=$CC-x')
+    assert cibw._compilers(parsed) == (("CC", "gcc-fake"),)
+
+    bin_dir = tmp_path / "path"
+    bin_dir.mkdir()
+    for name in ("gcc-fake", "cc"):
+        (bin_dir / name).write_text("#!/bin/sh\n")
+        (bin_dir / name).chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.delenv("CC", raising=False)
+    builds = _host_builds(tmp_path)
+    view = dataclasses.replace(_view(MAC, platform="macos"), compilers=(("CC", "gcc-fake"),))
+    (tmp_path / "run").mkdir()
+    builds.compose(view, platforms.Backend(), tmp_path / "run")
+    assert sorted(p.name for p in (builds.host().links).iterdir()) == ["cc", "gcc-fake"]
+    assert "routed=cc,gcc-fake" in (tmp_path / "run" / f"{MAC}.info").read_text()
+    builds.close()
+
+
+def _host_builds(tmp_path: Path, **kw: Any) -> host.HostBuilds:
+    ccache = tmp_path / "ccache"
+    ccache.write_text("")
+    args: dict[str, Any] = {
+        "cache_dir": tmp_path / "cache",
+        "max_size": "1G",
+        "stable_build_env": "auto",
+        "explain": False,
+        "remote_env": "",
+        "remote_read_only": False,
+        "ccache": ccache,
+        "ccache_version": "4.14.2",
+        "windows": False,
+        "frontend_script": Path(run.container.RESOURCES / "frontend.py"),
+    }
+    return host.HostBuilds(**{**args, **kw})
+
+
+def test_every_build_starts_without_the_last_one_s_directories(tmp_path: Path) -> None:
+    builds = _host_builds(tmp_path)
+    builds.build_started(MAC)  # nothing claimed yet: nothing to do
+    h = builds.host()
+    for path in (h.paths.env_dir, h.paths.skbuild_dir, h.paths.mesonpy_dir):
+        Path(path).mkdir(parents=True)
+    builds.build_started(MAC)
+    assert not any(
+        Path(p).exists() for p in (h.paths.env_dir, h.paths.skbuild_dir, h.paths.mesonpy_dir)
+    )
+    assert (h.work / "frontend.py").is_file()
+    builds.close()
+    assert not (h.work / "frontend.py").exists()
+
+
+def test_a_work_directory_that_cannot_be_prepared_leaves_every_build_uncached(
+    tmp_path: Path,
+) -> None:
+    builds = _host_builds(tmp_path, frontend_script=tmp_path / "missing.py")
+    (tmp_path / "run").mkdir()
+    for _ in range(2):
+        with pytest.raises(host.HostUnavailable, match="cannot prepare ccwheel's work"):
+            builds.compose(_view(MAC, platform="macos"), platforms.Backend(), tmp_path / "run")
+    builds.close()

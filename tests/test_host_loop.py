@@ -38,6 +38,8 @@ def macos_loop(pyz: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> di
     side)."""
     tmp = tmp_path / "tmp"
     tmp.mkdir()
+    # As TMPDIR on a Mac: the builds' own processes take theirs from there too.
+    monkeypatch.setenv("TMPDIR", str(tmp))
     monkeypatch.setattr(tempfile, "tempdir", str(tmp))
     for name in ("CIBW_BUILD", "CIBW_SKIP", "CIBW_ARCHS", "CIBW_ENVIRONMENT"):
         monkeypatch.delenv(name, raising=False)
@@ -52,10 +54,13 @@ def build_twice(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     *extra: str,
+    moved: bool = False,
+    all_direct: bool = True,
 ) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
     """The example built by `ccwheel build --platform macos` twice, each from a fresh
     checkout, by the script the real runners run (host_twice.py): (the first report, the
-    second, the run directories cibuildwheel used)."""
+    second, the run directories cibuildwheel used). `moved`: the second checkout is
+    elsewhere, deeper (another machine's, another clone)."""
     run_dirs: list[str] = []
     import cibuildwheel.__main__ as cibw_main
 
@@ -69,11 +74,13 @@ def build_twice(
     monkeypatch.setattr(cibw_main, "mkdtemp", mkdtemp)
     monkeypatch.chdir(tmp_path)
     args = ["--platform", "macos", *extra]
+    warm_at = "elsewhere/deeper/checkout" if moved else "checkout"
     reports = [
-        host_twice.build(PROJECTS / project, args, tmp_path, tmp_path / "cache", run)
-        for run in ("cold", "warm")
+        host_twice.build(PROJECTS / project, args, tmp_path, tmp_path / "cache", run, at)
+        for run, at in (("cold", "checkout"), ("warm", warm_at))
     ]
-    assert host_twice.check(*reports) == []
+    if all_direct:
+        assert host_twice.check(*reports) == []
     return reports[0], reports[1], run_dirs
 
 
@@ -100,7 +107,7 @@ def test_setuptools_hits_on_the_second_run(
     if frontend == "uv" and (not shutil.which("uv") or cibw.version().startswith("2.")):
         pytest.skip("the uv frontend needs uv, and cibuildwheel >= 3.0")
     monkeypatch.setenv("CIBW_BUILD_FRONTEND", frontend)
-    cold, warm, run_dirs = build_twice("setuptools", tmp_path, monkeypatch)
+    cold, warm, run_dirs = build_twice("setuptools", tmp_path, monkeypatch, moved=True)
     # Two runs, two random run directories: what moved is not in the hash.
     assert len(set(run_dirs)) == 2
     assert all(Path(d).name.startswith("cibw-run-") for d in run_dirs)
@@ -128,5 +135,18 @@ def test_a_build_without_isolation_hits_despite_cibuildwheel_s_random_virtualenv
     the run directory, and setuptools puts its include directory on every compile line."""
     monkeypatch.setenv("CIBW_BUILD_FRONTEND", "build; args: --no-isolation")
     monkeypatch.setenv("CIBW_BEFORE_BUILD_MACOS", "pip install setuptools")
-    cold, warm, _ = build_twice("setuptools", tmp_path, monkeypatch)
+    cold, warm, _ = build_twice("setuptools", tmp_path, monkeypatch, moved=True)
     assert_all_direct_hits(cold, warm)
+
+
+def test_a_backend_that_builds_from_a_temporary_copy_hits(
+    macos_loop: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An in-tree backend that copies the project into `mkdtemp()` and cythonizes there,
+    with absolute include directories: the system's temporary directory is a base
+    directory, as /tmp is in the containers. The generated unit names the directory it was
+    generated in, in a comment: it hits through ccache's preprocessor mode, as on Linux."""
+    cold, warm, _ = build_twice("intree-cython", tmp_path, monkeypatch, all_direct=False)
+    first, second = only_build(cold), only_build(warm)
+    assert first["compilations"] == second["compilations"] == 3
+    assert second["hits"] == 3 and second["direct_hits"] == 2

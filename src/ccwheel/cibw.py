@@ -107,7 +107,30 @@ def _view(identifier: str, options: Any, bo: Any) -> BuildView:
         package_dir=Path(options.globals.package_dir).resolve(),
         project_dir=Path.cwd(),
         platform=str(options.platform),
+        compilers=_compilers(bo.environment) if options.platform != "linux" else (),
     )
+
+
+def _compilers(environment: Any) -> tuple[tuple[str, str], ...]:
+    """CC and CXX as the user's environment option sets them for a host build, evaluated by
+    cibuildwheel's own evaluator over this process's environment (as the build's is), but
+    never a value that runs a command: that runs once, in the build."""
+    import os
+
+    env = dict(os.environ)
+    found = []
+    for assignment in environment.assignments:
+        value = str(getattr(assignment, "value", ""))
+        if "$(" in value or "`" in value:
+            env.pop(assignment.name, None)
+            continue
+        try:
+            env[assignment.name] = assignment.evaluated_value(environment=env)
+        except Exception:  # what cibuildwheel cannot evaluate, it says itself in the build
+            continue
+        if assignment.name in ("CC", "CXX"):
+            found.append((assignment.name, env[assignment.name]))
+    return tuple(found)
 
 
 def _compose(bo: Any, inj: Injection) -> Any:

@@ -21,6 +21,9 @@ class BuildRecord:
     warm: bool
     finished: bool
     warning: str | None = None
+    # False for a build ccwheel did not cache: a platform it does not cache yet, a host
+    # build that could not use the cache (`warning` says why). Nothing measured it.
+    cached: bool = True
     # Something the user should know about a build that did use the cache.
     note: str | None = None
     ccache: dict[str, str] = dataclasses.field(default_factory=dict)
@@ -226,6 +229,7 @@ def to_json(report: Report) -> dict[str, Any]:
                 "finished": b.finished,
                 "warm": b.warm,
                 "seconds": b.seconds,
+                "cached": b.cached,
                 "warning": b.warning,
                 "note": b.note,
                 "ccache": b.ccache,

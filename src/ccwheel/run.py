@@ -320,6 +320,7 @@ def _collect(life: _Lifecycle, run: cache.Run | None, code: int) -> report.Repor
                 warm=life.warm_before.get(identifier, False),
                 finished=identifier in life.builds.seconds,
                 warning=warning,
+                cached=identifier not in life.uncached,
                 ccache=info,
                 note=note_,
                 explanations=_explain(settings, run, identifier, build_stats),
@@ -388,14 +389,14 @@ def _mark_warm(rep: report.Report, cache_dir: Path) -> None:
 
 def check_hit_rate(rep: report.Report, minimum: float | None) -> None:
     """--min-hit-rate: only warm builds that finished count (a cold build misses by nature);
-    and a build that went without the cache fails it, since nothing was measured (a
-    platform ccwheel does not cache yet, a cache it could not use)."""
+    and a build ccwheel did not cache fails it, since nothing measured it (a platform
+    ccwheel does not cache yet, a host build that could not use the cache)."""
     if minimum is None:
         return
-    unmeasured = [f"{b.identifier} ({b.warning})" for b in rep.builds if b.finished and b.warning]
+    unmeasured = [f"{b.identifier} ({b.warning})" for b in rep.builds if not b.cached]
     if unmeasured:
         msg = (
-            f"--min-hit-rate {100 * minimum:.1f}% cannot hold for builds without the cache, "
+            f"--min-hit-rate {100 * minimum:.1f}% cannot hold for builds ccwheel did not cache, "
             f"which nothing measured: {'; '.join(unmeasured)}"
         )
         raise HitRateTooLowError(msg)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import shlex
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
@@ -53,6 +54,9 @@ class BuildView:
     # The container engine (Linux builds only).
     engine: str = ""
     create_args: tuple[str, ...] = ()
+    # CC and CXX as the user's environment option sets them (evaluated over ccwheel's
+    # own environment, as a host build's is; left out when they run a command).
+    compilers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -268,7 +272,9 @@ def stable_build(
         # Its default is a random temporary directory, which reaches every compile line.
         env.append(("SKBUILD_BUILD_DIR", _quote(paths.skbuild_dir)))
     if backend.is_meson_python and "build-dir" not in view.config_settings:
-        config_settings = (f"build-dir={paths.mesonpy_dir}",)
+        # cibuildwheel splits the config settings the way a POSIX shell would (shlex), on
+        # every platform: quoted, a Windows path keeps its backslashes and a space.
+        config_settings = (shlex.quote(f"build-dir={paths.mesonpy_dir}"),)
     frontend_args: tuple[str, ...] = ()
     if mode == "env-dir":
         frontend_args = (f"--env-dir={paths.env_dir}",)

