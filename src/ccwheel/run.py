@@ -442,10 +442,11 @@ def _say_what_read_only_protects(settings: config.Settings) -> None:
 def build(settings: config.Settings, argv: Sequence[str]) -> int:
     """`ccwheel build`: cibuildwheel with `argv`, with the cache as `settings` say."""
     cibw.check_supported()
-    # Read into `settings` already: the URL (and its credentials) must not be in the
-    # environment of what cibuildwheel runs on this host (macOS and Windows builds, their
-    # tests). The containers get it through the engine only (_remote_in_environment). Put
-    # back afterwards: `main()` may be called again in the same process.
+    # Read into `settings` already: the URL (and its credentials) leaves the environment
+    # under the name users give it, which cibuildwheel's environment-pass options could
+    # print. For the run it is under ccwheel's private name only (_remote_in_environment):
+    # the containers get it through the engine, the host builds inherit it (ccache in
+    # them needs it). Put back afterwards: `main()` may be called again in the same process.
     with _without_env(config.env_name("remote_storage")):
         return _build(settings, argv)
 
