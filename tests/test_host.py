@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import tempfile
 from pathlib import Path, PureWindowsPath
 from typing import Any, Sequence
 
@@ -508,7 +509,7 @@ def test_cc_from_the_user_s_environment_option_is_routed(
     from cibuildwheel.environment import parse_environment
 
     parsed = parse_environment('CC=gcc-fake CXX="$(which g++)" OTHER=$CC-x')
-    assert cibw._compilers(parsed) == (("CC", "gcc-fake"),)
+    assert cibw._compilers(parsed) == (("CC", "gcc-fake"), ("CXX", ""))
 
     bin_dir = tmp_path / "path"
     bin_dir.mkdir()
@@ -568,3 +569,76 @@ def test_a_work_directory_that_cannot_be_prepared_leaves_every_build_uncached(
         with pytest.raises(host.HostUnavailable, match="cannot prepare ccwheel's work"):
             builds.compose(_view(MAC, platform="macos"), platforms.Backend(), tmp_path / "run")
     builds.close()
+
+
+def test_a_warm_build_whose_compiles_never_reached_ccache_fails_the_min_hit_rate(
+    tmp_path: Path,
+) -> None:
+    from ccwheel import report, stats
+
+    unrouted = report.BuildRecord(
+        MAC, stats.BuildStats(), 1.0, warm=True, finished=True, ccache={"unrouted": "/opt/cc"}
+    )
+    rep = report.Report(tmp_path, [unrouted], 0, 0, None)
+    with pytest.raises(HitRateTooLowError, match=r"no compile reached ccache: not routed: /opt/cc"):
+        run.check_hit_rate(rep, 0.9)
+    # A build with nothing to compile through a C compiler (Rust, say): nothing to hold.
+    rep.builds[0] = report.BuildRecord(MAC, stats.BuildStats(), 1.0, warm=True, finished=True)
+    run.check_hit_rate(rep, 0.9)
+    # CMake's Visual Studio generator, named in the build's note.
+    rep.builds[0] = report.BuildRecord(
+        WIN, stats.BuildStats(), 1.0, warm=True, finished=True, note="CMake's Visual Studio"
+    )
+    with pytest.raises(HitRateTooLowError, match=r"CMake's Visual Studio"):
+        run.check_hit_rate(rep, 0.9)
+
+
+def test_a_job_with_msvc_set_up_already_is_cached(tmp_path: Path) -> None:
+    """vcvarsall.bat run again puts the same directory in front: it is not new, and still
+    where cl.exe is."""
+    cl_dir = tmp_path / "msvc"
+    cl_dir.mkdir()
+    (cl_dir / "cl.exe").write_text("")
+    before = {"PATH": f"{cl_dir};C:\\Windows"}
+    found = host.msvc_setup(before, {"Path": f"{cl_dir};{cl_dir};C:\\Windows"})
+    assert found.cl_dir == str(cl_dir) and found.path == ()
+
+
+def test_the_temporary_directory_is_a_base_directory_as_named_and_resolved(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """macOS's TMPDIR is /var/folders/..., which resolves to /private/var/folders/...; a
+    backend's mkdtemp() names the first, ccache compares by name."""
+    real = tmp_path / "private-tmp"
+    real.mkdir()
+    (tmp_path / "tmp-link").symlink_to(real)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp-link"))
+    assert host.system_tmp_dirs() == (tmp_path / "tmp-link", real)
+    assert host.system_tmp() == real
+    h = host.Host(windows=False, work=tmp_path / "w", tmp=real, tmp_dirs=host.system_tmp_dirs())
+
+    def compose(view: platforms.BuildView) -> platforms.Injection:
+        return host.plan(
+            view,
+            host=h,
+            cache_dir=tmp_path,
+            run_dir=tmp_path,
+            max_size="1G",
+            stable_build_env="auto",
+        )
+
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "pyproject.toml").write_text("")
+    r = _resolve(tmp_path / "p", MAC, "macos", {}, compose)
+    assert r.values["CCACHE_BASEDIR"].split(":")[-2:] == [str(tmp_path / "tmp-link"), str(real)]
+    # cibuildwheel's run directory is resolved: the pattern names it so.
+    assert r.values["CCACHE_IGNOREOPTIONS"] == f"-I{real}/cibw-run-*"
+
+
+def test_no_command_of_the_user_s_runs_in_ccwheel_s_process(tmp_path: Path) -> None:
+    from cibuildwheel.environment import parse_environment
+
+    marker = tmp_path / "ran"
+    parsed = parse_environment(f"CC=$\\\n(touch {marker}) CXX=`touch {marker}` X=1")
+    assert cibw._compilers(parsed) == (("CC", ""), ("CXX", ""))
+    assert not marker.exists()

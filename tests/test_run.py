@@ -118,6 +118,28 @@ def test_the_min_hit_rate_fails_a_warm_build_below_it(
         run.build(strict, [])
 
 
+def test_the_min_hit_rate_fails_a_container_build_that_went_without_the_cache(
+    settings: config.Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """setup.sh said why (no usable ccache, say): nothing measured the build, even cold."""
+    from ccwheel.errors import HitRateTooLowError
+
+    def status() -> None:
+        runs = cache.runs(settings.cache_dir)
+        (runs[0].dir / f"{ID}.info").unlink()
+        (runs[0].dir / f"{ID}.status").write_text("no usable ccache for x86_64\n")
+
+    _fake_cibuildwheel(monkeypatch, during=status, stats_text="")
+    _trims(monkeypatch)
+    strict = config.Settings(cache_dir=settings.cache_dir, min_hit_rate=0.9)
+    with pytest.raises(HitRateTooLowError, match=r"no usable ccache"):
+        run.build(strict, [])
+    # A container that left no word (cibuildwheel reused a compatible abi3 wheel, before
+    # any setup ran): not ccwheel's to fail.
+    _fake_cibuildwheel(monkeypatch, stats_text="", host_sees=False)
+    assert run.build(strict, []) == 0
+
+
 def test_sigterm_exits_143_with_an_incomplete_report(
     settings: config.Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -114,20 +114,21 @@ def _view(identifier: str, options: Any, bo: Any) -> BuildView:
 def _compilers(environment: Any) -> tuple[tuple[str, str], ...]:
     """CC and CXX as the user's environment option sets them for a host build, evaluated by
     cibuildwheel's own evaluator over this process's environment (as the build's is), but
-    never a value that runs a command: that runs once, in the build."""
+    never running a command: that runs once, in the build. One that would is "" (unknown,
+    so not this process's own CC either)."""
     import os
+
+    def refuse(*_args: Any, **_kwargs: Any) -> str:
+        msg = "a command"
+        raise RuntimeError(msg)
 
     env = dict(os.environ)
     found = []
     for assignment in environment.assignments:
-        value = str(getattr(assignment, "value", ""))
-        if "$(" in value or "`" in value:
-            env.pop(assignment.name, None)
-            continue
         try:
-            env[assignment.name] = assignment.evaluated_value(environment=env)
-        except Exception:  # what cibuildwheel cannot evaluate, it says itself in the build
-            continue
+            env[assignment.name] = assignment.evaluated_value(environment=env, executor=refuse)
+        except Exception:  # a command, or what cibuildwheel will say itself in the build
+            env[assignment.name] = ""
         if assignment.name in ("CC", "CXX"):
             found.append((assignment.name, env[assignment.name]))
     return tuple(found)

@@ -297,6 +297,10 @@ def _collect(life: _Lifecycle, run: cache.Run | None, code: int) -> report.Repor
     info: dict[str, str]
     for identifier in life.builds.order:
         note_: str | None = life.notes.get(identifier)
+        # Whether the build went without the cache, ccwheel knowing why (not a container
+        # that left no word: cibuildwheel may have reused a compatible abi3 wheel there,
+        # before any setup ran).
+        cached = False
         if identifier in life.uncached:
             build_stats, info = stats.BuildStats(), {}
             warning = f"not cached: {life.uncached[identifier]}"
@@ -304,6 +308,7 @@ def _collect(life: _Lifecycle, run: cache.Run | None, code: int) -> report.Repor
             build_stats, warning, info = stats.BuildStats(), "no cache directory this run", {}
         else:
             warning = _build_warning(run, identifier, settings.cache_dir, life.copy_failure)
+            cached = not (run.status(identifier) or (warning and warning == life.copy_failure))
             try:
                 build_stats = stats.read(run.stats_log(identifier), life.root_files)
             except OSError as e:  # a CCACHE_UMASK of the user's own, say
@@ -320,7 +325,7 @@ def _collect(life: _Lifecycle, run: cache.Run | None, code: int) -> report.Repor
                 warm=life.warm_before.get(identifier, False),
                 finished=identifier in life.builds.seconds,
                 warning=warning,
-                cached=identifier not in life.uncached,
+                cached=cached,
                 ccache=info,
                 note=note_,
                 explanations=_explain(settings, run, identifier, build_stats),
@@ -394,10 +399,22 @@ def check_hit_rate(rep: report.Report, minimum: float | None) -> None:
     if minimum is None:
         return
     unmeasured = [f"{b.identifier} ({b.warning})" for b in rep.builds if not b.cached]
+    # A warm build whose compiles never reached ccache, and ccwheel knows why (a compiler
+    # named by full path, CMake's Visual Studio generator).
+    unmeasured += [
+        f"{b.identifier} (no compile reached ccache: "
+        f"{b.note or 'not routed: ' + b.ccache.get('unrouted', '')})"
+        for b in rep.builds
+        if b.cached
+        and b.warm
+        and b.finished
+        and b.stats.cacheable == 0
+        and (b.note or b.ccache.get("unrouted"))
+    ]
     if unmeasured:
         msg = (
-            f"--min-hit-rate {100 * minimum:.1f}% cannot hold for builds ccwheel did not cache, "
-            f"which nothing measured: {'; '.join(unmeasured)}"
+            f"--min-hit-rate {100 * minimum:.1f}% cannot hold for builds ccwheel did not "
+            f"cache, which nothing measured: {'; '.join(unmeasured)}"
         )
         raise HitRateTooLowError(msg)
     low = [

@@ -91,6 +91,8 @@ class Host:
     work: Path
     # The system's temporary directory, resolved, as cibuildwheel's run directory's parent.
     tmp: Path
+    # ... and as the build's processes name it too (see system_tmp_dirs).
+    tmp_dirs: tuple[Path, ...] = ()
 
     @property
     def pathsep(self) -> str:
@@ -114,7 +116,16 @@ class Host:
 
 
 def system_tmp() -> Path:
+    """The system's temporary directory as cibuildwheel names its run directory's parent
+    (resolved: /private/var/... on macOS, the long name on Windows)."""
     return Path(tempfile.gettempdir()).resolve()
+
+
+def system_tmp_dirs() -> tuple[Path, ...]:
+    """The system's temporary directory as the build's processes name it (TMPDIR, TEMP, as
+    they are) and resolved: ccache compares base directories by name."""
+    given = Path(tempfile.gettempdir()).absolute()
+    return tuple(dict.fromkeys((given, given.resolve())))
 
 
 # What a run leaves in the work directory, removed when it ends.
@@ -309,7 +320,9 @@ def msvc_setup(before: Mapping[str, str], after: Mapping[str, str]) -> Msvc:
             lists.append((upper, added, upper in old))
         else:
             values.append((key, value))
-    cl_dir = next((d for d in new_path if Path(d, "cl.exe").is_file()), "")
+    # The first cl.exe on its PATH, new or not (a job that set MSVC up already has it).
+    full_path = _entries({k.upper(): v for k, v in after.items()}.get("PATH", ""))
+    cl_dir = next((d for d in full_path if Path(d, "cl.exe").is_file()), "")
     if not cl_dir:
         msg = "Visual Studio's environment has no cl.exe on its PATH"
         raise HostUnavailable(msg)
@@ -395,7 +408,10 @@ def plan(
         # these, ccache hashes paths relative to the compile's directory. The work
         # directory stays put (one cache directory, one path), absolute.
         "BASEDIR": sep.join(
-            dict.fromkeys(str(p) for p in (view.project_dir, view.package_dir, host.tmp))
+            dict.fromkeys(
+                str(p)
+                for p in (view.project_dir, view.package_dir, *(host.tmp_dirs or (host.tmp,)))
+            )
         ),
         **ccache_defaults(max_size),
     }
@@ -515,7 +531,9 @@ class HostBuilds:
         except Exception as e:  # the cache must never be why a build fails
             self._host = HostUnavailable(f"cannot prepare ccwheel's work directory: {e}")
             raise self._host from None
-        self._host = Host(windows=self.windows, work=work, tmp=system_tmp())
+        self._host = Host(
+            windows=self.windows, work=work, tmp=system_tmp(), tmp_dirs=system_tmp_dirs()
+        )
         return self._host
 
     def compose(self, view: BuildView, backend: Backend, run_dir: Path | None) -> Injection:
