@@ -642,3 +642,19 @@ def test_no_command_of_the_user_s_runs_in_ccwheel_s_process(tmp_path: Path) -> N
     parsed = parse_environment(f"CC=$\\\n(touch {marker}) CXX=`touch {marker}` X=1")
     assert cibw._compilers(parsed) == (("CC", ""), ("CXX", ""))
     assert not marker.exists()
+
+
+def test_the_report_names_ccache_s_reasons_and_what_to_change(tmp_path: Path) -> None:
+    from ccwheel import report, stats
+
+    log = (
+        "# a.c\nunsupported_compiler_option\n# b.c\nunsupported_compiler_option\n"
+        "# c.c\nunsupported_environment_variable\n# d.obj\ncalled_for_link\n"
+    )
+    build = report.BuildRecord(WIN, stats.parse(log), 1.0, warm=False, finished=True)
+    text = report.render_text(report.Report(tmp_path, [build], 0, 0, None))
+    assert (
+        f"{WIN}: uncacheable calls: called_for_link 1, unsupported_compiler_option 2 (an "
+        "option ccache cannot cache; with MSVC /Zi or /ZI, where /Z7 caches), "
+        "unsupported_environment_variable 1 (MSVC's CL or _CL_ variable is set)"
+    ) in text

@@ -143,6 +143,27 @@ def describe_ccache(info: dict[str, str]) -> str:
     return text
 
 
+# What to change, for ccache's reasons that a build's own settings cause (MSVC's above all).
+UNCACHEABLE_HINTS = {
+    "unsupported_compiler_option": (
+        "an option ccache cannot cache; with MSVC /Zi or /ZI, where /Z7 caches"
+    ),
+    "unsupported_environment_variable": "MSVC's CL or _CL_ variable is set",
+    "multiple_source_files": "several sources in one compiler call",
+}
+
+
+def uncacheable_line(s: BuildStats) -> str | None:
+    """ccache's reasons for the calls it could not cache, with what to change."""
+    if not s.uncacheable:
+        return None
+    parts = []
+    for reason, count in sorted(s.uncacheable.items()):
+        hint = UNCACHEABLE_HINTS.get(reason)
+        parts.append(f"{reason} {count}" + (f" ({hint})" if hint else ""))
+    return "uncacheable calls: " + ", ".join(parts)
+
+
 def render_text(report: Report) -> str:
     header = _header(report)
     rows = [header, *_rows(report)]
@@ -163,6 +184,9 @@ def render_text(report: Report) -> str:
             lines.append(f"  {b.identifier}: {b.note}")
         if b.ccache:
             lines.append(f"  {b.identifier}: {describe_ccache(b.ccache)}")
+        uncacheable = uncacheable_line(b.stats)
+        if uncacheable:
+            lines.append(f"  {b.identifier}: {uncacheable}")
         for line in summarize(b.explanations):
             lines.append(f"  {b.identifier}: {line}")
         if b.stats.probes:
