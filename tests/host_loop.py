@@ -110,6 +110,59 @@ def macos_loop_on_linux(pyz: Path) -> Iterator[dict[str, str]]:
             setattr(obj, name, value)
 
 
+@contextlib.contextmanager
+def windows_loop_on_linux(pyz: Path) -> Iterator[dict[str, str]]:
+    """cibuildwheel's Windows module (3.0 and later), its build loop as far as it runs on
+    Linux: `setup_python` (nuget's Python, `where`, Visual Studio for GraalPy) is replaced
+    by what it does that Linux can do: cibuildwheel's own virtualenv for the build, the
+    user's environment applied over it, pypa/build installed. The loop itself (before-build,
+    the frontend's command through the module's `call`, the wheel's way out) is the real one."""
+    import inspect
+
+    from packaging.version import Version
+
+    from ccwheel import cibw
+
+    modules = {m.__name__.rsplit(".", 1)[-1]: m for m in cibw._host_modules()}
+    windows = modules["windows"]
+    import cibuildwheel.venv as venv
+
+    python = base_python()
+
+    def setup_python(
+        tmp: Path, config: Any, constraint: Any, environment: Any, frontend: str
+    ) -> Any:
+        tmp.mkdir()
+        kwargs: dict[str, Any] = {"use_uv": False}
+        if "marker_env" in inspect.signature(venv.virtualenv).parameters:
+            kwargs["marker_env"] = venv.target_marker_env(
+                implementation_id=config.identifier.split("-")[0]
+            )
+        env = venv.virtualenv(config.version, python, tmp / "venv", constraint, **kwargs)
+        env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+        env = environment.as_dictionary(prev_environment=env)
+        windows.call("python", "-m", "pip", "install", "build[virtualenv]", env=env)
+        return python, env
+
+    saved = {
+        (windows, "setup_python"): windows.setup_python,
+        (venv, "_ensure_virtualenv"): venv._ensure_virtualenv,
+    }
+    windows.setup_python = setup_python
+    venv._ensure_virtualenv = lambda _version: (pyz, Version(_pyz_version(pyz)))
+    try:
+        yield {
+            "CIBW_REPAIR_WHEEL_COMMAND_WINDOWS": "",
+            "CIBW_DEPENDENCY_VERSIONS": "latest",
+            "CIBW_BUILD": IDENTIFIER.split("-")[0] + "-*",
+            "CIBW_ARCHS_WINDOWS": "AMD64",
+            "_PYTHON_HOST_PLATFORM": sysconfig.get_platform(),
+        }
+    finally:
+        for (obj, name), value in saved.items():
+            setattr(obj, name, value)
+
+
 def _pyz_version(pyz: Path) -> str:
     out = subprocess.run(
         [sys.executable, str(pyz), "--version"], capture_output=True, text=True, check=True
@@ -117,4 +170,10 @@ def _pyz_version(pyz: Path) -> str:
     return out.split()[1]
 
 
-__all__ = ["IDENTIFIER", "base_python", "macos_loop_on_linux", "virtualenv_zipapp"]
+__all__ = [
+    "IDENTIFIER",
+    "base_python",
+    "macos_loop_on_linux",
+    "virtualenv_zipapp",
+    "windows_loop_on_linux",
+]

@@ -17,7 +17,12 @@ from typing import Any, cast
 
 import host_twice
 import pytest
-from host_loop import IDENTIFIER, macos_loop_on_linux, virtualenv_zipapp
+from host_loop import (
+    IDENTIFIER,
+    macos_loop_on_linux,
+    virtualenv_zipapp,
+    windows_loop_on_linux,
+)
 
 from ccwheel import cibw
 
@@ -114,9 +119,15 @@ def test_setuptools_hits_on_the_second_run(
     assert_all_direct_hits(cold, warm)
 
 
+@pytest.mark.parametrize("frontend", ["build", "pip"])
 def test_scikit_build_core_hits_on_the_second_run(
-    macos_loop: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    frontend: str,
+    macos_loop: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # pip: the build environment (pybind11's headers) at the fixed path is frontend.py's.
+    monkeypatch.setenv("CIBW_BUILD_FRONTEND", frontend)
     cold, warm, _ = build_twice("scikit-build-pybind11", tmp_path, monkeypatch)
     assert_all_direct_hits(cold, warm)
 
@@ -150,3 +161,36 @@ def test_a_backend_that_builds_from_a_temporary_copy_hits(
     first, second = only_build(cold), only_build(warm)
     assert first["compilations"] == second["compilations"] == 3
     assert second["hits"] == 3 and second["direct_hits"] == 2
+
+
+def test_the_windows_loop_hits_on_the_second_run(
+    pyz: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """cibuildwheel's Windows build loop, as far as it runs on Linux (host_loop.py): the
+    same composition and frontend hook through the Windows module. (MSVC's part is
+    unit-tested in test_host.py: this machine has gcc, so the links are gcc's.)"""
+    if cibw.version().startswith("2."):
+        pytest.skip("the Windows loop's stand-in setup needs cibuildwheel >= 3.0")
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    for name in ("CIBW_BUILD", "CIBW_SKIP", "CIBW_ARCHS", "CIBW_ENVIRONMENT"):
+        monkeypatch.delenv(name, raising=False)
+    with windows_loop_on_linux(pyz) as env:
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.chdir(tmp_path)
+        # pip: its build environment at the fixed path (pybind11's headers) is made by
+        # frontend.py, in front of the frontend's command through the Windows module's
+        # `call`. The example's [tool.cibuildwheel.windows] asks for Ninja.
+        monkeypatch.setenv("CIBW_BUILD_FRONTEND", "pip")
+        args = ["--platform", "windows"]
+        project = PROJECTS / "scikit-build-pybind11"
+        reports = [
+            host_twice.build(project, args, tmp_path, tmp_path / "cache", run)
+            for run in ("cold", "warm")
+        ]
+    (build,) = reports[1]["builds"]
+    assert build["identifier"] == IDENTIFIER.replace("macosx_x86_64", "win_amd64")
+    assert host_twice.check(*reports) == []
