@@ -397,7 +397,7 @@ def test_an_uncached_platform_is_never_silent(
     (build,) = json.loads(report.read_text())["builds"]
     assert build["warning"].startswith("not cached: ")
     assert code == HitRateTooLowError.exit_code
-    assert "cannot hold for builds ccwheel did not cache" in err
+    assert "cannot hold for builds nothing measured" in err
 
 
 def test_min_hit_rate_fails_on_any_build_that_was_not_measured(tmp_path: Path) -> None:
@@ -576,21 +576,29 @@ def test_a_warm_build_whose_compiles_never_reached_ccache_fails_the_min_hit_rate
 ) -> None:
     from ccwheel import report, stats
 
-    unrouted = report.BuildRecord(
-        MAC, stats.BuildStats(), 1.0, warm=True, finished=True, ccache={"unrouted": "/opt/cc"}
-    )
-    rep = report.Report(tmp_path, [unrouted], 0, 0, None)
-    with pytest.raises(HitRateTooLowError, match=r"no compile reached ccache: not routed: /opt/cc"):
+    def rec(**kw: Any) -> report.BuildRecord:
+        args: dict[str, Any] = {"warm": True, "finished": True}
+        return report.BuildRecord(MAC, stats.BuildStats(), 1.0, **{**args, **kw})
+
+    rep = report.Report(tmp_path, [rec(past_ccache="not routed: /opt/cc")], 0, 0, None)
+    with pytest.raises(HitRateTooLowError, match=r"nothing reached ccache's cache: not routed"):
         run.check_hit_rate(rep, 0.9)
-    # A build with nothing to compile through a C compiler (Rust, say): nothing to hold.
-    rep.builds[0] = report.BuildRecord(MAC, stats.BuildStats(), 1.0, warm=True, finished=True)
+    # cibuildwheel reused a compatible abi3 wheel: the build compiled nothing at all.
+    rep.builds[0] = rec(past_ccache="not routed: /opt/cc", frontend_ran=False)
     run.check_hit_rate(rep, 0.9)
-    # CMake's Visual Studio generator, named in the build's note.
-    rep.builds[0] = report.BuildRecord(
-        WIN, stats.BuildStats(), 1.0, warm=True, finished=True, note="CMake's Visual Studio"
-    )
-    with pytest.raises(HitRateTooLowError, match=r"CMake's Visual Studio"):
+    # Nothing to compile through a C compiler (Rust, say), and no reason known: passes,
+    # also with a note that is not about the compiles (the remote-only one).
+    rep.builds[0] = rec(note=run.REMOTE_ONLY_NOTE)
+    run.check_hit_rate(rep, 0.9)
+    # Every compile uncacheable for a reason of the build's own (MSVC's /Zi).
+    zi = stats.parse("# a.c\nunsupported_compiler_option\n# b.obj\ncalled_for_link\n")
+    rep.builds[0] = report.BuildRecord(WIN, zi, 1.0, warm=True, finished=True)
+    with pytest.raises(HitRateTooLowError, match=r"unsupported_compiler_option 1 \(an option"):
         run.check_hit_rate(rep, 0.9)
+    # ... not for links alone.
+    links = stats.parse("# b.obj\ncalled_for_link\n")
+    rep.builds[0] = report.BuildRecord(WIN, links, 1.0, warm=True, finished=True)
+    run.check_hit_rate(rep, 0.9)
 
 
 def test_a_job_with_msvc_set_up_already_is_cached(tmp_path: Path) -> None:
@@ -656,5 +664,6 @@ def test_the_report_names_ccache_s_reasons_and_what_to_change(tmp_path: Path) ->
     assert (
         f"{WIN}: uncacheable calls: called_for_link 1, unsupported_compiler_option 2 (an "
         "option ccache cannot cache; with MSVC /Zi or /ZI, where /Z7 caches), "
-        "unsupported_environment_variable 1 (MSVC's CL or _CL_ variable is set)"
+        "unsupported_environment_variable 1 (MSVC's CL or _CL_, or DEPENDENCIES_OUTPUT or "
+        "SUNPRO_DEPENDENCIES, is set)"
     ) in text

@@ -140,6 +140,22 @@ def test_the_min_hit_rate_fails_a_container_build_that_went_without_the_cache(
     assert run.build(strict, []) == 0
 
 
+def test_a_failed_copy_is_said_for_the_builds_in_that_container_only(
+    settings: config.Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    life = run._Lifecycle(settings, settings.cache_dir / "tools", False)
+    hooks = life.hooks()
+    hooks.container_start()
+    hooks.copy_failed("tar: broken pipe")
+    hooks.build_start("cp311-manylinux_x86_64")
+    hooks.build_end(None)
+    hooks.container_start()  # the next container got ccwheel's files
+    hooks.build_start("cp312-manylinux_x86_64")
+    hooks.build_end(None)
+    assert list(life.copy_failed_builds) == ["cp311-manylinux_x86_64"]
+    life.close()
+
+
 def test_sigterm_exits_143_with_an_incomplete_report(
     settings: config.Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -38,7 +38,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterator, Optional, Sequence, Tuple
 
 from ccwheel.errors import UnsupportedCibuildwheelError
-from ccwheel.platforms import BuildView, Injection, frontend_command
+from ccwheel.platforms import BuildView, Injection, frontend_command, is_frontend_command
 
 Composer = Callable[[BuildView], Optional[Injection]]
 # Called before each build container starts; returns a host directory to copy into the
@@ -64,6 +64,9 @@ class Hooks:
     # True while the builds are to run as plain cibuildwheel's (ccwheel's files did not
     # reach their container): each build's options are asked again inside it.
     plain: Callable[[], bool] = lambda: False
+    # Told when the current build runs its frontend (a build cibuildwheel skips, reusing a
+    # compatible abi3 wheel, compiles nothing).
+    frontend_ran: Callable[[], None] = lambda: None
 
 
 # Options of cibuildwheel's command line that take a value: needed to find the positional
@@ -231,6 +234,8 @@ def _hooks(hooks: Hooks) -> Iterator[None]:
 
     def call(container: Any, args: Any, *a: Any, **kw: Any) -> Any:
         env = kw.get("env", a[0] if a else None)
+        if is_frontend_command(list(args)):
+            hooks.frontend_ran()
         wrapped = frontend_command(list(args), env)
         if wrapped is None:
             return original_call(container, args, *a, **kw)
@@ -246,6 +251,8 @@ def _hooks(hooks: Hooks) -> Iterator[None]:
 
     def host_call(original: Any) -> Any:
         def call(*args: Any, **kw: Any) -> Any:
+            if is_frontend_command(list(args)):
+                hooks.frontend_ran()
             wrapped = frontend_command(list(args), kw.get("env"))
             if wrapped is None:
                 return original(*args, **kw)

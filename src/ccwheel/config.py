@@ -203,7 +203,8 @@ class Settings:
         metavar="X",
         help=(
             "fail with exit code 20 when a warm build's hit rate is below X (0.95 or 95%%), "
-            "or when a build went without the cache (nothing measured it)"
+            "or when nothing measured a build (it went without the cache, or its compiles "
+            "never reached ccache's cache)"
         ),
         default_text="none",
     )

@@ -24,6 +24,11 @@ class BuildRecord:
     # False for a build ccwheel did not cache: a platform it does not cache yet, a host
     # build that could not use the cache (`warning` says why). Nothing measured it.
     cached: bool = True
+    # Why the build's compiles went past ccache although it was cached (a compiler named by
+    # full path, CMake's Visual Studio generator), when ccwheel knows; and whether the build
+    # ran its frontend at all (cibuildwheel skips a build that can reuse an abi3 wheel).
+    past_ccache: str | None = None
+    frontend_ran: bool = True
     # Something the user should know about a build that did use the cache.
     note: str | None = None
     ccache: dict[str, str] = dataclasses.field(default_factory=dict)
@@ -148,17 +153,21 @@ UNCACHEABLE_HINTS = {
     "unsupported_compiler_option": (
         "an option ccache cannot cache; with MSVC /Zi or /ZI, where /Z7 caches"
     ),
-    "unsupported_environment_variable": "MSVC's CL or _CL_ variable is set",
+    "unsupported_environment_variable": (
+        "MSVC's CL or _CL_, or DEPENDENCIES_OUTPUT or SUNPRO_DEPENDENCIES, is set"
+    ),
     "multiple_source_files": "several sources in one compiler call",
 }
 
 
-def uncacheable_line(s: BuildStats) -> str | None:
-    """ccache's reasons for the calls it could not cache, with what to change."""
-    if not s.uncacheable:
+def uncacheable_line(s: BuildStats, hinted_only: bool = False) -> str | None:
+    """ccache's reasons for the calls it could not cache, with what to change (only the
+    reasons a build's own settings cause, with `hinted_only`)."""
+    reasons = {r: n for r, n in s.uncacheable.items() if r in UNCACHEABLE_HINTS or not hinted_only}
+    if not reasons:
         return None
     parts = []
-    for reason, count in sorted(s.uncacheable.items()):
+    for reason, count in sorted(reasons.items()):
         hint = UNCACHEABLE_HINTS.get(reason)
         parts.append(f"{reason} {count}" + (f" ({hint})" if hint else ""))
     return "uncacheable calls: " + ", ".join(parts)

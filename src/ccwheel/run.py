@@ -133,6 +133,10 @@ class _Lifecycle:
         # whether the builds in the current container run as plain cibuildwheel's.
         self.copy_failure: str | None = None
         self.plain_container = False
+        # The builds that ran in a container ccwheel's files did not reach, and why.
+        self.copy_failed_builds: dict[str, str] = {}
+        # The builds that ran their frontend.
+        self.frontend_ran: set[str] = set()
         self.builds = _Builds()
         self.warm_before: dict[str, bool] = {}
         # Builds whose user set CCACHE_MAXSIZE themselves: then no trim.
@@ -181,7 +185,12 @@ class _Lifecycle:
             container_start=self.container_start,
             copy_failed=self.copy_failed,
             plain=lambda: self.plain_container,
+            frontend_ran=self._frontend_ran,
         )
+
+    def _frontend_ran(self) -> None:
+        if self.builds.current is not None:
+            self.frontend_ran.add(self.builds.current)
 
     def copy_failed(self, why: str) -> None:
         """The builds in this container run as plain cibuildwheel's: without setup.sh and
@@ -225,6 +234,7 @@ class _Lifecycle:
         that build nothing (--print-build-identifiers) leave none behind. So is the ccache
         for the kernel the containers run on (a download, where it has to be fetched)."""
         self.plain_container = False
+        self.copy_failure = None
         self._open_run()
         self.containers.stage_binaries()
         return self.tools, container.TOOLS
@@ -241,6 +251,8 @@ class _Lifecycle:
         marker = cache.warm_marker(self.settings.cache_dir, identifier)
         self.warm_before[identifier] = marker.exists()
         self.builds.start(identifier)
+        if self.plain_container and self.copy_failure:
+            self.copy_failed_builds[identifier] = self.copy_failure
         kind = platforms.PLATFORMS.get(platforms.platform_of(identifier))
         if isinstance(kind, str):
             self.kinds[kind].build_started(identifier)
@@ -307,13 +319,15 @@ def _collect(life: _Lifecycle, run: cache.Run | None, code: int) -> report.Repor
         elif run is None:
             build_stats, warning, info = stats.BuildStats(), "no cache directory this run", {}
         else:
-            warning = _build_warning(run, identifier, settings.cache_dir, life.copy_failure)
-            cached = not (run.status(identifier) or (warning and warning == life.copy_failure))
+            copy_failure = life.copy_failed_builds.get(identifier)
+            warning = _build_warning(run, identifier, settings.cache_dir, copy_failure)
+            cached = not (run.status(identifier) or copy_failure)
             try:
                 build_stats = stats.read(run.stats_log(identifier), life.root_files)
             except OSError as e:  # a CCACHE_UMASK of the user's own, say
                 build_stats = stats.BuildStats()
                 warning = f"cannot read its statistics: {e.strerror or e}"
+                cached = False  # nothing measured it
             info = run.info(identifier)
             if info.get("cache") == "remote-only":
                 note_ = REMOTE_ONLY_NOTE
@@ -326,6 +340,9 @@ def _collect(life: _Lifecycle, run: cache.Run | None, code: int) -> report.Repor
                 finished=identifier in life.builds.seconds,
                 warning=warning,
                 cached=cached,
+                past_ccache=life.notes.get(identifier)
+                or (f"not routed: {info['unrouted']}" if info.get("unrouted") else None),
+                frontend_ran=identifier in life.frontend_ran,
                 ccache=info,
                 note=note_,
                 explanations=_explain(settings, run, identifier, build_stats),
@@ -399,22 +416,21 @@ def check_hit_rate(rep: report.Report, minimum: float | None) -> None:
     if minimum is None:
         return
     unmeasured = [f"{b.identifier} ({b.warning})" for b in rep.builds if not b.cached]
-    # A warm build whose compiles never reached ccache, and ccwheel knows why (a compiler
-    # named by full path, CMake's Visual Studio generator).
-    unmeasured += [
-        f"{b.identifier} (no compile reached ccache: "
-        f"{b.note or 'not routed: ' + b.ccache.get('unrouted', '')})"
-        for b in rep.builds
-        if b.cached
-        and b.warm
-        and b.finished
-        and b.stats.cacheable == 0
-        and (b.note or b.ccache.get("unrouted"))
-    ]
+    # A warm build that ran its frontend and none of whose compiles reached ccache, or was
+    # cacheable, for a reason ccwheel knows (a compiler named by full path, CMake's Visual
+    # Studio generator, MSVC's /Zi).
+    for b in rep.builds:
+        if not (b.cached and b.warm and b.finished and b.frontend_ran):
+            continue
+        if b.stats.cacheable:
+            continue
+        why = b.past_ccache or report.uncacheable_line(b.stats, hinted_only=True)
+        if why:
+            unmeasured.append(f"{b.identifier} (nothing reached ccache's cache: {why})")
     if unmeasured:
         msg = (
-            f"--min-hit-rate {100 * minimum:.1f}% cannot hold for builds ccwheel did not "
-            f"cache, which nothing measured: {'; '.join(unmeasured)}"
+            f"--min-hit-rate {100 * minimum:.1f}% cannot hold for builds nothing measured: "
+            f"{'; '.join(unmeasured)}"
         )
         raise HitRateTooLowError(msg)
     low = [

@@ -192,6 +192,13 @@ def _program(word: str) -> str:
     return name[:-4] if name.lower().endswith(".exe") else name
 
 
+def is_frontend_command(args: Sequence[object]) -> bool:
+    """Whether cibuildwheel runs a build's frontend with this command."""
+    words = tuple(str(a) for a in args[:4])
+    words = (_program(words[0]), *words[1:]) if words else words
+    return any(words[: len(shape)] == shape for shape in _FRONTEND_SHAPES)
+
+
 def frontend_command(args: Sequence[object], env: Mapping[str, str] | None) -> list[object] | None:
     """The command to run in place of a build's frontend command: frontend.py in front of
     it, when ccwheel composed the build (its environment says how it isolates). So the
@@ -202,9 +209,7 @@ def frontend_command(args: Sequence[object], env: Mapping[str, str] | None) -> l
     script = env.get(FRONTEND_SCRIPT)
     if mode not in ("env-dir", "fixed-env", "no-isolation") or not script:
         return None
-    words = tuple(str(a) for a in args[:4])
-    words = (_program(words[0]), *words[1:]) if words else words
-    if not any(words[: len(shape)] == shape for shape in _FRONTEND_SHAPES):
+    if not is_frontend_command(args):
         return None
     return ["python", script, *args]
 

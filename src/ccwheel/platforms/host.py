@@ -461,6 +461,8 @@ def cmake_note(view: BuildView, backend: Backend) -> str | None:
     no PATH lookup."""
     if not backend.is_scikit_build_core or "CMAKE_GENERATOR" in view.env_names:
         return None
+    if "CMAKE_GENERATOR" in os.environ or "-G" in os.environ.get("SKBUILD_CMAKE_ARGS", ""):
+        return None  # the job's own environment, which the build inherits
     if "cmake.args" in view.config_settings and "-G" in view.config_settings:
         return None
     return (
@@ -548,6 +550,8 @@ class HostBuilds:
             raise HostUnavailable(msg)
         host = self.host()
         names, unrouted = user_compilers({**os.environ, **dict(view.compilers)})
+        # Set by a command, which runs in the build only: not known here, so not routed.
+        unrouted += [f"{name}:by-a-command" for name, value in view.compilers if not value]
         try:
             wanted = list(dict.fromkeys([*host.compilers, *names]))
             if self._routed is None or not set(wanted) <= self._wanted:
