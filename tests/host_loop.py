@@ -98,13 +98,7 @@ def macos_loop_on_linux(pyz: Path) -> Iterator[dict[str, str]]:
     patch(macos, "get_macos_version", lambda: (14, 0))
     patch(venv, "_ensure_virtualenv", ensure)
     try:
-        yield {
-            "CIBW_REPAIR_WHEEL_COMMAND_MACOS": "",
-            "CIBW_DEPENDENCY_VERSIONS": "latest",
-            "CIBW_BUILD": IDENTIFIER.split("-")[0] + "-*",
-            "CIBW_ARCHS_MACOS": "x86_64",
-            "_PYTHON_HOST_PLATFORM": sysconfig.get_platform(),
-        }
+        yield _loop_env("MACOS", "x86_64")
     finally:
         for (obj, name), value in saved.items():
             setattr(obj, name, value)
@@ -151,16 +145,21 @@ def windows_loop_on_linux(pyz: Path) -> Iterator[dict[str, str]]:
     windows.setup_python = setup_python
     venv._ensure_virtualenv = lambda _version: (pyz, Version(_pyz_version(pyz)))
     try:
-        yield {
-            "CIBW_REPAIR_WHEEL_COMMAND_WINDOWS": "",
-            "CIBW_DEPENDENCY_VERSIONS": "latest",
-            "CIBW_BUILD": IDENTIFIER.split("-")[0] + "-*",
-            "CIBW_ARCHS_WINDOWS": "AMD64",
-            "_PYTHON_HOST_PLATFORM": sysconfig.get_platform(),
-        }
+        yield _loop_env("WINDOWS", "AMD64")
     finally:
         for (obj, name), value in saved.items():
             setattr(obj, name, value)
+
+
+def _loop_env(platform: str, arch: str) -> dict[str, str]:
+    """The variables a loop's run needs (for monkeypatch.setenv)."""
+    return {
+        f"CIBW_REPAIR_WHEEL_COMMAND_{platform}": "",
+        "CIBW_DEPENDENCY_VERSIONS": "latest",
+        "CIBW_BUILD": IDENTIFIER.split("-")[0] + "-*",
+        f"CIBW_ARCHS_{platform}": arch,
+        "_PYTHON_HOST_PLATFORM": sysconfig.get_platform(),
+    }
 
 
 def _pyz_version(pyz: Path) -> str:

@@ -464,16 +464,20 @@ def test_remote_storage_over_the_user_s_own_is_refused_on_the_host_too(tmp_path:
     view = _view(MAC, platform="macos", env_names=("CCACHE_REMOTE_STORAGE",))
     for remote_env, read_only in (("_CCWHEEL_REMOTE_STORAGE", False), ("", True)):
         with pytest.raises(ConfigError, match="cannot apply to the CCACHE_REMOTE_STORAGE"):
-            host.plan(
-                view,
-                host=h,
-                cache_dir=tmp_path,
-                run_dir=tmp_path,
-                max_size="1G",
-                stable_build_env="auto",
-                remote_env=remote_env,
-                remote_read_only=read_only,
-            )
+            _plan(view, h, tmp_path, remote_env=remote_env, remote_read_only=read_only)
+
+
+def _plan(view: platforms.BuildView, h: host.Host, tmp_path: Path, **kw: Any) -> Any:
+    """host.plan with a cache and run directory in tmp_path."""
+    return host.plan(
+        view,
+        host=h,
+        cache_dir=tmp_path,
+        run_dir=tmp_path,
+        max_size="1G",
+        stable_build_env="auto",
+        **kw,
+    )
 
 
 def test_meson_python_s_build_dir_survives_cibuildwheel_s_split(project: Path) -> None:
@@ -626,14 +630,7 @@ def test_the_temporary_directory_is_a_base_directory_as_named_and_resolved(
     h = host.Host(windows=False, work=tmp_path / "w", tmp=real, tmp_dirs=host.system_tmp_dirs())
 
     def compose(view: platforms.BuildView) -> platforms.Injection:
-        return host.plan(
-            view,
-            host=h,
-            cache_dir=tmp_path,
-            run_dir=tmp_path,
-            max_size="1G",
-            stable_build_env="auto",
-        )
+        return _plan(view, h, tmp_path)  # type: ignore[no-any-return]
 
     (tmp_path / "p").mkdir()
     (tmp_path / "p" / "pyproject.toml").write_text("")

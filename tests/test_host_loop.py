@@ -13,7 +13,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Iterator, cast
 
 import host_twice
 import pytest
@@ -36,11 +36,11 @@ def pyz(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return virtualenv_zipapp(tmp_path_factory.mktemp("virtualenv"))
 
 
-@pytest.fixture
-def macos_loop(pyz: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """cibuildwheel's macOS loop, with this test's own temporary directory: cibuildwheel's
-    run directories and ccwheel's work directory live there (tests may run side by
-    side)."""
+def _in_own_tmp(
+    loop: Any, pyz: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict[str, str]]:
+    """A loop (host_loop.py), with this test's own temporary directory: cibuildwheel's run
+    directories live there (tests may run side by side)."""
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     # As TMPDIR on a Mac: the builds' own processes take theirs from there too.
@@ -48,10 +48,26 @@ def macos_loop(pyz: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> di
     monkeypatch.setattr(tempfile, "tempdir", str(tmp))
     for name in ("CIBW_BUILD", "CIBW_SKIP", "CIBW_ARCHS", "CIBW_ENVIRONMENT"):
         monkeypatch.delenv(name, raising=False)
-    with macos_loop_on_linux(pyz) as env:
+    with loop(pyz) as env:
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         yield env
+
+
+@pytest.fixture
+def macos_loop(
+    pyz: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict[str, str]]:
+    yield from _in_own_tmp(macos_loop_on_linux, pyz, tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def windows_loop(
+    pyz: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict[str, str]]:
+    if cibw.version().startswith("2."):
+        pytest.skip("the Windows loop's stand-in setup needs cibuildwheel >= 3.0")
+    yield from _in_own_tmp(windows_loop_on_linux, pyz, tmp_path, monkeypatch)
 
 
 def build_twice(
@@ -164,33 +180,22 @@ def test_a_backend_that_builds_from_a_temporary_copy_hits(
 
 
 def test_the_windows_loop_hits_on_the_second_run(
-    pyz: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    windows_loop: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """cibuildwheel's Windows build loop, as far as it runs on Linux (host_loop.py): the
     same composition and frontend hook through the Windows module. (MSVC's part is
     unit-tested in test_host.py: this machine has gcc, so the links are gcc's.)"""
-    if cibw.version().startswith("2."):
-        pytest.skip("the Windows loop's stand-in setup needs cibuildwheel >= 3.0")
-    tmp = tmp_path / "tmp"
-    tmp.mkdir()
-    monkeypatch.setenv("TMPDIR", str(tmp))
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
-    for name in ("CIBW_BUILD", "CIBW_SKIP", "CIBW_ARCHS", "CIBW_ENVIRONMENT"):
-        monkeypatch.delenv(name, raising=False)
-    with windows_loop_on_linux(pyz) as env:
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        monkeypatch.chdir(tmp_path)
-        # pip: its build environment at the fixed path (pybind11's headers) is made by
-        # frontend.py, in front of the frontend's command through the Windows module's
-        # `call`. The example's [tool.cibuildwheel.windows] asks for Ninja.
-        monkeypatch.setenv("CIBW_BUILD_FRONTEND", "pip")
-        args = ["--platform", "windows"]
-        project = PROJECTS / "scikit-build-pybind11"
-        reports = [
-            host_twice.build(project, args, tmp_path, tmp_path / "cache", run)
-            for run in ("cold", "warm")
-        ]
+    # pip: its build environment at the fixed path (pybind11's headers) is made by
+    # frontend.py, in front of the frontend's command through the Windows module's `call`.
+    # The example's [tool.cibuildwheel.windows] asks for Ninja.
+    monkeypatch.setenv("CIBW_BUILD_FRONTEND", "pip")
+    monkeypatch.chdir(tmp_path)
+    args = ["--platform", "windows"]
+    project = PROJECTS / "scikit-build-pybind11"
+    reports = [
+        host_twice.build(project, args, tmp_path, tmp_path / "cache", run)
+        for run in ("cold", "warm")
+    ]
     (build,) = reports[1]["builds"]
     assert build["identifier"] == IDENTIFIER.replace("macosx_x86_64", "win_amd64")
     assert host_twice.check(*reports) == []
