@@ -84,7 +84,9 @@ def test_windows_setuptools_finds_the_link_first_then_msvc(project: Path, tmp_pa
     """setuptools runs cl.exe by its full path from the environment it activates itself,
     unless DISTUTILS_USE_SDK: then from PATH, where the link comes first and MSVC's own
     tools for the build's architecture next, before anything of the user's PATH."""
-    r = _resolve(project, WIN, "windows", {}, _windows_composer(tmp_path))
+    # pypa/build (cibuildwheel 2.x's default is pip): its --env-dir at the fixed path.
+    env = {"CIBW_BUILD_FRONTEND": "build"}
+    r = _resolve(project, WIN, "windows", env, _windows_composer(tmp_path))
     v = r.values
     links = str(_windows_host().links)
     # MSVC's compiler directory right after the link, the rest of what vcvarsall.bat added
