@@ -335,22 +335,6 @@ def test_every_platform_has_an_entry(platform: str) -> None:
     assert set(platforms.PLATFORMS) >= {"linux", "macos", "windows", "pyodide", "ios", "android"}
 
 
-@pytest.mark.parametrize(
-    ("identifier", "platform"),
-    [
-        ("cp312-manylinux_x86_64", "linux"),
-        ("cp312-musllinux_aarch64", "linux"),
-        ("cp312-macosx_universal2", "macos"),
-        ("cp312-win_arm64", "windows"),
-        ("cp313-pyodide_wasm32", "pyodide"),
-        ("cp313-ios_arm64_iphoneos", "ios"),
-        ("cp313-android_arm64_v8a", "android"),
-    ],
-)
-def test_the_platform_of_an_identifier(identifier: str, platform: str) -> None:
-    assert platforms.platform_of(identifier) == platform
-
-
 def _fake_run_of(identifiers: Sequence[str], platform: str) -> Any:
     def fake_run(argv: Sequence[str], hooks: cibw.Hooks | None = None) -> int:
         assert hooks is not None
@@ -666,3 +650,36 @@ def test_the_report_names_ccache_s_reasons_and_what_to_change(tmp_path: Path) ->
         "unsupported_environment_variable 1 (MSVC's CL or _CL_, or DEPENDENCIES_OUTPUT or "
         "SUNPRO_DEPENDENCIES, is set)"
     ) in text
+
+
+def test_a_build_s_start_reaches_the_kind_that_composed_it(tmp_path: Path) -> None:
+    """The lifecycle tells the kind of each composed build when it starts (the host kind
+    then clears the last build's stable directories); a platform not cached has none."""
+    settings = config.Settings(cache_dir=tmp_path / "c")
+    life = run._Lifecycle(settings, tmp_path / "tools", False)
+    started: list[str] = []
+
+    class Recording:
+        needs_run_dir = False
+
+        def compose(self, view: Any, backend: Any, run_dir: Any) -> platforms.Injection:
+            return platforms.Injection(environment=())
+
+        def note(self, view: Any, backend: Any) -> None:
+            return None
+
+        def build_started(self, identifier: str) -> None:
+            started.append(identifier)
+
+        def close(self) -> None:
+            pass
+
+    life.kinds["host"] = Recording()
+    hooks = life.hooks()
+    hooks.compose(_view(MAC, platform="macos"))
+    hooks.compose(_view("cp313-pyodide_wasm32", platform="pyodide"))
+    for identifier in (MAC, "cp313-pyodide_wasm32"):
+        hooks.build_start(identifier)
+        hooks.build_end(None)
+    assert started == [MAC]
+    life.close()

@@ -147,6 +147,8 @@ class _Lifecycle:
         self.uncached: dict[str, str] = {}
         # A note for a build's line in the report (a host build's CMake generator).
         self.notes: dict[str, str] = {}
+        # The kind of each build ccwheel composed, by identifier (told when it starts).
+        self._kind_of: dict[str, platforms.Kind] = {}
         # One of each kind of build (platforms.PLATFORMS names them).
         self.containers = container.ContainerBuilds(
             cache_dir=settings.cache_dir,
@@ -214,6 +216,7 @@ class _Lifecycle:
             self.root_files = stats.root_files(view.package_dir)
             self._backends[view.package_dir] = platforms.read_backend(view.package_dir)
         kind = self.kinds[str(platforms.PLATFORMS[view.platform])]
+        self._kind_of[view.identifier] = kind
         backend = self._backends[view.package_dir]
         if kind.needs_run_dir:
             self._open_run()
@@ -253,9 +256,8 @@ class _Lifecycle:
         self.builds.start(identifier)
         if self.plain_container and self.copy_failure:
             self.copy_failed_builds[identifier] = self.copy_failure
-        kind = platforms.PLATFORMS.get(platforms.platform_of(identifier))
-        if isinstance(kind, str):
-            self.kinds[kind].build_started(identifier)
+        if identifier in self._kind_of:
+            self._kind_of[identifier].build_started(identifier)
 
     def build_end(self, read: cibw.ReadBack | None) -> None:
         """When the container could not see the cache directory, this build's status,

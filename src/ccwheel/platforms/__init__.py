@@ -164,6 +164,12 @@ def _ccache_env(option: str, value: str | bool) -> tuple[str, str]:
     return (f"CCACHE_{option}", _quote(value))
 
 
+def escape_in_quotes(value: str) -> str:
+    """`value` for the inside of double quotes in cibuildwheel's evaluator: the four
+    characters special there escaped."""
+    return re.sub(r'([\\"$`])', r"\\\1", value)
+
+
 def _quote(value: str) -> str:
     """A value cibuildwheel's evaluator (bashlex, not bash) gives back unchanged. It gets
     single quotes inside concatenations wrong, so shlex.quote's 'it'"'"'s' is out: double
@@ -174,8 +180,7 @@ def _quote(value: str) -> str:
         # bashlex takes these for process substitution even inside quotes.
         msg = f"{value!r}: cibuildwheel's environment parser cannot take '<(' or '>(' in a value"
         raise ConfigError(msg)
-    escaped = re.sub(r'([\\"$`])', r"\\\1", value)
-    return f'"{escaped}"'
+    return f'"{escape_in_quotes(value)}"'
 
 
 # The commands cibuildwheel runs a build's frontend with (linux.py, macos.py, windows.py,
@@ -336,23 +341,6 @@ PLATFORMS: dict[str, str | NotCached] = {
     "ios": NotCached("iOS builds (Xcode's cross compilers) are not cached yet"),
     "android": NotCached("Android builds (the NDK's cross compilers) are not cached yet"),
 }
-
-
-def platform_of(identifier: str) -> str:
-    """The platform of a build identifier, when cibuildwheel's own name is not at hand."""
-    tag = identifier.split("-", 1)[-1]
-    for prefix, name in (
-        ("manylinux", "linux"),
-        ("musllinux", "linux"),
-        ("macosx", "macos"),
-        ("win", "windows"),
-        ("pyodide", "pyodide"),
-        ("ios", "ios"),
-        ("android", "android"),
-    ):
-        if tag.startswith(prefix):
-            return name
-    return "unknown"
 
 
 def not_cached(platform: str) -> str | None:

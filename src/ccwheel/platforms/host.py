@@ -38,6 +38,7 @@ from ccwheel.platforms import (
     ccache_defaults,
     ccache_env,
     check_remote,
+    escape_in_quotes,
     isolation_mode,
     stable_build,
 )
@@ -336,7 +337,7 @@ def msvc_assignments(view: BuildView, msvc: Msvc) -> list[tuple[str, str]]:
     for name, added, was_set in msvc.lists:
         if not added:
             continue
-        joined = _escape(";".join(added))
+        joined = escape_in_quotes(";".join(added))
         if was_set or name in view.env_names:
             env.append((name, f'"{joined};${name}"'))
         else:
@@ -354,7 +355,7 @@ def ignore_venv_include(host: Host, view: BuildView) -> list[tuple[str, str]]:
     if " " in prefix:
         return []  # ccache's list is space-separated: a path with a space cannot be named
     if _user_set(view, "IGNOREOPTIONS"):
-        return [("CCACHE_IGNOREOPTIONS", f'"$CCACHE_IGNOREOPTIONS {_escape(prefix)}"')]
+        return [("CCACHE_IGNOREOPTIONS", f'"$CCACHE_IGNOREOPTIONS {escape_in_quotes(prefix)}"')]
     return [("CCACHE_IGNOREOPTIONS", _quote(prefix))]
 
 
@@ -381,20 +382,20 @@ def plan(
     mode = isolation_mode(view, stable_build_env)
     sep = host.pathsep
     env: list[tuple[str, str]] = []
-    path = f'"{_escape(str(host.links))}{sep}$PATH"'
+    path = f'"{escape_in_quotes(str(host.links))}{sep}$PATH"'
     if msvc is not None:
         env += msvc_assignments(view, msvc)
         # MSVC's own compiler directory right after the links (a cl.exe of another
         # architecture on the user's PATH must not be the one found), the rest of what
         # vcvarsall.bat added after the user's PATH.
         rest = [p for p in msvc.path if p != msvc.cl_dir]
-        path = f'"{_escape(str(host.links))};{_escape(msvc.cl_dir)};$PATH'
-        path += f';{_escape(";".join(rest))}"' if rest else '"'
+        path = f'"{escape_in_quotes(str(host.links))};{escape_in_quotes(msvc.cl_dir)};$PATH'
+        path += f';{escape_in_quotes(";".join(rest))}"' if rest else '"'
         if not _user_set(view, "PATH"):
             # Where ccache looks for the compiler it runs (set before PATH gets the links):
             # the copy named cl.exe then finds MSVC's, and `ccache clang-cl` still finds
             # clang-cl on the build's PATH.
-            env.append(("CCACHE_PATH", f'"{_escape(msvc.cl_dir)};$PATH"'))
+            env.append(("CCACHE_PATH", f'"{escape_in_quotes(msvc.cl_dir)};$PATH"'))
         # setuptools sets up MSVC itself and runs cl.exe by its full path, past any link,
         # unless DISTUTILS_USE_SDK says the environment is set up: then it takes the first
         # cl.exe on PATH, the link.
@@ -448,11 +449,6 @@ def plan(
         frontend_args=frontend_args,
         config_settings=config_settings,
     )
-
-
-def _escape(value: str) -> str:
-    """`value` for the inside of double quotes in cibuildwheel's evaluator."""
-    return re.sub(r'([\\"$`])', r"\\\1", value)
 
 
 def cmake_note(view: BuildView, backend: Backend) -> str | None:
