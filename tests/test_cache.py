@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
 import time
 from pathlib import Path
 
@@ -23,6 +24,44 @@ def test_prepare_tags_the_directory_owner_only_and_opens_no_run(tmp_path: Path) 
     assert (run.dir / cache.LOCK_FILE).is_file()
     assert cache.last_run(tmp_path / "c") == run
     run.close()
+
+
+def test_runs_starting_at_once_on_a_new_cache_dir_all_get_it(tmp_path: Path) -> None:
+    """A matrix of jobs sharing one new cache directory: none may find it "not a ccwheel
+    cache" because another is creating it (the build would go on without the cache)."""
+    problems: list[str] = []
+    for n in range(40):
+        target = tmp_path / str(n) / "cache"
+        start = threading.Barrier(4)
+
+        def prepare(target: Path = target, start: threading.Barrier = start) -> None:
+            start.wait()
+            try:
+                cache.prepare(target)
+            except cache.CacheUnusable as e:
+                problems.append(str(e))
+
+        threads = [threading.Thread(target=prepare) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert cache.is_ours(target)
+    assert problems == []
+
+
+def test_a_tag_being_written_by_another_run_is_not_a_foreign_entry(tmp_path: Path) -> None:
+    target = tmp_path / "c"
+    target.mkdir(mode=0o700)
+    (target / ".CACHEDIR.TAG.partial-0a1b2c3d").write_text(cache.TAG_SIGNATURE)
+    cache.prepare(target)
+    assert cache.is_ours(target)
+    # Anything else in it is still someone else's.
+    other = tmp_path / "other"
+    other.mkdir(mode=0o700)
+    (other / "CACHEDIR.TAG.partial-0a1b2c3d").write_text("")
+    with pytest.raises(cache.CacheUnusable, match="is not a ccwheel cache"):
+        cache.prepare(other)
 
 
 def _runs(cache_dir: Path) -> list[str]:

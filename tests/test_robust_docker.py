@@ -109,15 +109,23 @@ def test_an_unusable_cache_directory_still_builds(
     ccwheel_build: Build,
 ) -> None:
     """A cache directory ccwheel cannot write (here: a file stands where it should be):
-    one clear line, then plain cibuildwheel."""
+    one clear line, then plain cibuildwheel; still a report that says so, and a
+    --min-hit-rate that does not pass unseen."""
     example_project("setuptools")
     blocked = tmp_path / "not-a-dir"
     blocked.write_text("")
-    assert ccwheel_build(blocked / "cache", tmp_path / "out", "--only", ID) == 0
+    report = tmp_path / "r.json"
+    args = ("--only", ID, "--report", str(report), "--min-hit-rate", "0.5")
+    assert ccwheel_build(blocked / "cache", tmp_path / "out", *args) == 20
     assert len(list((tmp_path / "out").glob("*.whl"))) == 1
     err = capfd.readouterr().err
     assert f"cache directory {blocked / 'cache'} is not usable" in err
     assert "building without the cache" in err
+    assert "cannot hold for builds nothing measured: " + ID in err
+    (b,) = _report(report)["builds"]
+    assert b["finished"] and b["cached"] is False
+    assert b["warning"].startswith(f"not cached: cache directory {blocked / 'cache'}")
+    assert blocked.read_text() == ""
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root")

@@ -140,6 +140,51 @@ def test_the_min_hit_rate_fails_a_container_build_that_went_without_the_cache(
     assert run.build(strict, []) == 0
 
 
+def test_an_unusable_cache_dir_builds_plain_and_still_reports_each_build(
+    settings: config.Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Nothing of ccwheel's reaches the builds (no injection, no files copied into the
+    container, no finishing step), nothing is written into the directory, and the report
+    and --min-hit-rate still see every build."""
+    from ccwheel.errors import HitRateTooLowError
+
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    seen: list[object] = []
+
+    def fake_run(argv: Sequence[str], hooks: cibw.Hooks | None = None) -> int:
+        assert hooks is not None
+        view = platforms.BuildView(
+            identifier=ID,
+            frontend="build",
+            frontend_args=(),
+            env_names=frozenset(),
+            before_build="",
+            config_settings="",
+            package_dir=Path.cwd(),
+            project_dir=Path.cwd(),
+        )
+        seen.extend([hooks.compose(view), hooks.container_start(), hooks.plain()])
+        hooks.build_start(ID)
+        seen.append(hooks.after_build())
+        hooks.build_end(None)
+        return 0
+
+    monkeypatch.setattr(cibw, "run", fake_run)
+    strict = config.Settings(cache_dir=blocked / "c", report=settings.report, min_hit_rate=0.5)
+    with pytest.raises(HitRateTooLowError, match=r"not cached: cache directory .* not usable"):
+        run.build(strict, [])
+    assert seen == [None, None, True, None]
+    (b,) = json.loads(Path(str(settings.report)).read_text())["builds"]
+    assert b["identifier"] == ID and b["cached"] is False and b["finished"]
+    (line,) = [x for x in capsys.readouterr().err.splitlines() if "not usable" in x]
+    assert line.endswith("building without the cache")
+    assert blocked.read_text() == ""
+
+
 def test_a_failed_copy_is_said_for_the_builds_in_that_container_only(
     settings: config.Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -193,27 +193,40 @@ def prepare(cache_dir: Path) -> list[str]:
     """Create or check the cache directory; returns notes for the user.
 
     Raises CacheUnusable with a one-line reason when the directory cannot serve as a cache
-    (the build goes on without it), UnsafeCacheDirError when using it would be unsafe."""
+    (the build goes on without it), UnsafeCacheDirError when using it would be unsafe.
+    Safe for runs that start at once on a new directory (a matrix sharing one cache): the
+    tag appears whole or not at all, and what another run is writing is not "foreign"."""
     try:
         # Another tool's tagged cache (cibuildwheel's, say) is not ours to write into either.
-        if cache_dir.exists() and any(cache_dir.iterdir()) and not is_ours(cache_dir):
+        if _has_foreign_entries(cache_dir) and not is_ours(cache_dir):
             msg = (
                 f"{cache_dir} exists, is not empty and is not a ccwheel cache "
                 f"(no CACHEDIR.TAG written by ccwheel); choose another --cache-dir"
             )
             raise CacheUnusable(msg)
-        if not cache_dir.exists():
-            cache_dir.mkdir(parents=True, mode=0o700)
+        cache_dir.mkdir(parents=True, mode=0o700, exist_ok=True)
         notes = _owner_only(cache_dir)
         tag = cache_dir / "CACHEDIR.TAG"
         if not tag.exists():
-            tag.write_text(TAG_TEXT)
+            partial = cache_dir / f"{_PARTIAL_TAG}{secrets.token_hex(4)}"
+            partial.write_text(TAG_TEXT)
+            partial.replace(tag)
         (cache_dir / "data").mkdir(exist_ok=True)
         _remove_stale_secrets(cache_dir)
     except OSError as e:
         msg = f"cache directory {cache_dir} is not usable: {e.strerror or e}"
         raise CacheUnusable(msg) from None
     return notes
+
+
+# A tag being written by a run that started at the same moment.
+_PARTIAL_TAG = ".CACHEDIR.TAG.partial-"
+
+
+def _has_foreign_entries(cache_dir: Path) -> bool:
+    if not cache_dir.exists():
+        return False
+    return any(not p.name.startswith(_PARTIAL_TAG) for p in cache_dir.iterdir())
 
 
 def is_ours(cache_dir: Path) -> bool:

@@ -119,16 +119,25 @@ def check_writable(path: Path, name: str) -> None:
 class _Lifecycle:
     """The state of one run with the cache, shared by cibuildwheel's hooks."""
 
-    def __init__(self, settings: config.Settings, tools: Path, selinux_relabel: bool) -> None:
+    def __init__(
+        self,
+        settings: config.Settings,
+        tools: Path,
+        selinux_relabel: bool,
+        unusable: str | None = None,
+    ) -> None:
         self.settings = settings
         self.tools = tools
         self.selinux_relabel = selinux_relabel
+        # Why the cache directory cannot be used at all, if it cannot: every build then
+        # runs as plain cibuildwheel's, and nothing is written into that directory.
+        self.unusable = unusable
         self.run_name = cache.new_run_name()
         # The names of the files at the root of the package cibuildwheel builds, taken
         # while it exists (an sdist's extracted directory is gone before the report).
         self.root_files: frozenset[str] | None = None
         self.run: cache.Run | None = None
-        self.run_failed = False
+        self.run_failed = unusable is not None
         # Why ccwheel's files did not reach the last container, if they did not; and
         # whether the builds in the current container run as plain cibuildwheel's.
         self.copy_failure: str | None = None
@@ -210,6 +219,9 @@ class _Lifecycle:
             self.uncached[view.identifier] = reason
             note(f"{view.identifier}: not cached: {reason}")
             return None
+        if self.unusable:
+            self.uncached[view.identifier] = self.unusable  # said once, at the start
+            return None
         if "CCACHE_MAXSIZE" in view.env_names:
             self.own_max_size.add(view.identifier)
         if view.package_dir not in self._backends:
@@ -232,12 +244,14 @@ class _Lifecycle:
             note(f"{view.identifier}: {line}")
         return injection
 
-    def container_start(self) -> tuple[Path, PurePosixPath]:
+    def container_start(self) -> tuple[Path, PurePosixPath] | None:
         """The run's directory is made when the first container starts, not before: runs
         that build nothing (--print-build-identifiers) leave none behind. So is the ccache
         for the kernel the containers run on (a download, where it has to be fetched)."""
-        self.plain_container = False
+        self.plain_container = self.unusable is not None
         self.copy_failure = None
+        if self.unusable:
+            return None
         self._open_run()
         self.containers.stage_binaries()
         return self.tools, container.TOOLS
@@ -252,7 +266,7 @@ class _Lifecycle:
 
     def build_start(self, identifier: str) -> None:
         marker = cache.warm_marker(self.settings.cache_dir, identifier)
-        self.warm_before[identifier] = marker.exists()
+        self.warm_before[identifier] = not self.unusable and marker.exists()
         self.builds.start(identifier)
         if self.plain_container and self.copy_failure:
             self.copy_failed_builds[identifier] = self.copy_failure
@@ -502,20 +516,24 @@ def _build(settings: config.Settings, argv: Sequence[str]) -> int:
         return cibw.run(argv)
     if settings.report:
         check_writable(settings.report, "--report")
+    # A cache directory ccwheel cannot use: the builds go on as plain cibuildwheel's, and
+    # are still reported (--report is still written, --min-hit-rate does not pass unseen).
+    unusable: str | None = None
     try:
         for line in cache.prepare(settings.cache_dir):
             note(line)
     except cache.CacheUnusable as e:
+        unusable = str(e)
         warn(f"{e} - building without the cache")
-        return cibw.run(argv)
-    github_output(settings.cache_dir.resolve())
-    _say_what_read_only_protects(settings)
+    else:
+        github_output(settings.cache_dir.resolve())
+        _say_what_read_only_protects(settings)
     selinux_relabel = _selinux_relabel(settings)
 
     interrupted = False
     with tempfile.TemporaryDirectory(prefix="ccwheel-tools-") as tools:
         container.stage_tools(Path(tools))
-        life = _Lifecycle(settings, Path(tools), selinux_relabel)
+        life = _Lifecycle(settings, Path(tools), selinux_relabel, unusable)
         try:
             try:
                 with _terminate_as_interrupt(), _remote_in_environment(settings):
@@ -550,7 +568,7 @@ def _finish(life: _Lifecycle, code: int, interrupted: bool) -> int:
     _mark_warm(rep, settings.cache_dir)
     if rep.builds:
         _publish(rep, settings)
-    elif code == 0:
+    elif code == 0 and not life.unusable:  # else said at the start
         note("no build ran: nothing was cached")
     if code == 0:
         check_hit_rate(rep, settings.min_hit_rate)
