@@ -76,14 +76,43 @@ def test_finished_runs_are_pruned_live_ones_never(tmp_path: Path) -> None:
     for _ in range(cache.KEEP_RUNS + 3):
         run = cache.open_run(tmp_path, cache.new_run_name())
         run.close()
+        os.utime(run.dir, (0, 0))  # finished a while ago
         finished.append(run.name)
     kept = _runs(tmp_path)
     assert live.name in kept
     # The newest KEEP_RUNS are kept, and the live one beyond them.
     assert kept == sorted([live.name, *finished[-cache.KEEP_RUNS :]])
     live.close()
+    os.utime(live.dir, (0, 0))
     cache.open_run(tmp_path, cache.new_run_name()).close()
     assert live.name not in _runs(tmp_path)
+
+
+def test_a_run_being_opened_is_never_taken_for_finished(tmp_path: Path) -> None:
+    """Between creating its lock file and locking it, a run looks finished to another
+    run's pruning; and while that pruning holds the lock to look, the run waits for it."""
+    runs_dir = tmp_path / ".ccwheel" / "runs"
+    opening = runs_dir / "20200101T000000.000000000-1-aaaaaa"
+    opening.mkdir(parents=True)
+    (opening / cache.LOCK_FILE).touch()
+    for _ in range(cache.KEEP_RUNS + 1):
+        run = cache.open_run(tmp_path, cache.new_run_name())
+        run.close()
+    assert opening.exists()
+
+    # A pruner holds the lock of the run being opened for a moment.
+    name = cache.new_run_name()
+    (runs_dir / name).mkdir()
+    pruner = os.open(runs_dir / name / cache.LOCK_FILE, os.O_RDWR | os.O_CREAT)
+    assert cache._try_lock(pruner)
+    threading.Timer(0.3, os.close, (pruner,)).start()
+    run = cache.open_run(tmp_path, name)
+    other = os.open(run.dir / cache.LOCK_FILE, os.O_RDWR)
+    assert not cache._try_lock(other)  # the run holds its lock
+    os.close(other)
+    assert cache.others_live(tmp_path, "") and not cache.others_live(tmp_path, name)
+    run.close()
+    assert not cache.others_live(tmp_path, "")
 
 
 def test_runs_without_a_lock_file_are_pruned_only_when_old(tmp_path: Path) -> None:

@@ -80,6 +80,15 @@ def test_a_missing_or_broken_report_saves_nothing(tmp_path: Path) -> None:
     assert ci.outputs_of(None)["save"] == "false"
 
 
+def test_a_run_that_could_not_use_the_cache_directory_saves_nothing() -> None:
+    """Whatever is at that path (a file, another tool's directory) is not ccwheel's cache."""
+    totals = {"compilations": 0, "hits": 0, "misses": 0, "hit_rate": None}
+    found = ci.figures({"totals": totals, "cache_unusable": "cache directory /c is not usable"})
+    assert ci.outputs_of(found, "", "own-")["save"] == "false"
+    found = ci.figures({"totals": totals, "cache_unusable": None})
+    assert ci.outputs_of(found, "", "own-")["save"] == "true"
+
+
 def test_the_commands_append_github_outputs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

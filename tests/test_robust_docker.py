@@ -125,7 +125,6 @@ def test_an_unusable_cache_directory_still_builds(
     (b,) = _report(report)["builds"]
     assert b["finished"] and b["cached"] is False
     assert b["warning"].startswith(f"not cached: cache directory {blocked / 'cache'}")
-    assert blocked.read_text() == ""
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root")

@@ -95,6 +95,22 @@ def test_a_build_that_used_the_cache_is_trimmed_and_marked_warm(
     assert second["builds"][0]["warm"] is True and second["complete"] is True
 
 
+def test_the_downloads_are_trimmed_only_when_no_other_run_is_live(
+    settings: config.Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another run's builds may be using pip's or uv's cache this moment."""
+    _fake_cibuildwheel(monkeypatch)
+    _trims(monkeypatch)
+    trimmed: list[Path] = []
+    monkeypatch.setattr(cache, "trim_downloads", lambda d, _size: trimmed.append(d))
+    assert run.build(settings, []) == 0
+    assert trimmed == [settings.cache_dir]
+    other = cache.open_run(settings.cache_dir, cache.new_run_name())
+    assert run.build(settings, []) == 0
+    assert trimmed == [settings.cache_dir]
+    other.close()
+
+
 def test_a_user_max_size_leaves_the_cache_untrimmed(
     settings: config.Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -140,19 +156,39 @@ def test_the_min_hit_rate_fails_a_container_build_that_went_without_the_cache(
     assert run.build(strict, []) == 0
 
 
+def _foreign_dir(tmp_path: Path) -> Path:
+    theirs = tmp_path / "theirs"
+    (theirs / "data").mkdir(parents=True)
+    (theirs / "data" / "x").write_text("x" * 1000)
+    (theirs / "CACHEDIR.TAG").write_text(cache.TAG_SIGNATURE + "\n# created by cibuildwheel\n")
+    return theirs
+
+
+def _symlink_loop(tmp_path: Path) -> Path:
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    return loop
+
+
+def _listing(path: Path) -> list[str]:
+    return sorted(str(p.relative_to(path)) for p in path.rglob("*")) if path.is_dir() else []
+
+
+@pytest.mark.parametrize("unusable", [_foreign_dir, _symlink_loop], ids=["foreign", "loop"])
 def test_an_unusable_cache_dir_builds_plain_and_still_reports_each_build(
     settings: config.Settings,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
+    unusable: Callable[[Path], Path],
 ) -> None:
     """Nothing of ccwheel's reaches the builds (no injection, no files copied into the
-    container, no finishing step), nothing is written into the directory, and the report
-    and --min-hit-rate still see every build."""
+    container, no finishing step, no remote storage URL), nothing is written into the
+    directory, and the report and --min-hit-rate still see every build."""
     from ccwheel.errors import HitRateTooLowError
 
-    blocked = tmp_path / "file"
-    blocked.write_text("")
+    cache_dir = unusable(tmp_path)
+    before = _listing(cache_dir)
     seen: list[object] = []
 
     def fake_run(argv: Sequence[str], hooks: cibw.Hooks | None = None) -> int:
@@ -170,19 +206,30 @@ def test_an_unusable_cache_dir_builds_plain_and_still_reports_each_build(
         seen.extend([hooks.compose(view), hooks.container_start(), hooks.plain()])
         hooks.build_start(ID)
         seen.append(hooks.after_build())
+        seen.append(os.environ.get(container.REMOTE_ENV))
         hooks.build_end(None)
         return 0
 
     monkeypatch.setattr(cibw, "run", fake_run)
-    strict = config.Settings(cache_dir=blocked / "c", report=settings.report, min_hit_rate=0.5)
-    with pytest.raises(HitRateTooLowError, match=r"not cached: cache directory .* not usable"):
+    strict = config.Settings(
+        cache_dir=cache_dir,
+        report=settings.report,
+        min_hit_rate=0.5,
+        remote_storage="redis://pw@host",
+    )
+    with pytest.raises(HitRateTooLowError, match=f"{ID} \\(not cached: [^)]*{cache_dir.name}"):
         run.build(strict, [])
-    assert seen == [None, None, True, None]
-    (b,) = json.loads(Path(str(settings.report)).read_text())["builds"]
+    assert seen == [None, None, True, None, None]
+    data = json.loads(Path(str(settings.report)).read_text())
+    assert str(cache_dir) in data["cache_unusable"]
+    assert data["cache_size_bytes"] is None and data["remote_storage"] is None
+    (b,) = data["builds"]
     assert b["identifier"] == ID and b["cached"] is False and b["finished"]
-    (line,) = [x for x in capsys.readouterr().err.splitlines() if "not usable" in x]
-    assert line.endswith("building without the cache")
-    assert blocked.read_text() == ""
+    captured = capsys.readouterr()
+    (line,) = [x for x in captured.err.splitlines() if x.startswith("ccwheel:")]
+    assert line.endswith("building without the cache (nor the remote storage)")
+    assert f"cache: not used: {data['cache_unusable']}" in captured.out
+    assert _listing(cache_dir) == before
 
 
 def test_a_failed_copy_is_said_for_the_builds_in_that_container_only(

@@ -115,6 +115,9 @@ def _try_lock(fd: int) -> bool:
 # A run directory without a lock file: one an older ccwheel left, or one being created
 # this very moment; only the first kind is old.
 _UNLOCKED_GRACE_SECONDS = 3600
+# A run directory is created a moment before its run locks it: one this young is never
+# taken for finished (it is pruned by a later run).
+_NEW_RUN_GRACE_SECONDS = 60
 
 
 def _prune_runs(runs_dir: Path, keep: int, own: str) -> None:
@@ -138,8 +141,27 @@ def _prune_runs(runs_dir: Path, keep: int, own: str) -> None:
         # (Released before removing: Windows removes no file that is still open.)
         finished = _try_lock(fd)
         os.close(fd)
-        if finished:
-            shutil.rmtree(path, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            if finished and time.time() - path.stat().st_mtime > _NEW_RUN_GRACE_SECONDS:
+                shutil.rmtree(path, ignore_errors=True)
+
+
+def others_live(cache_dir: Path, own: str) -> bool:
+    """Whether another run is using this cache directory now (holds its run's lock)."""
+    try:
+        paths = [p for p in (cache_dir / ".ccwheel" / "runs").iterdir() if p.name != own]
+    except OSError:
+        return False
+    for path in paths:
+        try:
+            fd = os.open(path / LOCK_FILE, os.O_RDWR)
+        except OSError:
+            continue
+        free = _try_lock(fd)
+        os.close(fd)
+        if not free:
+            return True
+    return False
 
 
 def open_run(cache_dir: Path, name: str) -> Run:
@@ -150,7 +172,11 @@ def open_run(cache_dir: Path, name: str) -> Run:
     try:
         run.dir.mkdir(parents=True, exist_ok=True)
         fd = os.open(run.dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
-        _try_lock(fd)
+        # Another run's pruning may hold it for a moment, to see whether it is finished.
+        for _ in range(100):
+            if _try_lock(fd):
+                break
+            time.sleep(0.05)
         run.lock_fd = fd
         _prune_runs(run.dir.parent, KEEP_RUNS, name)
     except OSError as e:
@@ -209,8 +235,17 @@ def prepare(cache_dir: Path) -> list[str]:
         tag = cache_dir / "CACHEDIR.TAG"
         if not tag.exists():
             partial = cache_dir / f"{_PARTIAL_TAG}{secrets.token_hex(4)}"
-            partial.write_text(TAG_TEXT)
-            partial.replace(tag)
+            try:
+                partial.write_text(TAG_TEXT)
+                partial.replace(tag)
+            except OSError:
+                # Windows replaces no file another run has open (reading the tag it
+                # just wrote): that run's tag is as good as ours.
+                if not is_ours(cache_dir):
+                    raise
+            finally:
+                with contextlib.suppress(OSError):
+                    partial.unlink(missing_ok=True)
         (cache_dir / "data").mkdir(exist_ok=True)
         _remove_stale_secrets(cache_dir)
     except OSError as e:

@@ -69,12 +69,16 @@ class Figures:
     hits: int
     misses: int
     hit_rate: float | None
+    # False when the run could not use the cache directory: nothing there is ccwheel's.
+    cache_used: bool = True
 
     def save(self, restored_key: str, own_prefix: str) -> bool:
         """Whether to upload the cache: when the run stored new results (every miss stored
         one), or when what it restored was not this job's own (another job's, or nothing),
         so that next time this job finds its own. A run that hit everything it restored
         from its own earlier cache changed nothing the next run needs."""
+        if not self.cache_used:
+            return False
         return self.misses > 0 or not restored_key.startswith(own_prefix)
 
 
@@ -86,6 +90,7 @@ def figures(report: Mapping[str, Any]) -> Figures:
         hits=int(totals.get("hits", 0)),
         misses=int(totals.get("misses", 0)),
         hit_rate=float(rate) if rate is not None else None,
+        cache_used=not report.get("cache_unusable"),
     )
 
 

@@ -46,6 +46,14 @@ class Report:
     remote: str | None = None
     # Stopped by Ctrl-C or SIGTERM: the numbers cover only what ran before.
     interrupted: bool = False
+    # Why the cache directory could not be used at all, if it could not.
+    unusable: str | None = None
+
+    @property
+    def cache_line(self) -> str:
+        if self.unusable:
+            return f"not used: {self.unusable}"
+        return f"{self.cache_dir} ({human_size(self.cache_size)})"
 
     @property
     def totals(self) -> BuildStats:
@@ -203,7 +211,7 @@ def render_text(report: Report) -> str:
                 f"  {b.identifier}: {b.stats.probes} build-system probe compiles "
                 f"({b.stats.probe_hits} hit), not counted above"
             )
-    lines.append(f"  cache: {report.cache_dir} ({human_size(report.cache_size)})")
+    lines.append(f"  cache: {report.cache_line}")
     if report.remote:
         lines.append(f"  remote storage: {report.remote}")
     return "\n".join(lines)
@@ -222,7 +230,8 @@ def render_markdown(report: Report) -> str:
     for i, row in enumerate(rows):
         cells = [f"**{c}**" if i == len(rows) - 1 else c for c in row]
         out.append("| " + " | ".join(cells) + " |")
-    out += ["", f"Cache: `{report.cache_dir}` ({human_size(report.cache_size)})", ""]
+    cache = f"`{report.cache_dir}` ({human_size(report.cache_size)})"
+    out += ["", f"Cache: {report.cache_line if report.unusable else cache}", ""]
     if report.remote:
         out[-1:-1] = [f"Remote storage: `{report.remote}`"]
     return "\n".join(out)
@@ -249,7 +258,8 @@ def _stats_json(s: BuildStats) -> dict[str, Any]:
 def to_json(report: Report) -> dict[str, Any]:
     return {
         "cache_dir": str(report.cache_dir),
-        "cache_size_bytes": report.cache_size,
+        "cache_size_bytes": None if report.unusable else report.cache_size,
+        "cache_unusable": report.unusable,
         "remote_storage": report.remote,
         "exit_code": report.exit_code,
         "complete": all(b.finished for b in report.builds)

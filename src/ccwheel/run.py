@@ -9,6 +9,7 @@ may change its exit code except `--min-hit-rate`: a failed write is one warning.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import signal
 import sys
@@ -174,7 +175,8 @@ class _Lifecycle:
         self.kinds: dict[str, platforms.Kind] = {
             "linux": self.containers,
             "host": host.HostBuilds(
-                cache_dir=settings.cache_dir.resolve(),
+                # Not resolved when unusable: a symlink loop, say, which resolve() raises on.
+                cache_dir=settings.cache_dir if unusable else settings.cache_dir.resolve(),
                 max_size=settings.max_size,
                 stable_build_env=settings.stable_build_env,
                 explain=settings.explain,
@@ -365,7 +367,9 @@ def _collect(life: _Lifecycle, run: cache.Run | None, code: int) -> report.Repor
             )
         )
     size, _entries = cache.usage(settings.cache_dir)
-    return report.Report(settings.cache_dir, records, size, code, _remote_label(settings))
+    rep = report.Report(settings.cache_dir, records, size, code, _remote_label(settings))
+    rep.unusable = life.unusable
+    return rep
 
 
 def _explain(
@@ -518,17 +522,22 @@ def _build(settings: config.Settings, argv: Sequence[str]) -> int:
         check_writable(settings.report, "--report")
     # A cache directory ccwheel cannot use: the builds go on as plain cibuildwheel's, and
     # are still reported (--report is still written, --min-hit-rate does not pass unseen).
+    # Without it nothing is cached, remote storage included: its URL stays out of the
+    # builds' environment, as with plain cibuildwheel.
     unusable: str | None = None
+    selinux_relabel = False
     try:
         for line in cache.prepare(settings.cache_dir):
             note(line)
     except cache.CacheUnusable as e:
         unusable = str(e)
-        warn(f"{e} - building without the cache")
+        remote_too = " (nor the remote storage)" if settings.remote_storage else ""
+        warn(f"{e} - building without the cache{remote_too}")
+        settings = dataclasses.replace(settings, remote_storage="")
     else:
         github_output(settings.cache_dir.resolve())
         _say_what_read_only_protects(settings)
-    selinux_relabel = _selinux_relabel(settings)
+        selinux_relabel = _selinux_relabel(settings)
 
     interrupted = False
     with tempfile.TemporaryDirectory(prefix="ccwheel-tools-") as tools:
@@ -559,7 +568,9 @@ def _finish(life: _Lifecycle, code: int, interrupted: bool) -> int:
             cache.trim(settings.cache_dir, settings.max_size)
         except cache.CacheUnusable as e:
             warn(str(e))
-    if used:
+    # Not while another run's builds may be using the downloads (a uv cache that vanishes
+    # under a build can fail it): the last run to end trims them.
+    if used and not cache.others_live(settings.cache_dir, life.run_name):
         problem = cache.trim_downloads(settings.cache_dir, settings.max_size)
         if problem:
             warn(problem)
