@@ -64,6 +64,69 @@ def test_a_tag_being_written_by_another_run_is_not_a_foreign_entry(tmp_path: Pat
         cache.prepare(other)
 
 
+def test_a_tag_windows_would_not_replace_is_fine_when_another_run_wrote_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Windows replaces no file another process has open: the run that lost the race
+    reads the winner's tag, and leaves no partial one behind."""
+    target = tmp_path / "c"
+
+    def refused(self: Path, to: Path) -> Path:
+        Path(to).write_text(cache.TAG_TEXT)  # the winner's
+        raise PermissionError(13, "Access is denied")
+
+    monkeypatch.setattr(Path, "replace", refused)
+    cache.prepare(target)
+    assert cache.is_ours(target)
+    assert sorted(p.name for p in target.iterdir()) == ["CACHEDIR.TAG", "data"]
+    # Refused, and no tag of ccwheel's there: the directory is not usable.
+    other = tmp_path / "other"
+    monkeypatch.setattr(Path, "replace", lambda self, to: (_ for _ in ()).throw(OSError(5, "x")))
+    with pytest.raises(cache.CacheUnusable, match="not usable"):
+        cache.prepare(other)
+    assert not any(other.iterdir())
+
+
+def test_a_partial_tag_left_by_a_killed_run_goes_once_it_is_old(tmp_path: Path) -> None:
+    cache.prepare(tmp_path / "c")
+    old, fresh = (
+        tmp_path / "c" / ".CACHEDIR.TAG.partial-a",
+        tmp_path / "c" / ".CACHEDIR.TAG.partial-b",
+    )
+    old.write_text("")
+    fresh.write_text("")
+    os.utime(old, (0, 0))
+    cache.prepare(tmp_path / "c")
+    assert not old.exists() and fresh.exists()
+
+
+def test_a_file_system_without_locks_neither_stalls_runs_nor_looks_busy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """flock failing with ENOLCK (some network mounts) is no lock another run holds."""
+    import errno
+    import fcntl
+
+    def no_locks(fd: int, op: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    started = time.monotonic()
+    run = cache.open_run(tmp_path, cache.new_run_name())
+    assert time.monotonic() - started < 1
+    assert not cache.others_live(tmp_path, "")
+    run.close()
+
+
+def test_a_run_whose_lock_stays_held_goes_without_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cache, "_try_lock", lambda fd: False)
+    monkeypatch.setattr(time, "sleep", lambda s: None)
+    with pytest.raises(cache.CacheUnusable, match="cannot lock this run's directory"):
+        cache.open_run(tmp_path, cache.new_run_name())
+
+
 def _runs(cache_dir: Path) -> list[str]:
     return sorted(p.name for p in (cache_dir / ".ccwheel" / "runs").iterdir())
 

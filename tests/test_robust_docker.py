@@ -247,3 +247,52 @@ def test_what_the_container_writes_the_host_user_can_remove(
         mode = stat.S_IMODE(path.lstat().st_mode)
         wanted = 0o777 if path.is_dir() else 0o666
         assert mode & wanted == wanted, f"{path}: {oct(mode)}"
+
+
+LIMITED_C = """\
+#include <Python.h>
+static PyObject *answer(PyObject *self, PyObject *args) { return PyLong_FromLong(42); }
+static PyMethodDef methods[] = {{"answer", answer, METH_NOARGS, ""}, {NULL, NULL, 0, NULL}};
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "limited", "", -1, methods};
+PyMODINIT_FUNC PyInit_limited(void) { return PyModule_Create(&module); }
+"""
+LIMITED_SETUP = """\
+from setuptools import Extension, setup
+setup(
+    ext_modules=[Extension("limited", ["limited.c"], py_limited_api=True,
+                           define_macros=[("Py_LIMITED_API", "0x030B0000")])],
+    options={"bdist_wheel": {"py_limited_api": "cp311"}},
+)
+"""
+
+
+def test_a_build_that_reused_an_abi3_wheel_is_said_so_not_warned_about(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+    ccwheel_build: Build,
+) -> None:
+    """cibuildwheel skips the build step of cp312 when cp311's abi3 wheel fits it: no
+    setup runs in the container, and that is no sign of a cache it cannot see."""
+    root = tmp_path / "limited"
+    root.mkdir()
+    (root / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
+        '[project]\nname = "limited"\nversion = "1.0"\n'
+    )
+    (root / "setup.py").write_text(LIMITED_SETUP)
+    (root / "limited.c").write_text(LIMITED_C)
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("CIBW_BUILD", f"{ID} {ID312}")
+    # cibuildwheel 4 audits abi3 wheels in a virtualenv it would download: not offline.
+    monkeypatch.setenv("CIBW_AUDIT_COMMAND", "")
+    report = tmp_path / "r.json"
+    assert ccwheel_build(tmp_path / "cache", tmp_path / "out", "--report", str(report)) == 0
+    (wheel,) = (tmp_path / "out").glob("*.whl")
+    assert "-cp311-abi3-" in wheel.name
+    built, reused = _report(report)["builds"]
+    assert (built["identifier"], reused["identifier"]) == (ID, ID312)
+    assert built["compilations"] == 1 and built["warning"] is None
+    assert reused["compilations"] == 0 and reused["warning"] is None
+    assert reused["note"].startswith("nothing built: cibuildwheel reused")
+    assert "left no word" not in capfd.readouterr().out

@@ -29,6 +29,7 @@ def _fake_cibuildwheel(
     code: int = 0,
     container_files: dict[str, str] | None = None,
     host_sees: bool = True,
+    frontend: bool = True,
 ) -> list[platforms.Injection]:
     """One build of ID: compose, start a container, run the build (its setup step leaves
     the .info file, its compiles the stats log), end it."""
@@ -57,6 +58,8 @@ def _fake_cibuildwheel(
         if host_sees:
             (runs[0].dir / f"{ID}.info").write_text("ccache=/x origin=ccwheel version=4.14.2\n")
             runs[0].stats_log(ID).write_text(stats_text)
+        if frontend:
+            hooks.frontend_ran()
         during()
         hooks.build_end(read_back)
         return code
@@ -152,14 +155,35 @@ def test_the_min_hit_rate_fails_a_container_build_that_went_without_the_cache(
         run.build(strict, [])
     # A container that left no word (cibuildwheel reused a compatible abi3 wheel, before
     # any setup ran): not ccwheel's to fail.
-    _fake_cibuildwheel(monkeypatch, stats_text="", host_sees=False)
+    _fake_cibuildwheel(monkeypatch, stats_text="", host_sees=False, frontend=False)
     assert run.build(strict, []) == 0
+
+
+def test_a_build_that_reused_a_wheel_says_so_and_is_not_marked_warm(
+    settings: config.Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """cibuildwheel skips the build step (ccwheel's setup with it) of an identifier that
+    can use an abi3 wheel built earlier in the run: no "cannot see the cache" warning."""
+    _fake_cibuildwheel(monkeypatch, stats_text="", host_sees=False, frontend=False)
+    _trims(monkeypatch)
+    assert run.build(settings, []) == 0
+    (b,) = json.loads(Path(str(settings.report)).read_text())["builds"]
+    assert b["warning"] is None and b["note"] == run.REUSED_NOTE
+    assert not cache.warm_marker(settings.cache_dir, ID).exists()
+    # The same with its frontend run: the container did not see the cache.
+    _fake_cibuildwheel(monkeypatch, stats_text="", host_sees=False)
+    assert run.build(settings, []) == 0
+    (b,) = json.loads(Path(str(settings.report)).read_text())["builds"]
+    assert b["warning"].startswith("the container left no word") and b["note"] is None
 
 
 def _foreign_dir(tmp_path: Path) -> Path:
     theirs = tmp_path / "theirs"
     (theirs / "data").mkdir(parents=True)
     (theirs / "data" / "x").write_text("x" * 1000)
+    # Whatever it holds says nothing about ccwheel's builds.
+    (theirs / ".ccwheel" / "warm").mkdir(parents=True)
+    (theirs / ".ccwheel" / "warm" / ID).touch()
     (theirs / "CACHEDIR.TAG").write_text(cache.TAG_SIGNATURE + "\n# created by cibuildwheel\n")
     return theirs
 
@@ -211,6 +235,8 @@ def test_an_unusable_cache_dir_builds_plain_and_still_reports_each_build(
         return 0
 
     monkeypatch.setattr(cibw, "run", fake_run)
+    monkeypatch.setattr(cache, "usage", lambda _dir: pytest.fail("walked a foreign directory"))
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "summary.md"))
     strict = config.Settings(
         cache_dir=cache_dir,
         report=settings.report,
@@ -225,6 +251,9 @@ def test_an_unusable_cache_dir_builds_plain_and_still_reports_each_build(
     assert data["cache_size_bytes"] is None and data["remote_storage"] is None
     (b,) = data["builds"]
     assert b["identifier"] == ID and b["cached"] is False and b["finished"]
+    assert b["warm"] is False
+    summary = (tmp_path / "summary.md").read_text()
+    assert f"Cache: not used: `{data['cache_unusable']}`" in summary
     captured = capsys.readouterr()
     (line,) = [x for x in captured.err.splitlines() if x.startswith("ccwheel:")]
     assert line.endswith("building without the cache (nor the remote storage)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import os
 import secrets
 import shutil
@@ -96,8 +97,13 @@ def new_run_name() -> str:
     return f"{stamp}.{now % 10**9:09d}-{os.getpid()}-{secrets.token_hex(3)}"
 
 
-def _try_lock(fd: int) -> bool:
-    """An exclusive lock on an open file, without waiting: False when another holds it."""
+# What a lock another process holds fails with (msvcrt: EACCES, or EDEADLOCK).
+_HELD = {errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES, errno.EDEADLK}
+
+
+def _try_lock(fd: int) -> bool | None:
+    """An exclusive lock on an open file, without waiting: False when another holds it,
+    None when this file system has no locks (some network mounts)."""
     try:
         if sys.platform == "win32":  # pragma: no cover - Windows hosts
             import msvcrt
@@ -107,8 +113,8 @@ def _try_lock(fd: int) -> bool:
             import fcntl
 
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return False
+    except OSError as e:
+        return False if e.errno in _HELD else None
     return True
 
 
@@ -142,7 +148,8 @@ def _prune_runs(runs_dir: Path, keep: int, own: str) -> None:
         finished = _try_lock(fd)
         os.close(fd)
         with contextlib.suppress(OSError):
-            if finished and time.time() - path.stat().st_mtime > _NEW_RUN_GRACE_SECONDS:
+            young = time.time() - path.stat().st_mtime <= _NEW_RUN_GRACE_SECONDS
+            if finished is True and not young:
                 shutil.rmtree(path, ignore_errors=True)
 
 
@@ -159,7 +166,7 @@ def others_live(cache_dir: Path, own: str) -> bool:
             continue
         free = _try_lock(fd)
         os.close(fd)
-        if not free:
+        if free is False:
             return True
     return False
 
@@ -172,12 +179,17 @@ def open_run(cache_dir: Path, name: str) -> Run:
     try:
         run.dir.mkdir(parents=True, exist_ok=True)
         fd = os.open(run.dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        run.lock_fd = fd
         # Another run's pruning may hold it for a moment, to see whether it is finished.
+        # (Where the file system has no locks, runs are never pruned: nothing to hold.)
         for _ in range(100):
-            if _try_lock(fd):
+            if _try_lock(fd) is not False:
                 break
             time.sleep(0.05)
-        run.lock_fd = fd
+        else:
+            run.close()
+            msg = f"cannot lock this run's directory {run.dir}: another process holds it"
+            raise CacheUnusable(msg)
         _prune_runs(run.dir.parent, KEEP_RUNS, name)
     except OSError as e:
         msg = f"cache directory {cache_dir} is not usable: {e.strerror or e}"
@@ -248,6 +260,7 @@ def prepare(cache_dir: Path) -> list[str]:
                     partial.unlink(missing_ok=True)
         (cache_dir / "data").mkdir(exist_ok=True)
         _remove_stale_secrets(cache_dir)
+        _remove_stale_partial_tags(cache_dir)
     except OSError as e:
         msg = f"cache directory {cache_dir} is not usable: {e.strerror or e}"
         raise CacheUnusable(msg) from None
@@ -256,6 +269,14 @@ def prepare(cache_dir: Path) -> list[str]:
 
 # A tag being written by a run that started at the same moment.
 _PARTIAL_TAG = ".CACHEDIR.TAG.partial-"
+
+
+def _remove_stale_partial_tags(cache_dir: Path) -> None:
+    """What a run killed while it wrote the tag left (a minute is ample for one write)."""
+    for path in cache_dir.glob(f"{_PARTIAL_TAG}*"):
+        with contextlib.suppress(OSError):
+            if time.time() - path.stat().st_mtime > _NEW_RUN_GRACE_SECONDS:
+                path.unlink()
 
 
 def _has_foreign_entries(cache_dir: Path) -> bool:

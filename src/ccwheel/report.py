@@ -50,12 +50,6 @@ class Report:
     unusable: str | None = None
 
     @property
-    def cache_line(self) -> str:
-        if self.unusable:
-            return f"not used: {self.unusable}"
-        return f"{self.cache_dir} ({human_size(self.cache_size)})"
-
-    @property
     def totals(self) -> BuildStats:
         total = BuildStats()
         for build in self.builds:
@@ -211,7 +205,8 @@ def render_text(report: Report) -> str:
                 f"  {b.identifier}: {b.stats.probes} build-system probe compiles "
                 f"({b.stats.probe_hits} hit), not counted above"
             )
-    lines.append(f"  cache: {report.cache_line}")
+    cache = f"{report.cache_dir} ({human_size(report.cache_size)})"
+    lines.append(f"  cache: {f'not used: {report.unusable}' if report.unusable else cache}")
     if report.remote:
         lines.append(f"  remote storage: {report.remote}")
     return "\n".join(lines)
@@ -231,7 +226,9 @@ def render_markdown(report: Report) -> str:
         cells = [f"**{c}**" if i == len(rows) - 1 else c for c in row]
         out.append("| " + " | ".join(cells) + " |")
     cache = f"`{report.cache_dir}` ({human_size(report.cache_size)})"
-    out += ["", f"Cache: {report.cache_line if report.unusable else cache}", ""]
+    if report.unusable:
+        cache = f"not used: `{report.unusable}`"
+    out += ["", f"Cache: {cache}", ""]
     if report.remote:
         out[-1:-1] = [f"Remote storage: `{report.remote}`"]
     return "\n".join(out)

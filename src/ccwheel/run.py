@@ -25,6 +25,10 @@ from ccwheel.errors import ConfigError, HitRateTooLowError
 from ccwheel.platforms import host
 from ccwheel.platforms import linux as container
 
+# A build that finished without running its frontend, and of whose container nothing was
+# heard: cibuildwheel found a wheel it built earlier in this run that this identifier can
+# use (abi3 or pure), and skipped the build step, ccwheel's setup with it.
+REUSED_NOTE = "nothing built: cibuildwheel reused a compatible (abi3) wheel of this run"
 REMOTE_ONLY_NOTE = (
     "the container could not see the cache directory: ccache used the remote storage only "
     "(statistics read back from the container)"
@@ -339,6 +343,13 @@ def _collect(life: _Lifecycle, run: cache.Run | None, code: int) -> report.Repor
         else:
             copy_failure = life.copy_failed_builds.get(identifier)
             warning = _build_warning(run, identifier, settings.cache_dir, copy_failure)
+            reused = (
+                identifier in life.builds.seconds
+                and identifier not in life.frontend_ran
+                and not (run.info(identifier) or run.status(identifier) or copy_failure)
+            )
+            if reused:
+                warning, note_ = None, REUSED_NOTE
             cached = not (run.status(identifier) or copy_failure)
             try:
                 build_stats = stats.read(run.stats_log(identifier), life.root_files)
@@ -366,7 +377,8 @@ def _collect(life: _Lifecycle, run: cache.Run | None, code: int) -> report.Repor
                 explanations=_explain(settings, run, identifier, build_stats),
             )
         )
-    size, _entries = cache.usage(settings.cache_dir)
+    # Not a walk through a directory that is not the cache (another tool's, say).
+    size = 0 if life.unusable else cache.usage(settings.cache_dir)[0]
     rep = report.Report(settings.cache_dir, records, size, code, _remote_label(settings))
     rep.unusable = life.unusable
     return rep
@@ -418,9 +430,10 @@ def _publish(rep: report.Report, settings: config.Settings) -> None:
 
 
 def _mark_warm(rep: report.Report, cache_dir: Path) -> None:
-    """A build that finished with the cache has filled it: next time it is warm."""
+    """A build that finished with the cache has filled it: next time it is warm (not one
+    that reused an earlier wheel and compiled nothing)."""
     for b in rep.builds:
-        if b.finished and not b.warning:
+        if b.finished and not b.warning and b.frontend_ran:
             marker = cache.warm_marker(cache_dir, b.identifier)
             try:
                 marker.parent.mkdir(parents=True, exist_ok=True)

@@ -147,7 +147,10 @@ def claim_work(cache_dir: Path) -> Iterator[tuple[Path, str | None]]:
     except OSError as e:
         note: str | None = f"cannot use {fixed} ({e.strerror or e})"
     else:
-        note = None if _try_lock(fd) else f"another ccwheel run is using {fixed}"
+        locked = _try_lock(fd)
+        note = None if locked else f"another ccwheel run is using {fixed}"
+        if locked is None:
+            note = f"{fixed} cannot be locked on this file system"
     if note is None:
         try:
             yield fixed, None
