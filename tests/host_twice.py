@@ -71,6 +71,8 @@ def check(cold: Any, warm: Any) -> list[str]:
         name = second["identifier"]
         if second["warning"]:
             problems.append(f"{name}: {second['warning']}")
+        if not second["warm"]:  # or --min-hit-rate would never apply to it
+            problems.append(f"{name}: the second build was not counted as warm")
         if not first["compilations"]:
             problems.append(f"{name}: the first build compiled nothing through ccache")
         if second["hits"] != second["compilations"] or second["compilations"] == 0:

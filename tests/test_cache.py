@@ -116,6 +116,30 @@ def test_a_file_system_without_locks_neither_stalls_runs_nor_looks_busy(
     assert time.monotonic() - started < 1
     assert not cache.others_live(tmp_path, "")
     run.close()
+    # Nor is a run there ever taken for finished: none is pruned.
+    os.utime(run.dir, (0, 0))
+    for _ in range(cache.KEEP_RUNS + 1):
+        later = cache.open_run(tmp_path, cache.new_run_name())
+        later.close()
+        os.utime(later.dir, (0, 0))
+    assert run.dir.exists() and len(_runs(tmp_path)) == cache.KEEP_RUNS + 2
+
+
+def test_only_a_lock_another_holds_counts_as_held(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import fcntl
+
+    fd = os.open(tmp_path / "f", os.O_RDWR | os.O_CREAT)
+    for code, expected in [(errno.EWOULDBLOCK, False), (errno.EACCES, False), (errno.ENOLCK, None)]:
+
+        def fails(fd: int, op: int, code: int = code) -> None:
+            raise OSError(code, os.strerror(code))
+
+        monkeypatch.setattr(fcntl, "flock", fails)
+        assert cache._try_lock(fd) is expected
+    os.close(fd)
 
 
 def test_a_run_whose_lock_stays_held_goes_without_the_cache(

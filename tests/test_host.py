@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 import pytest
 
-from ccwheel import cibw, config, platforms, run
+from ccwheel import cache, cibw, config, platforms, run
 from ccwheel.cli import main
 from ccwheel.errors import ConfigError, HitRateTooLowError
 from ccwheel.platforms import host
@@ -320,6 +320,16 @@ def test_the_work_directory_is_the_run_s_alone_and_emptied_after(tmp_path: Path)
             assert other_note is not None and "another ccwheel run" in other_note
         assert not other.exists()
     assert not (work / "build-env").exists() and not (work / "frontend.py").exists()
+
+
+def test_without_locks_a_run_takes_a_work_directory_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a file system without locks nothing tells a second run apart."""
+    monkeypatch.setattr(cache, "_try_lock", lambda fd: None)
+    with host.claim_work(tmp_path / "cache") as (work, note):
+        assert work != tmp_path / "cache" / host.WORK
+        assert note is not None and "cannot be locked on this file system" in note
 
 
 # Platforms ccwheel does not cache: said once per build, in the report, and no

@@ -20,6 +20,22 @@ ID = "cp311-manylinux_x86_64"
 HIT = "# a.c\ndirect_cache_hit\n"
 
 
+def _view(env_names: Sequence[str] = ()) -> platforms.BuildView:
+    """What cibuildwheel's options give for ID, in the working directory."""
+    return platforms.BuildView(
+        identifier=ID,
+        frontend="build",
+        frontend_args=(),
+        engine="sh",  # any engine found on PATH
+        create_args=(),
+        env_names=frozenset(env_names),
+        before_build="",
+        config_settings="",
+        package_dir=Path.cwd(),
+        project_dir=Path.cwd(),
+    )
+
+
 def _fake_cibuildwheel(
     monkeypatch: pytest.MonkeyPatch,
     *,
@@ -30,6 +46,7 @@ def _fake_cibuildwheel(
     container_files: dict[str, str] | None = None,
     host_sees: bool = True,
     frontend: bool = True,
+    finished: bool = True,
 ) -> list[platforms.Injection]:
     """One build of ID: compose, start a container, run the build (its setup step leaves
     the .info file, its compiles the stats log), end it."""
@@ -38,19 +55,7 @@ def _fake_cibuildwheel(
 
     def fake_run(argv: Sequence[str], hooks: cibw.Hooks | None = None) -> int:
         assert hooks is not None
-        view = platforms.BuildView(
-            identifier=ID,
-            frontend="build",
-            frontend_args=(),
-            engine="sh",  # any engine found on PATH
-            create_args=(),
-            env_names=frozenset(env_names),
-            before_build="",
-            config_settings="",
-            package_dir=Path.cwd(),
-            project_dir=Path.cwd(),
-        )
-        injections.append(hooks.compose(view))
+        injections.append(hooks.compose(_view(env_names)))
         tools, where = hooks.container_start()
         assert (tools / "setup.sh").is_file() and where == container.TOOLS
         hooks.build_start(ID)
@@ -61,7 +66,8 @@ def _fake_cibuildwheel(
         if frontend:
             hooks.frontend_ran()
         during()
-        hooks.build_end(read_back)
+        if finished:  # cibuildwheel ends no build that failed
+            hooks.build_end(read_back)
         return code
 
     monkeypatch.setattr(cibw, "run", fake_run)
@@ -217,17 +223,7 @@ def test_an_unusable_cache_dir_builds_plain_and_still_reports_each_build(
 
     def fake_run(argv: Sequence[str], hooks: cibw.Hooks | None = None) -> int:
         assert hooks is not None
-        view = platforms.BuildView(
-            identifier=ID,
-            frontend="build",
-            frontend_args=(),
-            env_names=frozenset(),
-            before_build="",
-            config_settings="",
-            package_dir=Path.cwd(),
-            project_dir=Path.cwd(),
-        )
-        seen.extend([hooks.compose(view), hooks.container_start(), hooks.plain()])
+        seen.extend([hooks.compose(_view()), hooks.container_start(), hooks.plain()])
         hooks.build_start(ID)
         seen.append(hooks.after_build())
         seen.append(os.environ.get(container.REMOTE_ENV))
@@ -259,6 +255,58 @@ def test_an_unusable_cache_dir_builds_plain_and_still_reports_each_build(
     assert line.endswith("building without the cache (nor the remote storage)")
     assert f"cache: not used: {data['cache_unusable']}" in captured.out
     assert _listing(cache_dir) == before
+
+
+def test_a_run_directory_that_cannot_be_opened_leaves_the_containers_plain(
+    settings: config.Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(cache_dir: Path, name: str) -> cache.Run:
+        raise cache.CacheUnusable("cannot lock this run's directory")
+
+    monkeypatch.setattr(cache, "open_run", refuse)
+    cache.prepare(settings.cache_dir)
+    life = run._Lifecycle(settings, settings.cache_dir / "tools", False)
+    hooks = life.hooks()
+    assert hooks.container_start() is None
+    assert hooks.plain() and hooks.after_build() is None
+    life.close()
+
+
+def test_a_build_that_stopped_before_its_frontend_is_no_reused_wheel(
+    settings: config.Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fake_cibuildwheel(monkeypatch, host_sees=False, frontend=False, code=1, finished=False)
+    _trims(monkeypatch)
+    assert run.build(settings, []) == 1
+    (b,) = json.loads(Path(str(settings.report)).read_text())["builds"]
+    assert b["note"] is None and b["warning"].startswith("the container left no word")
+
+
+def test_a_build_whose_setup_found_no_ccache_is_no_reused_wheel(
+    settings: config.Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ccwheel's setup step ran (and said why it could not cache): no wheel was reused,
+    whether or not its frontend call was seen."""
+
+    def status() -> None:
+        (run_,) = cache.runs(settings.cache_dir)
+        (run_.dir / f"{ID}.status").write_text("no usable ccache for x86_64\n")
+
+    _fake_cibuildwheel(monkeypatch, host_sees=False, frontend=False, during=status)
+    _trims(monkeypatch)
+    assert run.build(settings, []) == 0
+    (b,) = json.loads(Path(str(settings.report)).read_text())["builds"]
+    assert b["note"] is None and b["warning"] == "no usable ccache for x86_64"
+
+
+def test_a_build_that_compiled_is_no_reused_wheel_even_if_its_frontend_went_unseen(
+    settings: config.Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fake_cibuildwheel(monkeypatch, frontend=False)
+    _trims(monkeypatch)
+    assert run.build(settings, []) == 0
+    (b,) = json.loads(Path(str(settings.report)).read_text())["builds"]
+    assert b["note"] is None and b["compilations"] == 1
 
 
 def test_a_failed_copy_is_said_for_the_builds_in_that_container_only(

@@ -254,11 +254,13 @@ class _Lifecycle:
         """The run's directory is made when the first container starts, not before: runs
         that build nothing (--print-build-identifiers) leave none behind. So is the ccache
         for the kernel the containers run on (a download, where it has to be fetched)."""
-        self.plain_container = self.unusable is not None
         self.copy_failure = None
-        if self.unusable:
-            return None
         self._open_run()
+        # Without a run directory (said when opening it failed), nothing could record
+        # what the container's builds did: they run as plain cibuildwheel's.
+        self.plain_container = self.run is None
+        if self.run is None:
+            return None
         self.containers.stage_binaries()
         return self.tools, container.TOOLS
 
@@ -343,13 +345,6 @@ def _collect(life: _Lifecycle, run: cache.Run | None, code: int) -> report.Repor
         else:
             copy_failure = life.copy_failed_builds.get(identifier)
             warning = _build_warning(run, identifier, settings.cache_dir, copy_failure)
-            reused = (
-                identifier in life.builds.seconds
-                and identifier not in life.frontend_ran
-                and not (run.info(identifier) or run.status(identifier) or copy_failure)
-            )
-            if reused:
-                warning, note_ = None, REUSED_NOTE
             cached = not (run.status(identifier) or copy_failure)
             try:
                 build_stats = stats.read(run.stats_log(identifier), life.root_files)
@@ -360,6 +355,17 @@ def _collect(life: _Lifecycle, run: cache.Run | None, code: int) -> report.Repor
             info = run.info(identifier)
             if info.get("cache") == "remote-only":
                 note_ = REMOTE_ONLY_NOTE
+            # Finished without running its frontend, nothing compiled, and ccache not
+            # refused: cibuildwheel reused a wheel (in a container, before ccwheel's setup
+            # step ran). Neither a cache it could not see nor a build without it.
+            reused = (
+                identifier in life.builds.seconds
+                and identifier not in life.frontend_ran
+                and not run.status(identifier)
+                and not (build_stats.cacheable or build_stats.uncacheable_total)
+            )
+            if reused:
+                warning, note_, cached = None, REUSED_NOTE, True
         records.append(
             report.BuildRecord(
                 identifier=identifier,
