@@ -298,6 +298,21 @@ def test_clean_empties_only_a_ccwheel_cache(
     assert (theirs / "keep").read_text() == "mine"
 
 
+def test_clean_leaves_a_cache_a_run_is_using_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    cache.prepare(tmp_path / "c")
+    (tmp_path / "c" / "data" / "entry").write_text("x")
+    live = cache.open_run(tmp_path / "c", cache.new_run_name())
+    assert cli.main(["cache", "clean", "--cache-dir", str(tmp_path / "c")]) == 2
+    assert "a ccwheel run is using" in capsys.readouterr().err
+    assert (tmp_path / "c" / "data" / "entry").exists() and live.dir.exists()
+    live.close()
+    assert cli.main(["cache", "clean", "--cache-dir", str(tmp_path / "c")]) == 0
+    assert not (tmp_path / "c" / "data").exists()
+
+
 def _ccache_or_skip() -> Path:
     import shutil
 

@@ -306,6 +306,10 @@ def clean(cache_dir: Path) -> int:
             f"ccwheel); refusing to empty it"
         )
         raise CacheUnusable(msg)
+    if others_live(cache_dir, ""):
+        # Its builds compile into it, and a host build's environment lives in it.
+        msg = f"a ccwheel run is using {cache_dir} now; empty it once that run has ended"
+        raise CacheUnusable(msg)
     removed = 0
     for entry in cache_dir.iterdir():
         if entry.name == "CACHEDIR.TAG":
