@@ -23,6 +23,7 @@ from ccwheel.platforms import host
 
 WIN = "cp312-win_amd64"
 MAC = "cp312-macosx_arm64"
+MAC313 = "cp313-macosx_arm64"
 VS = r"C:\Program Files\Microsoft Visual Studio\2022\Enterprise"
 MSVC_BIN = VS + r"\VC\Tools\MSVC\14.44.35207\bin\HostX64\x64"
 KITS_INCLUDE = r"C:\Program Files (x86)\Windows Kits\10\include\10.0.26100.0\ucrt"
@@ -524,6 +525,12 @@ def test_cc_from_the_user_s_environment_option_is_routed(
     builds.compose(view, platforms.Backend(), tmp_path / "run")
     assert sorted(p.name for p in (builds.host().links).iterdir()) == ["cc", "gcc-fake"]
     assert "routed=cc,gcc-fake" in (tmp_path / "run" / f"{MAC}.info").read_text()
+    # One that only the build's own PATH has (its environment option adds a directory):
+    # linked all the same, ccache finds it on the build's PATH.
+    elsewhere = dataclasses.replace(view, identifier=MAC313, compilers=(("CC", "gcc-13"),))
+    builds.compose(elsewhere, platforms.Backend(), tmp_path / "run")
+    assert sorted(p.name for p in (builds.host().links).iterdir()) == ["cc", "gcc-13", "gcc-fake"]
+    assert "routed=cc,gcc-13,gcc-fake" in (tmp_path / "run" / f"{MAC313}.info").read_text()
     builds.close()
 
 

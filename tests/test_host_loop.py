@@ -187,6 +187,23 @@ def test_a_backend_that_builds_from_a_temporary_copy_hits(
     assert second["hits"] == 3 and second["direct_hits"] == 2
 
 
+@pytest.mark.long
+def test_a_compiler_only_the_build_s_own_path_has_is_routed(
+    macos_loop: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CC and CXX name compilers in a directory the user's environment option puts on the
+    build's PATH (a toolchain of their own): not on ccwheel's PATH, yet cached."""
+    tools = tmp_path / "toolchain"
+    tools.mkdir()
+    for name, real in (("mygcc", "gcc"), ("myg++", "g++")):
+        (tools / name).write_text(f'#!/bin/sh\nexec {real} "$@"\n')
+        (tools / name).chmod(0o755)
+    monkeypatch.setenv("CIBW_ENVIRONMENT_MACOS", f'PATH="{tools}:$PATH" CC=mygcc CXX=myg++')
+    cold, warm, _ = build_twice("setuptools", tmp_path, monkeypatch)
+    assert_all_direct_hits(cold, warm)
+    assert "mygcc" in only_build(warm)["ccache"]["routed"].split(",")
+
+
 def test_the_windows_loop_hits_on_the_second_run(
     windows_loop: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -23,7 +23,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 
 from ccwheel.platforms import (
@@ -176,12 +176,21 @@ def claim_work(cache_dir: Path) -> Iterator[tuple[Path, str | None]]:
         )
 
 
-def route(host: Host, ccache: Path, names: Iterable[str], path: str | None = None) -> list[str]:
+def route(
+    host: Host,
+    ccache: Path,
+    names: Iterable[str],
+    path: str | None = None,
+    declared: Collection[str] = (),
+) -> list[str]:
     """Make the links directory anew: a link to ccache for each of `names` that exists on
     `path` (this host's PATH), found first on the build's PATH, so ccache runs in its place
-    and then runs the next one on PATH. On Windows a copy named cl.exe (a link there needs
-    privileges; MSVC's own is on the PATH ccwheel gives the build, see msvc_environment).
-    Returns the names routed."""
+    and then runs the next one on PATH. `declared`: the names the user's CC and CXX give,
+    linked even where this host's PATH has no such compiler: the build's environment
+    option may put it on the build's PATH, where ccache finds it (and a CC that names no
+    compiler fails the build either way). On Windows a copy named cl.exe (a link there
+    needs privileges; MSVC's own is on the PATH ccwheel gives the build, see
+    msvc_environment). Returns the names routed."""
     links = host.links
     shutil.rmtree(links, ignore_errors=True)
     links.mkdir(parents=True)
@@ -190,7 +199,7 @@ def route(host: Host, ccache: Path, names: Iterable[str], path: str | None = Non
         return ["cl"]
     routed = []
     for name in dict.fromkeys(names):
-        if shutil.which(name, path=path) is not None:
+        if name in declared or shutil.which(name, path=path) is not None:
             (links / name).symlink_to(ccache)
             routed.append(name)
     return routed
@@ -502,6 +511,7 @@ class HostBuilds:
         self._host: Host | HostUnavailable | None = None
         self._routed: list[str] | None = None
         self._wanted: set[str] = set()
+        self._declared: set[str] = set()
         self._msvc: dict[str, Msvc | HostUnavailable] = {}
 
     needs_run_dir = True
@@ -556,7 +566,10 @@ class HostBuilds:
             if self._routed is None or not set(wanted) <= self._wanted:
                 # Made anew with every name wanted so far (builds run one after another).
                 self._wanted.update(wanted)
-                self._routed = route(host, self.ccache, sorted(self._wanted))
+                self._declared.update(names)
+                self._routed = route(
+                    host, self.ccache, sorted(self._wanted), declared=self._declared
+                )
             msvc = self._msvc_for(view.identifier) if self.windows else None
         except HostUnavailable:
             raise
