@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import tempfile
 from pathlib import Path, PureWindowsPath
 from typing import Any, Sequence
@@ -509,8 +510,12 @@ def test_cc_from_the_user_s_environment_option_is_routed(
     """CC set in [tool.cibuildwheel.macos] environment, not in ccwheel's own environment."""
     from cibuildwheel.environment import parse_environment
 
-    parsed = parse_environment('CC=gcc-fake CXX="$(which g++)" OTHER=$CC-x')
-    assert cibw._compilers(parsed) == (("CC", "gcc-fake"), ("CXX", ""))
+    parsed = parse_environment('CC=gcc-fake CXX="$(which g++)" OTHER=$CC-x PATH=/tc:$PATH')
+    assert cibw._compilers(parsed) == (
+        ("CC", "gcc-fake"),
+        ("CXX", ""),
+        ("PATH", f"/tc:{os.environ['PATH']}"),
+    )
 
     bin_dir = tmp_path / "path"
     bin_dir.mkdir()
@@ -525,12 +530,22 @@ def test_cc_from_the_user_s_environment_option_is_routed(
     builds.compose(view, platforms.Backend(), tmp_path / "run")
     assert sorted(p.name for p in (builds.host().links).iterdir()) == ["cc", "gcc-fake"]
     assert "routed=cc,gcc-fake" in (tmp_path / "run" / f"{MAC}.info").read_text()
-    # One that only the build's own PATH has (its environment option adds a directory):
-    # linked all the same, ccache finds it on the build's PATH.
-    elsewhere = dataclasses.replace(view, identifier=MAC313, compilers=(("CC", "gcc-13"),))
+    # One only the build's own PATH has (its environment option adds a directory): linked,
+    # ccache finds it on the build's PATH. One found on neither: said, not linked.
+    toolchain = tmp_path / "toolchain"
+    toolchain.mkdir()
+    (toolchain / "gcc-13").write_text("#!/bin/sh\n")
+    (toolchain / "gcc-13").chmod(0o755)
+    missing = dataclasses.replace(view, identifier=MAC313, compilers=(("CC", "gcc-13"),))
+    builds.compose(missing, platforms.Backend(), tmp_path / "run")
+    assert sorted(p.name for p in (builds.host().links).iterdir()) == ["cc", "gcc-fake"]
+    assert "unrouted=gcc-13:not-found" in (tmp_path / "run" / f"{MAC313}.info").read_text()
+    path = ("PATH", f"{toolchain}:{bin_dir}")
+    elsewhere = dataclasses.replace(missing, compilers=(("CC", "gcc-13"), path))
     builds.compose(elsewhere, platforms.Backend(), tmp_path / "run")
     assert sorted(p.name for p in (builds.host().links).iterdir()) == ["cc", "gcc-13", "gcc-fake"]
-    assert "routed=cc,gcc-13,gcc-fake" in (tmp_path / "run" / f"{MAC313}.info").read_text()
+    info = (tmp_path / "run" / f"{MAC313}.info").read_text()
+    assert "routed=cc,gcc-13,gcc-fake" in info and info.endswith("unrouted=\n")
     builds.close()
 
 

@@ -115,7 +115,8 @@ def _view(identifier: str, options: Any, bo: Any) -> BuildView:
 
 
 def _compilers(environment: Any) -> tuple[tuple[str, str], ...]:
-    """CC and CXX as the user's environment option sets them for a host build, evaluated by
+    """CC, CXX and PATH (where the build finds them) as the user's environment option
+    sets them for a host build, evaluated by
     cibuildwheel's own evaluator over this process's environment (as the build's is), but
     never running a command: that runs once, in the build. One that would is "" (unknown,
     so not this process's own CC either)."""
@@ -132,7 +133,7 @@ def _compilers(environment: Any) -> tuple[tuple[str, str], ...]:
             env[assignment.name] = assignment.evaluated_value(environment=env, executor=refuse)
         except Exception:  # a command, or what cibuildwheel will say itself in the build
             env[assignment.name] = ""
-        if assignment.name in ("CC", "CXX"):
+        if assignment.name in ("CC", "CXX", "PATH"):
             found.append((assignment.name, env[assignment.name]))
     return tuple(found)
 

