@@ -126,6 +126,22 @@ _UNLOCKED_GRACE_SECONDS = 3600
 _NEW_RUN_GRACE_SECONDS = 60
 
 
+def _older_than(path: Path, seconds: float) -> bool:
+    """Last changed more than `seconds` ago (raises OSError when it cannot be read)."""
+    return time.time() - path.stat().st_mtime > seconds
+
+
+def _lock_free(lock: Path) -> bool | None:
+    """Whether nobody holds this lock file's lock now (None: this file system has no
+    locks). Raises OSError when it cannot be opened."""
+    fd = os.open(lock, os.O_RDWR)
+    try:
+        return _try_lock(fd)
+    finally:
+        # Released at once: Windows removes no file that is still open.
+        os.close(fd)
+
+
 def _prune_runs(runs_dir: Path, keep: int, own: str) -> None:
     """Delete the oldest finished runs beyond the newest `keep`. A run is live while its
     process holds the lock on its lock file: its setup and the directory its compilers
@@ -133,23 +149,16 @@ def _prune_runs(runs_dir: Path, keep: int, own: str) -> None:
     names = sorted(p.name for p in runs_dir.iterdir() if p.is_dir() and p.name != own)
     for name in names[: max(0, len(names) - (keep - 1))]:
         path = runs_dir / name
-        lock = path / LOCK_FILE
         try:
-            fd = os.open(lock, os.O_RDWR)
+            # Nobody takes up a finished run again: once its lock could be had, it is done.
+            finished = _lock_free(path / LOCK_FILE)
+            grace = _NEW_RUN_GRACE_SECONDS
         except FileNotFoundError:
-            with contextlib.suppress(OSError):
-                if time.time() - path.stat().st_mtime > _UNLOCKED_GRACE_SECONDS:
-                    shutil.rmtree(path, ignore_errors=True)
-            continue
+            finished, grace = True, _UNLOCKED_GRACE_SECONDS
         except OSError:
             continue
-        # Nobody takes up a finished run again: once its lock could be had, it is done.
-        # (Released before removing: Windows removes no file that is still open.)
-        finished = _try_lock(fd)
-        os.close(fd)
         with contextlib.suppress(OSError):
-            young = time.time() - path.stat().st_mtime <= _NEW_RUN_GRACE_SECONDS
-            if finished is True and not young:
+            if finished is True and _older_than(path, grace):
                 shutil.rmtree(path, ignore_errors=True)
 
 
@@ -160,14 +169,9 @@ def others_live(cache_dir: Path, own: str) -> bool:
     except OSError:
         return False
     for path in paths:
-        try:
-            fd = os.open(path / LOCK_FILE, os.O_RDWR)
-        except OSError:
-            continue
-        free = _try_lock(fd)
-        os.close(fd)
-        if free is False:
-            return True
+        with contextlib.suppress(OSError):
+            if _lock_free(path / LOCK_FILE) is False:
+                return True
     return False
 
 
@@ -275,7 +279,7 @@ def _remove_stale_partial_tags(cache_dir: Path) -> None:
     """What a run killed while it wrote the tag left (a minute is ample for one write)."""
     for path in cache_dir.glob(f"{_PARTIAL_TAG}*"):
         with contextlib.suppress(OSError):
-            if time.time() - path.stat().st_mtime > _NEW_RUN_GRACE_SECONDS:
+            if _older_than(path, _NEW_RUN_GRACE_SECONDS):
                 path.unlink()
 
 

@@ -334,8 +334,7 @@ def _collect(life: _Lifecycle, run: cache.Run | None, code: int) -> report.Repor
     for identifier in life.builds.order:
         note_: str | None = life.notes.get(identifier)
         # Whether the build went without the cache, ccwheel knowing why (not a container
-        # that left no word: cibuildwheel may have reused a compatible abi3 wheel there,
-        # before any setup ran).
+        # that left no word: the report warns of it, but nothing said it went without).
         cached = False
         if identifier in life.uncached:
             build_stats, info = stats.BuildStats(), {}
@@ -344,8 +343,9 @@ def _collect(life: _Lifecycle, run: cache.Run | None, code: int) -> report.Repor
             build_stats, warning, info = stats.BuildStats(), "no cache directory this run", {}
         else:
             copy_failure = life.copy_failed_builds.get(identifier)
+            status = run.status(identifier)
             warning = _build_warning(run, identifier, settings.cache_dir, copy_failure)
-            cached = not (run.status(identifier) or copy_failure)
+            cached = not (status or copy_failure)
             try:
                 build_stats = stats.read(run.stats_log(identifier), life.root_files)
             except OSError as e:  # a CCACHE_UMASK of the user's own, say
@@ -361,7 +361,7 @@ def _collect(life: _Lifecycle, run: cache.Run | None, code: int) -> report.Repor
             reused = (
                 identifier in life.builds.seconds
                 and identifier not in life.frontend_ran
-                and not run.status(identifier)
+                and not status
                 and not (build_stats.cacheable or build_stats.uncacheable_total)
             )
             if reused:

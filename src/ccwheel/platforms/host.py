@@ -147,10 +147,11 @@ def claim_work(cache_dir: Path) -> Iterator[tuple[Path, str | None]]:
     except OSError as e:
         note: str | None = f"cannot use {fixed} ({e.strerror or e})"
     else:
-        locked = _try_lock(fd)
-        note = None if locked else f"another ccwheel run is using {fixed}"
-        if locked is None:
-            note = f"{fixed} cannot be locked on this file system"
+        note = {
+            True: None,
+            False: f"another ccwheel run is using {fixed}",
+            None: f"{fixed} cannot be locked on this file system",
+        }[_try_lock(fd)]
     if note is None:
         try:
             yield fixed, None
