@@ -32,7 +32,7 @@ def test_jobs_runners_and_toolchains_get_their_own_prefixes() -> None:
         ci.keys({**RUNNER, "INPUT_ONLY": "cp311-manylinux_x86_64"}, "cibw4.3.5"),
         # Every CIBW_* variable, the matrix leg and the step tell uses apart too.
         ci.keys({**RUNNER, "CIBW_MANYLINUX_X86_64_IMAGE": "manylinux_2_28"}, "cibw4.3.5"),
-        ci.keys({**RUNNER, "CCWHEEL_MATRIX": '{"python": "3.12"}'}, "cibw4.3.5"),
+        ci.keys({**RUNNER, "INPUT_MATRIX": '{"python": "3.12"}'}, "cibw4.3.5"),
         ci.keys({**RUNNER, "GITHUB_ACTION": "second"}, "cibw4.3.5"),
     ]
     own = {k.restore_keys[0] for k in [base, *others]}

@@ -183,3 +183,30 @@ def test_a_broken_sdist_is_a_clear_error(tmp_path: Path) -> None:
     not_a_tar.write_text("junk")
     with pytest.raises(ConfigError, match="cannot read"):
         config.read_sdist_table(not_a_tar, "")
+
+
+@pytest.mark.parametrize("name", ["CCWHEEL_VERSION", "CCWHEEL_MATRIX", "CCWHEEL_JOB_INDEX"])
+def test_a_ccwheel_variable_that_is_no_setting_is_ignored_and_said(
+    name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The job's own CCWHEEL_* variables (and the action's old internal ones) are not
+    ccwheel's to refuse: plain cibuildwheel builds with them set."""
+    got = config.resolve(flags={}, env={name: "1", "CCWHEEL_MAX_SIZE": "2G"}, file_table={})
+    assert got.max_size == "2G"
+    assert f"{name} is not a ccwheel setting: ignored" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("name", "meant"),
+    [
+        ("CCWHEEL_MAXSIZE", "CCWHEEL_MAX_SIZE"),
+        ("CCWHEEL_CACHEDIR", "CCWHEEL_CACHE_DIR"),
+        ("CCWHEEL_MIN_HITRATE", "CCWHEEL_MIN_HIT_RATE"),
+        ("CCWHEEL_EXPLAINS", "CCWHEEL_EXPLAIN"),
+    ],
+)
+def test_a_slip_of_a_ccwheel_variable_is_still_refused_with_its_suggestion(
+    name: str, meant: str
+) -> None:
+    with pytest.raises(UnknownKeyError, match=f"perhaps you meant '{meant}'"):
+        config.resolve(flags={}, env={name: "1"}, file_table={})

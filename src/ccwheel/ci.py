@@ -24,12 +24,13 @@ from typing import Any
 CACHE_FORMAT = "1"
 # What tells one use of the action from another with the same runner: the job, the
 # matrix leg, the step, the action's inputs that choose what is built, and every CIBW_*
-# variable (images, environment, frontend, selection).
+# variable (images, environment, frontend, selection). The action's own values are
+# INPUT_*, never CCWHEEL_*: those are ccwheel's settings, which refuse what they do not know.
 JOB_VARIABLES = (
     "GITHUB_JOB",
     "GITHUB_ACTION",
-    "CCWHEEL_MATRIX",
-    "CCWHEEL_JOB_INDEX",
+    "INPUT_MATRIX",
+    "INPUT_JOB_INDEX",
     "INPUT_PACKAGE_DIR",
     "INPUT_CONFIG_FILE",
     "INPUT_ONLY",

@@ -387,12 +387,30 @@ def resolve(
             continue
         field = name[len("CCWHEEL_") :].lower()
         if field not in known:
-            raise UnknownKeyError(name, "environment variable", ENV_KEYS)
+            _check_foreign_variable(name)
+            continue
         values[field] = known[field].parse(value, name)
     for field, value in flags.items():
         if value is not None:
             values[field] = known[field].parse(value, flag(field))
     return Settings(**values)
+
+
+def _check_foreign_variable(name: str) -> None:
+    """A CCWHEEL_* variable that is no setting: a slip of one (CCWHEEL_MAXSIZE) is refused
+    with the setting it meant; any other is the job's own business (CCWHEEL_VERSION, say),
+    as with plain cibuildwheel, and only said. Compared without the shared prefix, which
+    would make every name look close."""
+    import difflib
+
+    suffix = name[len("CCWHEEL_") :]
+    names = {env_name(k)[len("CCWHEEL_") :]: env_name(k) for k in options()}
+    close = difflib.get_close_matches(suffix, names, n=1, cutoff=0.8)
+    if close:
+        raise UnknownKeyError(name, "environment variable", [names[close[0]]])
+    from ccwheel.console import note
+
+    note(f"{name} is not a ccwheel setting: ignored")
 
 
 def load(flags: Mapping[str, object], package_dir: Path, config_file: str = "") -> Settings:
