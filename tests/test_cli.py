@@ -152,14 +152,56 @@ def test_cache_dir_that_is_not_ours_is_left_alone(
 def test_unusable_cache_dir_warns_and_builds(
     project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    blocker = tmp_path / "file"
-    blocker.write_text("")
-    code = _print_identifiers(str(blocker / "cache"))
+    """A directory ccwheel cannot use this time (here: one it did not create) is one
+    warning, and the build goes on."""
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "notes.txt").write_text("mine")
+    code = _print_identifiers(str(theirs))
     assert code == 0
     captured = capsys.readouterr()
     assert captured.out.split() == ["cp311-manylinux_x86_64"]
     (line,) = [x for x in captured.err.splitlines() if x.startswith("ccwheel:")]
-    assert "not usable" in line and "building without the cache" in line
+    assert "not a ccwheel cache" in line and "building without the cache" in line
+
+
+@pytest.mark.parametrize("where", ["file", "file/cache"])
+@pytest.mark.parametrize("command", ["build", "info", "clean"])
+def test_a_cache_dir_that_is_a_file_is_an_error_before_anything_runs(
+    project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], where: str, command: str
+) -> None:
+    """The user named it: exit 2 and one line, not an uncached build, and not "not created
+    yet" or "emptied" from the cache commands. The file is left as it was."""
+    blocker = tmp_path / "file"
+    blocker.write_text("mine")
+    cache_dir = str(tmp_path / where)
+    if command == "build":
+        code = _print_identifiers(cache_dir)
+    else:
+        code = cli.main(["cache", command, "--cache-dir", cache_dir])
+    assert code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    (line,) = captured.err.splitlines()
+    assert line.startswith("ccwheel: error: --cache-dir ") and "not a directory" in line
+    assert blocker.read_text() == "mine"
+
+
+@pytest.mark.parametrize("value", ["nope.toml", "{package}/nope.toml", "."])
+def test_a_missing_config_file_is_one_line_and_exit_2(
+    project: Path, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    """Plain cibuildwheel stops with a traceback here."""
+    code = cli.main(["build", "--config-file", value, "--print-build-identifiers"])
+    assert code == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"ccwheel: error: --config-file {value}: ")
+
+
+def test_a_bad_mode_lists_the_valid_values(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["build", "--stable-build-env", "yes"]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.endswith("(one of: auto, env-dir, fixed-env, no-isolation, off)")
 
 
 def test_help_cibuildwheel(capsys: pytest.CaptureFixture[str]) -> None:

@@ -108,23 +108,25 @@ def test_an_unusable_cache_directory_still_builds(
     capfd: pytest.CaptureFixture[str],
     ccwheel_build: Build,
 ) -> None:
-    """A cache directory ccwheel cannot write (here: a file stands where it should be):
-    one clear line, then plain cibuildwheel; still a report that says so, and a
-    --min-hit-rate that does not pass unseen."""
+    """A cache directory ccwheel cannot use (here: another tool's, not empty): one clear
+    line, then plain cibuildwheel; still a report that says so, and a --min-hit-rate that
+    does not pass unseen."""
     example_project("setuptools")
-    blocked = tmp_path / "not-a-dir"
-    blocked.write_text("")
+    blocked = tmp_path / "theirs"
+    blocked.mkdir()
+    (blocked / "notes.txt").write_text("mine")
     report = tmp_path / "r.json"
     args = ("--only", ID, "--report", str(report), "--min-hit-rate", "0.5")
-    assert ccwheel_build(blocked / "cache", tmp_path / "out", *args) == 20
+    assert ccwheel_build(blocked, tmp_path / "out", *args) == 20
     assert len(list((tmp_path / "out").glob("*.whl"))) == 1
     err = capfd.readouterr().err
-    assert f"cache directory {blocked / 'cache'} is not usable" in err
+    assert f"{blocked} exists, is not empty and is not a ccwheel cache" in err
     assert "building without the cache" in err
     assert "cannot hold for builds nothing measured: " + ID in err
     (b,) = _report(report)["builds"]
     assert b["finished"] and b["cached"] is False
-    assert b["warning"].startswith(f"not cached: cache directory {blocked / 'cache'}")
+    assert b["warning"].startswith(f"not cached: {blocked} exists")
+    assert sorted(p.name for p in blocked.iterdir()) == ["notes.txt"]
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root")

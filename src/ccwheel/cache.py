@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from ccwheel import binaries, config
-from ccwheel.errors import UnsafeCacheDirError
+from ccwheel.errors import CacheDirNotDirectoryError, UnsafeCacheDirError
 
 TAG_SIGNATURE = "Signature: 8a477f597d28d172789f06886806bc55"
 TAG_TEXT = (
@@ -231,6 +231,18 @@ def _remove_stale_secrets(cache_dir: Path) -> None:
             path.unlink()
 
 
+def check_is_directory(cache_dir: Path) -> None:
+    """The user named this directory: a file there (or in its path) is a mistake to tell
+    before anything runs (exit 2), not a reason to build without the cache."""
+    path = cache_dir.absolute()
+    while not path.exists() and path.parent != path:
+        path = path.parent
+    if path.exists() and not path.is_dir():
+        where = "is a file" if path == cache_dir.absolute() else f"is inside a file ({path})"
+        msg = f"--cache-dir {cache_dir}: {where}, not a directory"
+        raise CacheDirNotDirectoryError(msg)
+
+
 def prepare(cache_dir: Path) -> list[str]:
     """Create or check the cache directory; returns notes for the user.
 
@@ -238,6 +250,7 @@ def prepare(cache_dir: Path) -> list[str]:
     (the build goes on without it), UnsafeCacheDirError when using it would be unsafe.
     Safe for runs that start at once on a new directory (a matrix sharing one cache): the
     tag appears whole or not at all, and what another run is writing is not "foreign"."""
+    check_is_directory(cache_dir)
     try:
         # Another tool's tagged cache (cibuildwheel's, say) is not ours to write into either.
         if _has_foreign_entries(cache_dir) and not is_ours(cache_dir):

@@ -102,6 +102,8 @@ def _check_unknown(passthrough: Sequence[str]) -> None:
 def cache_command(args: argparse.Namespace) -> int:
     settings = config.load({"cache_dir": args.cache_dir}, Path())
     cache_dir = settings.cache_dir.resolve()
+    if args.action != "dir":
+        cache.check_is_directory(cache_dir)
     if args.action == "dir":
         print(cache_dir)
         run.github_output(cache_dir)

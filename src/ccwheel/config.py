@@ -115,7 +115,8 @@ def size_bytes(size: str) -> int | None:
 def _parse_mode(value: object, name: str) -> str:
     text = str(value).strip()
     if text not in STABLE_BUILD_ENV_MODES:
-        raise UnknownKeyError(text, f"value for {name}", STABLE_BUILD_ENV_MODES)
+        # The valid values, not only a near miss: "yes" is close to none of them.
+        raise UnknownKeyError(text, f"value for {name}", STABLE_BUILD_ENV_MODES, listed=True)
     return text
 
 
@@ -420,6 +421,11 @@ def load(flags: Mapping[str, object], package_dir: Path, config_file: str = "") 
         file_name, table = read_sdist_table(package_dir, config_file)
     else:
         file_path = config_file_for(package_dir, config_file)
+        if config_file and not file_path.is_file():
+            # cibuildwheel itself would stop with a traceback once the containers are due.
+            why = "is a directory" if file_path.is_dir() else "no such file"
+            msg = f"--config-file {config_file}: {why}"
+            raise ConfigError(msg)
         file_name, table = str(file_path), read_pyproject_table(file_path)
     return resolve(flags=flags, env=environ(), file_table=table, file_name=file_name)
 

@@ -30,11 +30,13 @@ class ConfigError(CcwheelError):
 
 
 class UnknownKeyError(ConfigError):
-    def __init__(self, key: str, source: str, known: Sequence[str]) -> None:
+    def __init__(self, key: str, source: str, known: Sequence[str], listed: bool = False) -> None:
         import difflib
 
         close = difflib.get_close_matches(key, known, n=1)
         hint = f" (perhaps you meant {close[0]!r}?)" if close else ""
+        if listed and not close:
+            hint = f" (one of: {', '.join(known)})"
         super().__init__(f"unknown {source} {key!r}{hint}")
         self.key = key
         self.suggestion = close[0] if close else None
@@ -60,3 +62,7 @@ class HitRateTooLowError(CcwheelError):
 
 class UnsafeCacheDirError(ConfigError):
     """The cache directory is open to other users and is not the user's to fix."""
+
+
+class CacheDirNotDirectoryError(ConfigError):
+    """--cache-dir names a file: the user's explicit choice, so an error, not a warning."""
