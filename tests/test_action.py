@@ -86,3 +86,24 @@ def test_the_remote_storage_url_never_reaches_a_command_line() -> None:
         for name, value in step.get("env", {}).items():
             if "remote-storage" in str(value):
                 assert name == "CCWHEEL_REMOTE_STORAGE", (name, value)
+
+
+def test_no_readme_workflow_run_on_pull_requests_sets_a_hit_rate_floor() -> None:
+    """A pull request that edits a widely included header misses by nature: a floor there
+    fails ordinary PRs (exit 20) and skips their upload. The README shows it as a canary,
+    in a workflow that pull requests do not run."""
+    import readme_workflows
+
+    found = readme_workflows.workflows((ROOT / "README.md").read_text(encoding="utf-8"))
+    assert found
+    canaries = 0
+    for text in found:
+        workflow = _load(text)
+        # PyYAML reads the key `on` as True.
+        triggers = workflow.get("on", workflow.get(True))
+        names = set(triggers) if isinstance(triggers, (dict, list)) else {triggers}
+        uses_floor = "min-hit-rate" in text
+        if {"pull_request", "pull_request_target"} & names:
+            assert not uses_floor, workflow.get("name")
+        canaries += uses_floor
+    assert canaries >= 1, "the README should show the floor as a canary"
