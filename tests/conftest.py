@@ -127,3 +127,10 @@ def ccwheel_build() -> Build:
         )
 
     return build
+
+
+@pytest.fixture(autouse=True)
+def _not_in_github_actions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Diagnostics are annotations under Actions; the tests read the plain form unless
+    they set GITHUB_ACTIONS themselves (and the suite may itself run under Actions)."""
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)

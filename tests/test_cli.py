@@ -161,8 +161,9 @@ def test_unusable_cache_dir_warns_and_builds(
     assert code == 0
     captured = capsys.readouterr()
     assert captured.out.split() == ["cp311-manylinux_x86_64"]
-    (line,) = [x for x in captured.err.splitlines() if x.startswith("ccwheel:")]
+    line, verdict = [x for x in captured.err.splitlines() if x.startswith("ccwheel:")]
     assert "not a ccwheel cache" in line and "building without the cache" in line
+    assert verdict == "ccwheel: no build ran, nothing cached; cibuildwheel exited 0"
 
 
 @pytest.mark.parametrize("where", ["file", "file/cache"])

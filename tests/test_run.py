@@ -578,3 +578,69 @@ def test_the_remote_url_leaves_the_environment_of_what_runs_on_this_host(
     assert container.REMOTE_ENV not in os.environ
     # Put back: a second `ccwheel build` in the same process reads it again.
     assert os.environ["CCWHEEL_REMOTE_STORAGE"] == "redis://pw@host"
+
+
+@pytest.mark.parametrize("code", [0, 1])
+def test_the_closing_verdict_is_the_report_s_last_line_on_success_and_failure(
+    settings: config.Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    code: int,
+) -> None:
+    _fake_cibuildwheel(monkeypatch, code=code)
+    _trims(monkeypatch)
+    assert run.build(settings, []) == code
+    last = capsys.readouterr().out.rstrip("\n").splitlines()[-1]
+    assert (
+        last
+        == f"ccwheel: 1 build, 1/1 compiles hit (100.0%), all direct; cibuildwheel exited {code}"
+    )
+
+
+def test_the_closing_verdict_is_printed_on_sigterm(
+    settings: config.Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def terminate() -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)
+
+    _fake_cibuildwheel(monkeypatch, during=terminate, finished=False)
+    _trims(monkeypatch)
+    assert run.build(settings, []) == 143
+    last = capsys.readouterr().out.rstrip("\n").splitlines()[-1]
+    assert last.startswith("ccwheel: 1 build (1 failed), ")
+    assert last.endswith("; interrupted, cibuildwheel exited 143")
+
+
+def test_without_builds_or_cache_the_verdict_goes_to_stderr(
+    settings: config.Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """stdout is cibuildwheel's alone then: a --print-build-identifiers list a script reads."""
+    monkeypatch.setattr(cibw, "run", lambda argv, hooks=None: 0)
+    assert run.build(settings, []) == 0
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert (
+        captured.err.splitlines()[-1]
+        == "ccwheel: no build ran, nothing cached; cibuildwheel exited 0"
+    )
+    assert run.build(config.Settings(cache=False), []) == 0
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert (
+        captured.err.splitlines()[-1] == "ccwheel: not cached (--no-cache); cibuildwheel exited 0"
+    )
+
+
+def test_warnings_are_github_annotations_under_actions(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ccwheel import console
+
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    console.warn("50% of it\nand a second line")
+    console.error("bad")
+    assert capsys.readouterr().err.splitlines() == [
+        "::warning title=ccwheel::50%25 of it%0Aand a second line",
+        "::error title=ccwheel::bad",
+    ]

@@ -11,7 +11,22 @@ def colour(text: str, code: str) -> str:
     return f"\033[{code}m{text}\033[0m" if use and not os.environ.get("NO_COLOR") else text
 
 
+def in_github_actions() -> bool:
+    return os.environ.get("GITHUB_ACTIONS") == "true"
+
+
+def _annotation_text(message: str) -> str:
+    """GitHub's escaping for a workflow command's message: a line break would end the
+    command, and a % would start an escape."""
+    return message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
 def warn(message: str) -> None:
+    """Under GitHub Actions an annotation, which the run's summary lists: a plain line is
+    lost in a long build log."""
+    if in_github_actions():
+        print(f"::warning title=ccwheel::{_annotation_text(message)}", file=sys.stderr)
+        return
     print(colour(f"ccwheel: warning: {message}", "33"), file=sys.stderr)
 
 
@@ -20,4 +35,7 @@ def note(message: str) -> None:
 
 
 def error(message: str) -> None:
+    if in_github_actions():
+        print(f"::error title=ccwheel::{_annotation_text(message)}", file=sys.stderr)
+        return
     print(colour(f"ccwheel: error: {message}", "31"), file=sys.stderr)

@@ -212,6 +212,35 @@ def render_text(report: Report) -> str:
     return "\n".join(lines)
 
 
+def verdict(report: Report | None, code: int, why_uncached: str | None = None) -> str:
+    """The run's one closing line, printed on success, failure and interruption alike:
+    what was built, what hit, and cibuildwheel's own exit code. `report` None: nothing ran
+    with the cache (`why_uncached` says why)."""
+    ending = f"cibuildwheel exited {code}"
+    if report is None:
+        return f"ccwheel: not cached ({why_uncached}); {ending}"
+    n = len(report.builds)
+    if not n:
+        return f"ccwheel: no build ran, nothing cached; {ending}"
+    parts = [f"{n} build{'' if n == 1 else 's'}"]
+    failed = sum(not b.finished for b in report.builds)
+    if failed:
+        parts[0] += f" ({failed} failed)"
+    t = report.totals
+    if t.cacheable:
+        hits = f"{t.hits}/{t.cacheable} compiles hit ({percent(t.hit_rate)})"
+        direct = "all direct" if t.direct_hits == t.cacheable else f"{t.direct_hits} direct"
+        parts.append(f"{hits}, {direct}")
+    else:
+        parts.append("no compiles measured")
+    uncached = sum(not b.cached for b in report.builds)
+    if uncached:
+        parts.append(f"{uncached} not cached")
+    if report.interrupted:
+        ending = f"interrupted, {ending}"
+    return f"ccwheel: {', '.join(parts)}; {ending}"
+
+
 def render_markdown(report: Report) -> str:
     rows = _rows(report)
     header = _header(report)

@@ -536,7 +536,10 @@ def _without_env(name: str) -> Iterator[None]:
 def _build(settings: config.Settings, argv: Sequence[str]) -> int:
     if not settings.cache:
         note("--no-cache: running plain cibuildwheel, without ccache")
-        return cibw.run(argv)
+        code = cibw.run(argv)
+        # stderr: stdout is cibuildwheel's alone here (a --print-build-identifiers list).
+        print(report.verdict(None, code, "--no-cache"), file=sys.stderr)
+        return code
     if settings.report:
         check_writable(settings.report, "--report")
     # A cache directory ccwheel cannot use: the builds go on as plain cibuildwheel's, and
@@ -598,8 +601,11 @@ def _finish(life: _Lifecycle, code: int, interrupted: bool) -> int:
     _mark_warm(rep, settings.cache_dir)
     if rep.builds:
         _publish(rep, settings)
-    elif code == 0 and not life.unusable:  # else said at the start
-        note("no build ran: nothing was cached")
+    # Always, also when cibuildwheel failed or was stopped: the report's last line on
+    # stdout; on stderr when no build ran, where stdout is cibuildwheel's alone (a
+    # --print-build-identifiers list a script reads). A failed --min-hit-rate follows it.
+    sys.stdout.flush()
+    print(report.verdict(rep, code), file=sys.stdout if rep.builds else sys.stderr, flush=True)
     if code == 0:
         check_hit_rate(rep, settings.min_hit_rate)
     return code
