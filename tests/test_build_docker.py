@@ -225,3 +225,42 @@ def test_explain_names_the_header_behind_the_misses(
     causes = {e["cause"] for e in b["explain"]}
     assert len(causes) == 1 and "kernels.hpp" in causes.pop(), b["explain"]
     assert "5 units missed: header" in capsys.readouterr().out
+
+
+# What many setup.py files do before setup(): distutils' has_function and pybind11's
+# has_flag compile a scratch source from a randomly named temporary file.
+SETUP_PROBE = """
+import tempfile
+from setuptools._distutils.ccompiler import new_compiler
+from setuptools._distutils.sysconfig import customize_compiler
+
+_cc = new_compiler()
+customize_compiler(_cc)
+with tempfile.NamedTemporaryFile("w", suffix=".c", delete=False) as _f:
+    _f.write("int probe(void) { return 0; }\\n")
+_cc.compile([_f.name], output_dir=tempfile.mkdtemp())
+"""
+
+
+def test_a_setup_script_s_probe_compiles_are_counted_apart(
+    tmp_path: Path,
+    example_project: Callable[[str], Path],
+    ccwheel_build: Build,
+) -> None:
+    """A fresh random name every run: the probe misses by nature, as CMake's and meson's
+    probes do, and is counted apart from the project's compiles."""
+    project = example_project("setuptools")
+    setup_py = project / "setup.py"
+    setup_py.write_text(SETUP_PROBE + setup_py.read_text())
+    cache_dir = tmp_path / "cache"
+    for name in ("cold", "warm"):
+        report = tmp_path / f"{name}.json"
+        assert (
+            ccwheel_build(cache_dir, tmp_path / name, "--only", IDS[0], "--report", str(report))
+            == 0
+        )
+    (b,) = json.loads((tmp_path / "warm.json").read_text())["builds"]
+    assert b["warm"] is True
+    assert (b["compilations"], b["hits"], b["direct_hits"]) == (UNITS, UNITS, UNITS), b
+    assert b["hit_rate"] == 1.0 and b["missed_files"] == []
+    assert b["probes"] >= 1, b

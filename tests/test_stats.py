@@ -86,3 +86,14 @@ def test_a_project_file_named_like_a_probe_is_the_project_s_own(tmp_path: Path) 
     # Wherever the scratch directory is in the log, it is a probe whatever the root holds.
     scratch = "build/CMakeFiles/CMakeScratch/TryCompile-x/src.c"
     assert stats.parse(f"# {scratch}\ncache_miss\n", stats.root_files(tmp_path)).probes == 1
+
+
+def test_a_setup_script_s_temporary_probe_is_a_probe() -> None:
+    """distutils' has_function and pybind11's has_flag compile a randomly named scratch
+    file in the temporary directory: counted apart, as CMake's and meson's probes are."""
+    from ccwheel import stats
+
+    for probe in ("../tmp/tmpab_c12d9.c", "/tmp/tmpk3j9x_2q.cpp", "/tmp/sqrtab12cd34.c"):
+        assert stats.is_probe(probe), probe
+    for unit in ("src/module.c", "../tmp/tmpxyzab12c/src/module.c", "src/main.cpp"):
+        assert not stats.is_probe(unit), unit

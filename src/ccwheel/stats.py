@@ -9,6 +9,7 @@ the outcome was reached, not what it was, except remote-storage hits, which are 
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections import Counter
 from collections.abc import Collection
 from pathlib import Path
@@ -39,6 +40,15 @@ _PROBE_MARKERS = (
 _PROBE_NAMES = ("src.c", "src.cxx", "src.cu", "src.m", "src.mm")
 
 
+# A setup script's own probe (distutils' has_function, pybind11's has_flag, a project's
+# check): a scratch source from tempfile, `tmp` or a prefix, then 8 random characters, in
+# the temporary directory. A fresh name every run, so a miss by nature.
+_SETUP_PROBE = re.compile(
+    r"(?:^|.*[\\/])(?:tmp[a-z0-9_]{8}|(?:tmp|temp|T)[\\/][^\\/]*[a-z0-9_]{8})"
+    r"\.(?:c|cc|cpp|cxx|m|mm)$",
+)
+
+
 def root_files(package_dir: Path) -> frozenset[str]:
     """The names of the files at a package's root, kept while it exists (an sdist's
     extracted directory is gone by the time the report is written)."""
@@ -59,6 +69,8 @@ def is_probe(source: str, root: Collection[str] | None = None) -> bool:
     if any(marker in where for marker in _PROBE_MARKERS):
         return True
     if source in _PROBE_NAMES:
+        return root is None or source not in root
+    if _SETUP_PROBE.match(source):
         return root is None or source not in root
     return False
 
