@@ -68,9 +68,7 @@ def is_probe(source: str, root: Collection[str] | None = None) -> bool:
     where = "/" + source  # a marker may start the logged path, relative to the build dir
     if any(marker in where for marker in _PROBE_MARKERS):
         return True
-    if source in _PROBE_NAMES:
-        return root is None or source not in root
-    if _SETUP_PROBE.match(source):
+    if source in _PROBE_NAMES or _SETUP_PROBE.match(source):
         return root is None or source not in root
     return False
 
