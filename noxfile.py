@@ -118,7 +118,9 @@ def package(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    session.install(".", *PYPROJECT["project"]["optional-dependencies"]["lint"])
+    # pyyaml and pytest: tests/test_release.py, which hands over the release workflow's scripts.
+    lint_deps = PYPROJECT["project"]["optional-dependencies"]["lint"]
+    session.install(".", *lint_deps, "pyyaml>=6", "pytest>=7")
     session.run("ruff", "check", "src", "tests", "noxfile.py")
     session.run("ruff", "format", "--check", "src", "tests", "noxfile.py")
     session.run("mypy")
@@ -131,6 +133,11 @@ def lint(session: nox.Session) -> None:
         "tests/standin/build-image-aarch64.sh",
         ".ci/run",
     )
+    # The release workflow's steps (GitHub runs them with bash; tests/test_release.py runs them).
+    scripts = Path(session.create_tmp()) / "release-scripts"
+    shutil.rmtree(scripts, ignore_errors=True)
+    session.run("python", "tests/test_release.py", str(scripts))
+    session.run("shellcheck", "--shell=bash", *sorted(str(p) for p in scripts.glob("*.sh")))
     # The action and every workflow users may copy (the README's too): GitHub's schemas, and
     # zizmor's security audits (offline: no GitHub API here).
     readme = Path(session.create_tmp()) / "readme-workflows"
