@@ -18,6 +18,9 @@ import pytest
 import readme_workflows
 from conftest import PROJECTS
 
+# The redis-server of the remote-storage tests (as test_trust_docker.py takes it).
+from test_remote_docker import PASSWORD, _entries, redis_port  # noqa: F401 (a fixture)
+
 
 def docker(test: Any) -> Any:
     """Real builds: in the long tier, run once (in `nox -s tests`), not per cibuildwheel
@@ -134,20 +137,16 @@ def _job(
     return job
 
 
-def _report(job: gha.Job) -> dict[str, Any]:
-    return dict(
-        json.loads((job.workspace.parent.parent / "temp" / "ccwheel-report.json").read_text())
-    )
-
-
-def _build_step(job: gha.Job) -> gha.Step:
-    return next(
-        s
-        for s in job.steps
-        if 'ccwheel" build' in s.name
-        or '"$CCWHEEL" build' in s.log
-        or s.name.strip().startswith("export PATH")
-    )
+def _totals(job: gha.Job) -> dict[str, Any]:
+    """The totals of the report the job's build wrote: the action's (in the runner's
+    temporary directory) or a workflow's own (report.json in the workspace)."""
+    for path in (
+        job.workspace.parent.parent / "temp" / "ccwheel-report.json",
+        job.workspace / "report.json",
+    ):
+        if path.exists():
+            return dict(json.loads(path.read_text())["totals"])
+    raise AssertionError("no report: " + _explain(job))
 
 
 def _explain(job: gha.Job) -> str:
@@ -165,7 +164,7 @@ def test_two_jobs_share_only_the_cache_store_and_the_second_hits(machine: dict[s
     assert first.conclusion == "success", _explain(first)
     assert len(list((first.workspace / "wheelhouse").glob("*.whl"))) == 1, _explain(first)
     assert len(machine["store"].keys()) == 1, _explain(first)
-    cold = _report(first)["totals"]
+    cold = _totals(first)
     assert cold["compilations"] == UNITS and cold["hits"] == 0, cold
 
     # The next workflow run, on another fresh machine: only the store carries over.
@@ -174,7 +173,7 @@ def test_two_jobs_share_only_the_cache_store_and_the_second_hits(machine: dict[s
     assert second.conclusion == "success", _explain(second)
     restore = second.step("actions/cache/restore")
     assert restore.outputs["cache-matched-key"] == machine["store"].keys()[0]
-    warm = _report(second)["totals"]
+    warm = _totals(second)
     assert (warm["compilations"], warm["hits"], warm["direct_hits"]) == (UNITS, UNITS, UNITS), warm
     assert f"rate=1.0000 hits={UNITS}" in second.log
     # All hit from its own job's cache: nothing new to save, no quota spent.
@@ -194,7 +193,7 @@ def test_a_second_matrix_leg_has_its_own_key(machine: dict[str, Any]) -> None:
     assert len(keys) == 2 and keys[0] != keys[1], keys
     restored = jobs[1].step("actions/cache/restore").outputs["cache-matched-key"]
     assert restored == keys[0]
-    assert _report(jobs[1])["totals"]["hits"] == UNITS
+    assert _totals(jobs[1])["hits"] == UNITS
 
 
 @docker
@@ -208,64 +207,30 @@ def test_cache_false_is_plain_cibuildwheel(machine: dict[str, Any]) -> None:
     assert "routed through ccache" not in job.log
 
 
-@pytest.fixture
-def redis_url(tmp_path: Path) -> Any:
-    server = shutil.which("redis-server")
-    if server is None:
-        pytest.fail("redis-server is needed for the remote-storage job (see .ci/run)")
-    port = 20000 + os.getpid() % 20000
-    proc = subprocess.Popen(
-        [
-            server,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--requirepass",
-            "s3cret-pw",
-            "--dir",
-            str(tmp_path),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(50):
-            ping = subprocess.run(
-                ["redis-cli", "-p", str(port), "-a", "s3cret-pw", "ping"],
-                capture_output=True,
-                text=True,
-            )
-            if "PONG" in ping.stdout:
-                break
-            subprocess.run(["sleep", "0.1"])
-        yield f"redis://s3cret-pw@127.0.0.1:{port}"  # ccache: redis://PASSWORD@HOST
-    finally:
-        proc.terminate()
-        proc.wait()
-
-
 @docker
 def test_a_remote_storage_job_fills_the_remote_and_never_shows_the_secret(
-    machine: dict[str, Any], redis_url: str
+    machine: dict[str, Any],
+    redis_port: int,  # noqa: F811
 ) -> None:
     with_ = {"remote-storage": "${{ secrets.CCACHE_REMOTE_STORAGE }}"}
+    # ccache's form: redis://PASSWORD@HOST (an empty user, redis://:PASSWORD@, never logs in).
+    redis_url = f"redis://{PASSWORD}@127.0.0.1:{redis_port}"
     runner = _runner(machine, secrets={"CCACHE_REMOTE_STORAGE": redis_url})
     first = runner.run_job("wheels", _job(with_), machine["project"])
     assert first.conclusion == "success", _explain(first)
+    assert _entries(redis_port) > 0
     # Another machine, with no actions cache at all: the remote storage serves every unit.
     machine["store"].root = machine["store"].root.with_name("empty-store")
     runner.run_id += 1
     second = runner.run_job("wheels", _job(with_), machine["project"])
     assert second.conclusion == "success", _explain(second)
     assert second.step("actions/cache/restore").outputs.get("cache-matched-key") is None
-    assert _report(second)["totals"]["hits"] == UNITS, _explain(second)
+    assert _totals(second)["hits"] == UNITS, _explain(second)
     for job in (first, second):
-        assert "s3cret-pw" not in job.log + job.summary
+        assert PASSWORD not in job.log + job.summary
         for path in job.workspace.parent.parent.rglob("*"):
             if path.is_file() and path.stat().st_size < 1_000_000:
-                assert b"s3cret-pw" not in path.read_bytes(), path
+                assert PASSWORD.encode() not in path.read_bytes(), path
 
 
 @docker
@@ -331,17 +296,7 @@ def test_the_readme_s_workflows_run_twice_and_hit(machine: dict[str, Any]) -> No
                 if times == 2:
                     assert job.artifacts and all(job.artifacts.values()), job.artifacts
                 if attempt == 1 or times == 1:
-                    totals = _report_any(job)
+                    totals = _totals(job)
                     assert totals["hits"] == totals["compilations"] == UNITS, totals
         ran.append(workflow["name"])
     assert ran.count("wheels") == 2 and "cache canary" in ran, ran
-
-
-def _report_any(job: gha.Job) -> dict[str, Any]:
-    for path in (
-        job.workspace / "report.json",
-        job.workspace.parent.parent / "temp" / "ccwheel-report.json",
-    ):
-        if path.exists():
-            return dict(json.loads(path.read_text())["totals"])
-    raise AssertionError("no report")
