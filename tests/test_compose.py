@@ -3,6 +3,7 @@ resolution (pyproject, overrides, CIBW_* variables), without starting a containe
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import textwrap
 from pathlib import Path
@@ -17,7 +18,12 @@ ID = "cp311-manylinux_x86_64"
 ID312 = "cp312-manylinux_x86_64"
 
 
-def _composer(tmp_path: Path, **kw: object) -> cibw.Composer:
+def _composer(
+    tmp_path: Path, record: list[platforms.Injection] | None = None, **kw: object
+) -> cibw.Composer:
+    """`record` gets each injection (its build_env goes to the build's commands, not into
+    the resolved options)."""
+
     def compose(view: platforms.BuildView) -> platforms.Injection:
         options: dict[str, object] = {
             "host_cache_dir": tmp_path / "cache",
@@ -28,9 +34,18 @@ def _composer(tmp_path: Path, **kw: object) -> cibw.Composer:
             "backend": platforms.read_backend(view.package_dir),
         }
         options.update(kw)
-        return container.plan(view, **options)  # type: ignore[arg-type]
+        injection = container.plan(view, **options)  # type: ignore[arg-type]
+        if record is not None:
+            record.append(injection)
+        return injection
 
     return compose
+
+
+def _build_env(package: Path, identifier: str, env: dict[str, str], **kw: object) -> dict[str, str]:
+    record: list[platforms.Injection] = []
+    cibw.resolved(package, identifier, env, _composer(package.parent, record, **kw))
+    return dict(record[-1].build_env)
 
 
 @pytest.fixture
@@ -73,11 +88,18 @@ def test_user_settings_survive_and_ccwheel_adds_its_own(project: Path, tmp_path:
     assert r.environment[:2] == ['USER_VAR="u"', 'CCACHE_MAXSIZE="9G"']
     added = dict(a.split("=", 1) for a in r.environment[2:])
     assert added["PATH"] == '"/tmp/ccwheel/bin:$PATH"'
-    assert added["CCACHE_DIR"] == "/tmp/ccwheel/cache/data"
-    assert added["CCACHE_BASEDIR"] == "/project:/tmp"
-    assert added["CCACHE_NOHASHDIR"] == "1"
-    assert "CCACHE_MAXSIZE" not in added  # the user's own value wins
-    assert added["CCACHE_STATSLOG"] == f"/tmp/ccwheel/cache/.ccwheel/runs/RUN/{ID}.stats"
+    # ccache's settings: in the configuration file setup.sh writes, which ccache reads
+    # before the environment, so the user's own CCACHE_MAXSIZE wins over max_size.
+    assert added["CCACHE_CONFIGPATH"] == "/tmp/ccwheel/ccache.conf"
+    assert r.values["CCWHEEL_CCACHE_CONFIG"].split() == [
+        "cache_dir=/tmp/ccwheel/cache/data",
+        "base_dir=/project:/tmp",
+        "hash_dir=false",
+        "compiler_check=content",
+        "max_size=5G",
+        "umask=000",
+    ]
+    assert not any(k.startswith("CCACHE_") for k in set(added) - {"CCACHE_CONFIGPATH"})
     # Nothing the build needs lives in the mount: the setup step was copied into the
     # container, and a failure to run it is one warning, never the end of the build.
     assert r.before_build == (
@@ -94,7 +116,9 @@ def test_user_settings_survive_and_ccwheel_adds_its_own(project: Path, tmp_path:
 def test_overrides_still_apply_per_identifier(project: Path, tmp_path: Path) -> None:
     r = cibw.resolved(project, ID312, {}, _composer(tmp_path))
     assert r.environment[0] == 'USER_VAR="override"'
-    assert any(a.startswith("CCACHE_STATSLOG=") and ID312 in a for a in r.environment)
+    # ccwheel's own part is the same for every build, the identifier goes to its commands.
+    assert r.environment[1:] == cibw.resolved(project, ID, {}, _composer(tmp_path)).environment[2:]
+    assert _build_env(project, ID312, {})["CCWHEEL_IDENTIFIER"] == ID312
 
 
 def test_cibw_variables_still_apply(project: Path, tmp_path: Path) -> None:
@@ -104,7 +128,7 @@ def test_cibw_variables_still_apply(project: Path, tmp_path: Path) -> None:
     assert r.frontend == "pip"
     # pip has no --env-dir: the frontend command runs through frontend.py (fixed-env).
     assert r.frontend_args == []
-    assert "CCWHEEL_ISOLATION=fixed-env" in r.environment
+    assert _build_env(project, ID, env)["CCWHEEL_ISOLATION"] == "fixed-env"
 
 
 def test_without_ccwheel_nothing_changes(plain: Path, project: Path, tmp_path: Path) -> None:
@@ -172,13 +196,14 @@ def test_older_pythons_get_an_environment_of_ccwheel_s_own_instead_of_env_dir(
     r = cibw.resolved(project, "cp39-manylinux_x86_64", {}, _composer(tmp_path))
     assert r.frontend == "build"
     assert r.frontend_args == ["--verbose"]
-    assert "CCWHEEL_ISOLATION=fixed-env" in r.environment
+    assert _build_env(project, "cp39-manylinux_x86_64", {})["CCWHEEL_ISOLATION"] == "fixed-env"
     # Asked for explicitly, no-isolation keeps the frontend's own switch.
     r = cibw.resolved(
         project, "cp39-manylinux_x86_64", {}, _composer(tmp_path, stable_build_env="no-isolation")
     )
     assert r.frontend_args == ["--verbose", "--no-isolation"]
-    assert "CCWHEEL_ISOLATION=no-isolation" in r.environment
+    build_env = _build_env(project, "cp39-manylinux_x86_64", {}, stable_build_env="no-isolation")
+    assert build_env["CCWHEEL_ISOLATION"] == "no-isolation"
     with pytest.raises(ConfigError, match=r"Python >= 3\.10"):
         cibw.resolved(
             project, "cp39-manylinux_x86_64", {}, _composer(tmp_path, stable_build_env="env-dir")
@@ -245,10 +270,13 @@ def test_ccwheel_s_remote_settings_on_top_of_the_user_s_own_url_are_refused(
 
 
 def test_a_user_hashdir_wins_over_ccwheel_s_nohashdir(plain: Path, tmp_path: Path) -> None:
+    """ccwheel's hash_dir=false is in the configuration file, which ccache reads before the
+    environment (test_setup_sh.py runs ccache on both)."""
     r = cibw.resolved(plain, ID, {"CIBW_ENVIRONMENT": "CCACHE_HASHDIR=1"}, _composer(tmp_path))
     assert r.values["CCACHE_HASHDIR"] == "1" and "CCACHE_NOHASHDIR" not in r.values
+    assert r.values["CCACHE_CONFIGPATH"] == "/tmp/ccwheel/ccache.conf"
     r = cibw.resolved(plain, ID, {}, _composer(tmp_path))
-    assert r.values["CCACHE_NOHASHDIR"] == "1"
+    assert "hash_dir=false" in r.values["CCWHEEL_CCACHE_CONFIG"].split()
 
 
 def test_values_reach_the_build_exactly_whatever_they_contain(
@@ -390,3 +418,48 @@ def test_the_user_s_own_download_caches_win(plain: Path, tmp_path: Path) -> None
     assert [a for a in r.environment if a.startswith("PIP_CACHE_DIR")] == ["PIP_CACHE_DIR=/mine"]
     # Theirs says no cache: uv's cache directory is set, and uv ignores it.
     assert "UV_CACHE_DIR=/tmp/ccwheel/cache/downloads/uv" in r.environment
+
+
+def test_each_command_of_a_composed_build_gets_what_names_it(
+    plain: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """cibw.py gives the build's identifier and isolation mode (Injection.build_env) to
+    every command of the build that runs now, in a copy of cibuildwheel's environment:
+    not to commands of no build (the next container's before-all) nor to those of a build
+    ccwheel did not compose."""
+    import cibuildwheel.__main__ as cibw_main
+    from cibuildwheel.logger import log
+    from cibuildwheel.oci_container import OCIContainer
+    from cibuildwheel.options import CommandLineArguments
+
+    seen: list[tuple[list[str], object]] = []
+
+    def record(container: object, args: list[str], *a: object, **kw: object) -> str:
+        seen.append((list(args), kw.get("env", a[0] if a else None)))
+        return ""
+
+    monkeypatch.setattr(OCIContainer, "call", record)
+    args = dataclasses.replace(CommandLineArguments.defaults(), package_dir=plain, platform="linux")
+    monkeypatch.chdir(plain)
+    with cibw._hooks(cibw.Hooks(compose=_composer(tmp_path))):
+        options = cibw_main.compute_options(platform="linux", command_line_arguments=args, env={})
+        env = options.build_options(ID312).environment.as_dictionary({"PATH": "/usr/bin"})
+        mine = {"PATH": "/usr/bin"}
+        OCIContainer.call(object(), ["before-all"], env=env)  # before any build: nothing
+        log.build_start(ID312)
+        OCIContainer.call(object(), ["by-name"], env=env)
+        OCIContainer.call(object(), ["in-place"], env, True)
+        OCIContainer.call(object(), ["not-ours"], env=mine)
+        OCIContainer.call(object(), ["no-env"])
+        log.build_end(None)
+        OCIContainer.call(object(), ["after"], env=env)
+    added = {"CCWHEEL_IDENTIFIER": ID312, "CCWHEEL_ISOLATION": "env-dir"}
+    assert seen == [
+        (["before-all"], env),
+        (["by-name"], {**env, **added}),
+        (["in-place"], {**env, **added}),
+        (["not-ours"], {"PATH": "/usr/bin"}),
+        (["no-env"], None),
+        (["after"], env),
+    ]
+    assert "CCWHEEL_IDENTIFIER" not in env  # cibuildwheel's own dict is left as it was

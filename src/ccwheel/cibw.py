@@ -38,7 +38,13 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterator, Optional, Sequence, Tuple
 
 from ccwheel.errors import UnsupportedCibuildwheelError
-from ccwheel.platforms import BuildView, Injection, frontend_command, is_frontend_command
+from ccwheel.platforms import (
+    FRONTEND_SCRIPT,
+    BuildView,
+    Injection,
+    frontend_command,
+    is_frontend_command,
+)
 
 Composer = Callable[[BuildView], Optional[Injection]]
 # Called before each build container starts; returns a host directory to copy into the
@@ -173,6 +179,11 @@ def _hooks(hooks: Hooks) -> Iterator[None]:
     from cibuildwheel.oci_container import OCIContainer
 
     composer = hooks.compose
+    # What each composed build alone gets in its commands' environment (Injection.build_env),
+    # and the build running now (from log.build_start to log.build_end): only it is known
+    # when a command runs.
+    build_envs: dict[str, dict[str, str]] = {}
+    current: list[str] = []
 
     original_compute = cibw_main.compute_options
 
@@ -190,6 +201,8 @@ def _hooks(hooks: Hooks) -> Iterator[None]:
             if identifier not in composed:
                 injection = composer(_view(identifier, options, bo))
                 composed[identifier] = bo if injection is None else _compose(bo, injection)
+                if injection is not None and injection.build_env:
+                    build_envs[identifier] = dict(injection.build_env)
             return composed[identifier]
 
         options.build_options = build_options
@@ -198,6 +211,7 @@ def _hooks(hooks: Hooks) -> Iterator[None]:
     original_start, original_end = log.build_start, log.build_end
 
     def build_start(identifier: str, *a: Any, **kw: Any) -> Any:
+        current[:] = [identifier]
         hooks.build_start(identifier)
         return original_start(identifier, *a, **kw)
 
@@ -205,6 +219,7 @@ def _hooks(hooks: Hooks) -> Iterator[None]:
     active: list[Any] = []
 
     def build_end(*a: Any, **kw: Any) -> Any:
+        current.clear()  # the next container's before-all belongs to no build
         command = hooks.after_build()
         if command and active:
             # The cache must never be why a build fails.
@@ -235,6 +250,15 @@ def _hooks(hooks: Hooks) -> Iterator[None]:
 
     def call(container: Any, args: Any, *a: Any, **kw: Any) -> Any:
         env = kw.get("env", a[0] if a else None)
+        extra = build_envs.get(current[0]) if current else None
+        # Only in a build ccwheel composed (its environment has ccwheel's variables): a
+        # copy, cibuildwheel's own dict stays as it is.
+        if extra and env is not None and FRONTEND_SCRIPT in env:
+            env = {**env, **extra}
+            if "env" in kw:
+                kw = {**kw, "env": env}
+            else:
+                a = (env, *a[1:])
         if is_frontend_command(list(args)):
             hooks.frontend_ran()
         wrapped = frontend_command(list(args), env)

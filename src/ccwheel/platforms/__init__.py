@@ -62,9 +62,12 @@ class BuildView:
 @dataclasses.dataclass(frozen=True)
 class Injection:
     """What ccwheel adds; `before_build` is the whole composed command (None: the user's,
-    unchanged)."""
+    unchanged). `build_env` is what this build alone gets: cibw.py gives it to each of the
+    build's commands rather than to the environment option, which cibuildwheel prints once
+    per group of identical values (a value of one build's own makes a group of each)."""
 
     environment: tuple[tuple[str, str], ...]
+    build_env: tuple[tuple[str, str], ...] = ()
     before_build: str | None = None
     frontend_args: tuple[str, ...] = ()
     create_args: tuple[str, ...] = ()
