@@ -85,7 +85,8 @@ def test_second_build_hits_directly_and_user_config_still_applies(
             for line in report_block.splitlines()
             if line.split() and line.split()[0] == b["identifier"]
         )
-        assert row.split()[1:7] == [
+        assert row.split()[1:8] == [
+            "warm",
             str(b["compilations"]),
             str(b["hits"]),
             str(b["direct_hits"]),

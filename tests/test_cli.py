@@ -216,7 +216,9 @@ def _report(tmp_path: Path) -> report.Report:
     return report.Report(
         tmp_path,
         [
-            report.BuildRecord("cp311-manylinux_x86_64", warm, 3.0, warm=True, finished=True),
+            report.BuildRecord(
+                "cp311-manylinux_x86_64", warm, 3.0, warm=True, finished=True, cold_seconds=10.0
+            ),
             report.BuildRecord(
                 "cp312-manylinux_x86_64",
                 cold,
@@ -257,12 +259,20 @@ def test_report_forms_agree(tmp_path: Path) -> None:
     data = report.to_json(rep)
     assert data["complete"] is False
     assert [b["hit_rate"] for b in data["builds"]] == [0.5, 0.0]
-    assert data["totals"]["compilations"] == 3 and data["totals"]["uncacheable"] == 1
+    # A link call is no compile: not counted as one ccache could not cache.
+    assert data["totals"]["compilations"] == 3 and data["totals"]["uncacheable"] == 0
+    assert data["builds"][0]["not_compiles"] == {"called_for_link": 1}
+    assert data["builds"][0]["saved_seconds"] == 7.0 and data["totals"]["saved_seconds"] == 7.0
     text = report.render_text(rep)
     assert "cp312-manylinux_x86_64 (failed)" in text
     assert "built without the cache: no usable ccache" in text
     md = report.render_markdown(rep)
-    assert "| cp311-manylinux_x86_64 | 2 | 1 | 1 | 0 | 1 | 1 | 50.0% | 3.0s |" in md
+    assert "| cp311-manylinux_x86_64 | warm | 2 | 1 | 1 | 0 | 1 | 0 | 50.0% | 3.0s | 7s |" in md
+    failed_row = (
+        "| cp312-manylinux_x86_64 (failed) | cold | 1 | 0 | 0 | 0 | 1 | 0 | 0.0% | 4.0s | - |"
+    )
+    assert failed_row in md
+    assert "uncacheable calls" not in text
 
     path = tmp_path / "out" / "r.json"
     report.write_json(rep, path)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import time
 from pathlib import Path
@@ -595,6 +596,45 @@ def test_the_closing_verdict_is_the_report_s_last_line_on_success_and_failure(
         last
         == f"ccwheel: 1 build, 1/1 compiles hit (100.0%), all direct; cibuildwheel exited {code}"
     )
+
+
+def test_a_warm_build_reports_the_time_saved_against_its_cold_build(
+    settings: config.Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The cold build records its time in its warm marker; the warm builds after it are
+    measured against that time, and a warm build does not overwrite it."""
+    _trims(monkeypatch)
+    _fake_cibuildwheel(monkeypatch, during=lambda: time.sleep(0.3))
+    assert run.build(settings, []) == 0
+    first = capsys.readouterr().out
+    marker = cache.warm_marker(settings.cache_dir, ID)
+    cold = float(marker.read_text())
+    assert 0.3 <= cold < 5
+    assert re.search(rf"^  {ID} +cold ", first, re.M) and "saved" not in first.splitlines()[-1]
+    # As if the cold build had taken 130 s: the warm one saved about 2m10s.
+    marker.write_text("130.0\n")
+    _fake_cibuildwheel(monkeypatch)
+    assert run.build(settings, []) == 0
+    out = capsys.readouterr().out
+    assert re.search(rf"^  {ID} +warm .* 2m10s$", out, re.M)
+    assert out.rstrip("\n").splitlines()[-1] == (
+        "ccwheel: 1 build, 1/1 compiles hit (100.0%), all direct, 2m10s saved; "
+        "cibuildwheel exited 0"
+    )
+    assert marker.read_text() == "130.0\n"
+
+
+def test_the_report_table_folds_under_github_actions(
+    settings: config.Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    _fake_cibuildwheel(monkeypatch)
+    _trims(monkeypatch)
+    assert run.build(settings, []) == 0
+    lines = capsys.readouterr().out.rstrip("\n").splitlines()
+    assert lines[0] == "::group::ccwheel: ccache per build (1)"
+    assert lines[-2] == "::endgroup::" and lines[-1].startswith("ccwheel: 1 build, ")
 
 
 def test_the_closing_verdict_is_printed_on_sigterm(

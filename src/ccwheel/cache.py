@@ -4,7 +4,8 @@ Layout (mounted at /ccache in every build container):
     CACHEDIR.TAG            marks it as a cache (backup tools skip it; `cache clean` checks it)
     data/                   ccache's own directory (CCACHE_DIR)
     .ccwheel/runs/RUN/      one run: its lock, and per build its stats log, status and info
-    .ccwheel/warm/ID        this build identifier has filled this cache before
+    .ccwheel/warm/ID        this build identifier has filled this cache before; holds the
+                            seconds its cold build took (what a warm build saved is against it)
 """
 
 from __future__ import annotations
@@ -82,6 +83,26 @@ class Run:
 
 def warm_marker(cache_dir: Path, identifier: str) -> Path:
     return cache_dir / ".ccwheel" / "warm" / identifier
+
+
+def cold_seconds(marker: Path) -> float | None:
+    """The seconds the identifier's cold build took, as its warm marker recorded them
+    (None: no marker, or one from before ccwheel recorded them)."""
+    try:
+        seconds = float(marker.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return seconds if seconds >= 0 else None
+
+
+def mark_warm(marker: Path, cold: float | None) -> None:
+    """The identifier has filled the cache. `cold`: the seconds of the cold build that
+    filled it, recorded for the warm builds after it; None keeps what is recorded."""
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    if cold is None:
+        marker.touch()
+    else:
+        marker.write_text(f"{cold:.1f}\n")
 
 
 _last_ns = 0

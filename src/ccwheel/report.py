@@ -34,6 +34,16 @@ class BuildRecord:
     ccache: dict[str, str] = dataclasses.field(default_factory=dict)
     # With --explain: why each unit that missed did.
     explanations: list[Explanation] = dataclasses.field(default_factory=list)
+    # A warm build: the seconds the last cold build of its identifier took, if recorded.
+    cold_seconds: float | None = None
+
+    @property
+    def saved(self) -> float | None:
+        """Seconds this build took less than its identifier's last cold build (negative:
+        more), for a warm build that finished."""
+        if not (self.warm and self.finished) or self.seconds is None:
+            return None
+        return None if self.cold_seconds is None else self.cold_seconds - self.seconds
 
 
 @dataclasses.dataclass
@@ -61,6 +71,11 @@ class Report:
         seconds = [b.seconds for b in self.builds if b.seconds is not None]
         return sum(seconds) if seconds else None
 
+    @property
+    def saved(self) -> float | None:
+        saved = [b.saved for b in self.builds if b.saved is not None]
+        return sum(saved) if saved else None
+
 
 def percent(rate: float | None) -> str:
     return "-" if rate is None else f"{100 * rate:.1f}%"
@@ -68,6 +83,22 @@ def percent(rate: float | None) -> str:
 
 def _secs(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds:.1f}s"
+
+
+def duration(seconds: float) -> str:
+    """45s, 2m10s, 1h02m: a time saved, read at a glance."""
+    s = round(seconds)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{s % 3600 // 60:02d}m"
+
+
+def _saved(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    return duration(seconds) if seconds >= 0 else f"-{duration(-seconds)}"
 
 
 def human_size(n: int) -> str:
@@ -81,6 +112,7 @@ def human_size(n: int) -> str:
 
 HEADER = (
     "build",
+    "run",
     "compiles",
     "hits",
     "direct",
@@ -89,23 +121,29 @@ HEADER = (
     "uncacheable",
     "hit rate",
     "time",
+    # Against the last cold build of the same identifier in this cache directory.
+    "saved",
 )
 
 
 # With a remote storage, the hits split by where they came from, after "preproc".
 REMOTE_HEADER = ("local", "remote")
+REMOTE_AT = HEADER.index("preproc") + 1
 
 
 def _header(report: Report) -> list[str]:
     header = list(HEADER)
     if report.remote:
-        header[5:5] = REMOTE_HEADER
+        header[REMOTE_AT:REMOTE_AT] = REMOTE_HEADER
     return header
 
 
-def _row(name: str, s: BuildStats, seconds: float | None, remote: bool) -> list[str]:
+def _row(
+    name: str, run: str, s: BuildStats, seconds: float | None, saved: float | None, remote: bool
+) -> list[str]:
     row = [
         name,
+        run,
         str(s.cacheable),
         str(s.hits),
         str(s.direct_hits),
@@ -114,10 +152,18 @@ def _row(name: str, s: BuildStats, seconds: float | None, remote: bool) -> list[
         str(s.uncacheable_total),
         percent(s.hit_rate),
         _secs(seconds),
+        _saved(saved),
     ]
     if remote:
-        row[5:5] = [str(s.local_hits), str(s.remote_hits)]
+        row[REMOTE_AT:REMOTE_AT] = [str(s.local_hits), str(s.remote_hits)]
     return row
+
+
+def _run(b: BuildRecord) -> str:
+    """Warm: this identifier had filled this cache before; cold: this build fills it."""
+    if not b.cached:
+        return "-"
+    return "warm" if b.warm else "cold"
 
 
 def _rows(report: Report) -> list[list[str]]:
@@ -125,8 +171,11 @@ def _rows(report: Report) -> list[list[str]]:
     remote = bool(report.remote)
     for b in report.builds:
         name = b.identifier + ("" if b.finished else " (failed)")
-        rows.append(_row(name, b.stats, b.seconds, remote))
-    rows.append(_row("total", report.totals, report.total_seconds, remote))
+        rows.append(_row(name, _run(b), b.stats, b.seconds, b.saved, remote))
+    warm = sum(b.cached and b.warm for b in report.builds)
+    rows.append(
+        _row("total", f"{warm} warm", report.totals, report.total_seconds, report.saved, remote)
+    )
     return rows
 
 
@@ -165,7 +214,9 @@ UNCACHEABLE_HINTS = {
 def uncacheable_line(s: BuildStats, hinted_only: bool = False) -> str | None:
     """ccache's reasons for the calls it could not cache, with what to change (only the
     reasons a build's own settings cause, with `hinted_only`)."""
-    reasons = {r: n for r, n in s.uncacheable.items() if r in UNCACHEABLE_HINTS or not hinted_only}
+    reasons = {
+        r: n for r, n in s.uncacheable_reasons.items() if r in UNCACHEABLE_HINTS or not hinted_only
+    }
     if not reasons:
         return None
     parts = []
@@ -233,6 +284,11 @@ def verdict(report: Report | None, code: int, why_uncached: str | None = None) -
         parts.append(f"{hits}, {direct}")
     else:
         parts.append("no compiles measured")
+    saved = report.saved
+    if saved is not None:
+        parts.append(
+            f"{duration(saved)} saved" if saved >= 0 else f"{duration(-saved)} slower than cold"
+        )
     uncached = sum(not b.cached for b in report.builds)
     if uncached:
         parts.append(f"{uncached} not cached")
@@ -273,7 +329,9 @@ def _stats_json(s: BuildStats) -> dict[str, Any]:
         "local_hits": s.local_hits,
         "remote_hits": s.remote_hits,
         "uncacheable": s.uncacheable_total,
-        "uncacheable_reasons": dict(sorted(s.uncacheable.items())),
+        "uncacheable_reasons": dict(sorted(s.uncacheable_reasons.items())),
+        # Links and preprocess-only calls: not compiles, not a problem.
+        "not_compiles": dict(sorted(s.not_compiles.items())),
         "hit_rate": s.hit_rate,
         "direct_rate": s.direct_rate,
         "probes": s.probes,
@@ -298,6 +356,8 @@ def to_json(report: Report) -> dict[str, Any]:
                 "finished": b.finished,
                 "warm": b.warm,
                 "seconds": b.seconds,
+                "cold_seconds": b.cold_seconds,
+                "saved_seconds": b.saved,
                 "cached": b.cached,
                 "warning": b.warning,
                 "note": b.note,
@@ -308,7 +368,11 @@ def to_json(report: Report) -> dict[str, Any]:
             }
             for b in report.builds
         ],
-        "totals": {**_stats_json(report.totals), "seconds": report.total_seconds},
+        "totals": {
+            **_stats_json(report.totals),
+            "seconds": report.total_seconds,
+            "saved_seconds": report.saved,
+        },
     }
 
 

@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 from typing import Iterator, Sequence
 
 from ccwheel import binaries, cache, cibw, config, explain, platforms, remote, report, stats
-from ccwheel.console import note, warn
+from ccwheel.console import in_github_actions, note, warn
 from ccwheel.errors import ConfigError, HitRateTooLowError
 from ccwheel.platforms import host
 from ccwheel.platforms import linux as container
@@ -153,6 +153,8 @@ class _Lifecycle:
         self.frontend_ran: set[str] = set()
         self.builds = _Builds()
         self.warm_before: dict[str, bool] = {}
+        # What the last cold build of a warm build's identifier took, where it was recorded.
+        self.cold_seconds: dict[str, float | None] = {}
         # Builds whose user set CCACHE_MAXSIZE themselves: then no trim.
         self.own_max_size: set[str] = set()
         self._backends: dict[Path, platforms.Backend] = {}
@@ -275,6 +277,8 @@ class _Lifecycle:
     def build_start(self, identifier: str) -> None:
         marker = cache.warm_marker(self.settings.cache_dir, identifier)
         self.warm_before[identifier] = not self.unusable and marker.exists()
+        if self.warm_before[identifier]:
+            self.cold_seconds[identifier] = cache.cold_seconds(marker)
         self.builds.start(identifier)
         if self.plain_container and self.copy_failure:
             self.copy_failed_builds[identifier] = self.copy_failure
@@ -362,7 +366,7 @@ def _collect(life: _Lifecycle, run: cache.Run | None, code: int) -> report.Repor
                 identifier in life.builds.seconds
                 and identifier not in life.frontend_ran
                 and not status
-                and not (build_stats.cacheable or build_stats.uncacheable_total)
+                and not (build_stats.cacheable or build_stats.calls_past_cache)
             )
             if reused:
                 warning, note_, cached = None, REUSED_NOTE, True
@@ -372,6 +376,7 @@ def _collect(life: _Lifecycle, run: cache.Run | None, code: int) -> report.Repor
                 stats=build_stats,
                 seconds=life.builds.seconds.get(identifier),
                 warm=life.warm_before.get(identifier, False),
+                cold_seconds=life.cold_seconds.get(identifier),
                 finished=identifier in life.builds.seconds,
                 warning=warning,
                 cached=cached,
@@ -421,7 +426,14 @@ def _remote_label(settings: config.Settings) -> str | None:
 
 
 def _publish(rep: report.Report, settings: config.Settings) -> None:
+    # Under GitHub Actions the table folds into one line of the log (the step summary shows
+    # it too); the verdict after it stays in sight.
+    folded = in_github_actions()
+    if folded:
+        print(f"::group::ccwheel: ccache per build ({len(rep.builds)})")
     print(report.render_text(rep))
+    if folded:
+        print("::endgroup::")
     if settings.report:
         try:
             report.write_json(rep, settings.report)
@@ -437,13 +449,12 @@ def _publish(rep: report.Report, settings: config.Settings) -> None:
 
 def _mark_warm(rep: report.Report, cache_dir: Path) -> None:
     """A build that finished with the cache has filled it: next time it is warm (not one
-    that reused an earlier wheel and compiled nothing)."""
+    that reused an earlier wheel and compiled nothing). A cold one records its time."""
     for b in rep.builds:
         if b.finished and not b.warning and b.frontend_ran:
             marker = cache.warm_marker(cache_dir, b.identifier)
             try:
-                marker.parent.mkdir(parents=True, exist_ok=True)
-                marker.touch()
+                cache.mark_warm(marker, None if b.warm else b.seconds)
             except OSError as e:
                 warn(f"cannot mark {b.identifier} as warm in {cache_dir}: {e.strerror or e}")
 

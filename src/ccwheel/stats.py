@@ -73,6 +73,11 @@ def is_probe(source: str, root: Collection[str] | None = None) -> bool:
     return False
 
 
+# ccache's counters for calls that are no compile: a link, or a preprocess only (-E). ccache
+# passes them to the compiler by design; nothing is wrong with them, and nothing to cache.
+NOT_COMPILES = ("called_for_link", "called_for_preprocessing")
+
+
 @dataclasses.dataclass
 class BuildStats:
     direct_hits: int = 0
@@ -106,7 +111,21 @@ class BuildStats:
         return self.direct_hits / self.hits if self.hits else None
 
     @property
+    def uncacheable_reasons(self) -> dict[str, int]:
+        """The calls ccache could not cache that were compiles (see NOT_COMPILES)."""
+        return {r: n for r, n in self.uncacheable.items() if r not in NOT_COMPILES}
+
+    @property
     def uncacheable_total(self) -> int:
+        return sum(self.uncacheable_reasons.values())
+
+    @property
+    def not_compiles(self) -> dict[str, int]:
+        return {r: n for r, n in self.uncacheable.items() if r in NOT_COMPILES}
+
+    @property
+    def calls_past_cache(self) -> int:
+        """Every call that reached ccache and was not cached, compile or not."""
         return sum(self.uncacheable.values())
 
     def add(self, other: BuildStats) -> None:
