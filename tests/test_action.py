@@ -6,6 +6,7 @@ inputs and to ccwheel's own command line."""
 from __future__ import annotations
 
 import re
+import sys
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 import offline
 import pytest
 
-from ccwheel import cibw, config
+from ccwheel import __version__, cibw, config
 
 yaml = pytest.importorskip("yaml")
 
@@ -107,3 +108,25 @@ def test_no_readme_workflow_run_on_pull_requests_sets_a_hit_rate_floor() -> None
             assert not uses_floor, workflow.get("name")
         canaries += uses_floor
     assert canaries >= 1, "the README should show the floor as a canary"
+
+
+def test_the_pinned_cibuildwheel_is_one_the_package_supports_and_the_tests_run() -> None:
+    """The action's default cibuildwheel: inside ccwheel's own requirement, the release the
+    long tests and cibuildwheel's own suite run against, and the one the README names."""
+    from packaging.requirements import Requirement
+
+    pin = _load(ACTION.read_text())["inputs"]["cibuildwheel-version"]["default"]
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:
+        import tomli as tomllib
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    [req] = [
+        Requirement(r)
+        for r in pyproject["project"]["dependencies"]
+        if Requirement(r).name == "cibuildwheel"
+    ]
+    assert req.specifier.contains(pin)
+    assert f'CIBUILDWHEEL_SUITE = "cibuildwheel=={pin}"' in (ROOT / "noxfile.py").read_text()
+    readme = (ROOT / "README.md").read_text()
+    assert re.search(rf"^\| {re.escape(__version__)} \| {re.escape(pin)} \|", readme, re.M)

@@ -300,3 +300,15 @@ def test_the_readme_s_workflows_run_twice_and_hit(machine: dict[str, Any]) -> No
                     assert totals["hits"] == totals["compilations"] == UNITS, totals
         ran.append(workflow["name"])
     assert ran.count("wheels") == 2 and "cache canary" in ran, ran
+
+
+@docker
+def test_cibuildwheel_version_picks_another_supported_line(machine: dict[str, Any]) -> None:
+    """The oldest supported line in place of the pin: that cibuildwheel builds, with the
+    cache."""
+    job = _runner(machine).run_job(
+        "wheels", _job({"cibuildwheel-version": "2.23"}), machine["project"]
+    )
+    assert job.conclusion == "success", _explain(job)
+    assert re.search(r"cibuildwheel version 2\.23\.\d+", job.log), _explain(job)
+    assert _totals(job)["compilations"] == UNITS, _explain(job)
