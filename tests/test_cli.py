@@ -298,3 +298,14 @@ def test_the_report_says_which_ccache_ran() -> None:
         == "the image's ccache 4.9 (s390x, emulated); not routed (named by full path): "
         "/opt/cc, /opt/c++"
     )
+
+
+def test_a_failing_remote_storage_is_said_in_the_report_and_the_verdict(tmp_path: Path) -> None:
+    failed = stats.parse("# a.c\ncache_miss\nremote_storage_error\n")
+    build = report.BuildRecord("cp311-manylinux_x86_64", failed, 1.0, warm=False, finished=True)
+    rep = report.Report(tmp_path, [build], 0, 0, "redis://***@host")
+    assert "cp311-manylinux_x86_64: the remote storage failed on 1 compile " in (
+        report.render_text(rep)
+    )
+    assert report.verdict(rep, 0).endswith(", remote storage failed on 1; cibuildwheel exited 0")
+    assert report.to_json(rep)["totals"]["remote_errors"] == 1

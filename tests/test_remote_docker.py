@@ -100,6 +100,15 @@ def test_an_empty_local_cache_hits_through_the_remote_storage(
         assert isinstance(build, dict)
         return {**build, "remote_storage": data["remote_storage"]}
 
+    # The wrong password (ccache's redis://:PASSWORD@ form, with an empty user, is one):
+    # ccache carries on with the local cache and says nothing; the report does.
+    monkeypatch.setenv("CCWHEEL_REMOTE_STORAGE", f"redis://wrong@localhost:{redis_port}")
+    wrong = run("wrong")
+    assert wrong["remote_errors"] == wrong["compilations"] == 7, wrong
+    assert "the remote storage failed on 7 compiles" in capfd.readouterr().err
+    assert _entries(redis_port) == 0
+    monkeypatch.setenv("CCWHEEL_REMOTE_STORAGE", f"redis://{PASSWORD}@localhost:{redis_port}")
+
     # A pull-request job: reads the shared cache, never writes it.
     pr = run("pr", "--remote-read-only")
     assert pr["misses"] == pr["compilations"] == 7
@@ -113,6 +122,7 @@ def test_an_empty_local_cache_hits_through_the_remote_storage(
     assert b["warm"] is False  # nothing local: every hit came from the remote
     assert b["compilations"] == 7 and b["hit_rate"] >= 0.99, b
     assert b["remote_hits"] == b["hits"] and b["local_hits"] == 0, b
+    assert b["remote_errors"] == 0
 
     # The password appears nowhere: not in cibuildwheel's or ccwheel's output, not in the
     # reports, not left in the cache directories.

@@ -97,3 +97,19 @@ def test_a_setup_script_s_temporary_probe_is_a_probe() -> None:
         assert stats.is_probe(probe), probe
     for unit in ("src/module.c", "../tmp/tmpxyzab12c/src/module.c", "src/main.cpp"):
         assert not stats.is_probe(unit), unit
+
+
+def test_compiles_whose_remote_storage_failed_are_counted() -> None:
+    """ccache logs remote_storage_error (a wrong password, no server) or _timeout and
+    carries on with the local cache: counted, so the report can say so."""
+    log = (
+        "# a.c\ncache_miss\nremote_storage_error\nremote_storage_miss\n"
+        "# b.c\ndirect_cache_hit\nremote_storage_timeout\n"
+        "# c.c\ncache_miss\nremote_storage_miss\nremote_storage_write\n"
+    )
+    s = stats.parse(log)
+    assert (s.remote_errors, s.misses, s.hits) == (2, 2, 1)
+    total = stats.BuildStats()
+    total.add(s)
+    total.add(s)
+    assert total.remote_errors == 4

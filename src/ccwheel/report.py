@@ -226,6 +226,14 @@ def uncacheable_line(s: BuildStats, hinted_only: bool = False) -> str | None:
     return "uncacheable calls: " + ", ".join(parts)
 
 
+def remote_errors_line(n: int) -> str:
+    return (
+        f"the remote storage failed on {n} compile{'' if n == 1 else 's'} (ccache's "
+        "remote_storage_error or _timeout: its URL, credentials or server), the local "
+        "cache served them"
+    )
+
+
 def render_text(report: Report) -> str:
     header = _header(report)
     rows = [header, *_rows(report)]
@@ -251,6 +259,8 @@ def render_text(report: Report) -> str:
             lines.append(f"  {b.identifier}: {uncacheable}")
         for line in summarize(b.explanations):
             lines.append(f"  {b.identifier}: {line}")
+        if b.stats.remote_errors:
+            lines.append(f"  {b.identifier}: {remote_errors_line(b.stats.remote_errors)}")
         if b.stats.probes:
             lines.append(
                 f"  {b.identifier}: {b.stats.probes} build-system probe compiles "
@@ -292,6 +302,8 @@ def verdict(report: Report | None, code: int, why_uncached: str | None = None) -
     uncached = sum(not b.cached for b in report.builds)
     if uncached:
         parts.append(f"{uncached} not cached")
+    if t.remote_errors:
+        parts.append(f"remote storage failed on {t.remote_errors}")
     if report.interrupted:
         ending = f"interrupted, {ending}"
     return f"ccwheel: {', '.join(parts)}; {ending}"
@@ -336,6 +348,7 @@ def _stats_json(s: BuildStats) -> dict[str, Any]:
         "direct_rate": s.direct_rate,
         "probes": s.probes,
         "probe_hits": s.probe_hits,
+        "remote_errors": s.remote_errors,
     }
 
 

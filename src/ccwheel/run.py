@@ -434,6 +434,10 @@ def _publish(rep: report.Report, settings: config.Settings) -> None:
     print(report.render_text(rep))
     if folded:
         print("::endgroup::")
+    failed_remote = rep.totals.remote_errors
+    if failed_remote:  # ccache itself says nothing: the cache just fills no remote
+        sys.stdout.flush()
+        warn(report.remote_errors_line(failed_remote))
     if settings.report:
         try:
             report.write_json(rep, settings.report)

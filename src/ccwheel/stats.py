@@ -86,6 +86,9 @@ class BuildStats:
     remote_hits: int = 0
     probes: int = 0
     probe_hits: int = 0
+    # Compiles whose remote storage failed (an error or a timeout: a wrong URL or
+    # credentials, a server down). ccache carries on with the local cache, silently.
+    remote_errors: int = 0
     uncacheable: dict[str, int] = dataclasses.field(default_factory=dict)
     missed_files: list[str] = dataclasses.field(default_factory=list)
 
@@ -133,6 +136,7 @@ class BuildStats:
             setattr(self, field, getattr(self, field) + getattr(other, field))
         self.probes += other.probes
         self.probe_hits += other.probe_hits
+        self.remote_errors += other.remote_errors
         merged = Counter(self.uncacheable)
         merged.update(other.uncacheable)
         self.uncacheable = dict(merged)
@@ -145,6 +149,8 @@ def _record(
     if not counters and not source:
         return
     outcome = set(counters)
+    if outcome & {"remote_storage_error", "remote_storage_timeout"}:
+        stats.remote_errors += 1
     hit = "direct_cache_hit" in outcome or "preprocessed_cache_hit" in outcome
     if is_probe(source, root) and (hit or "cache_miss" in outcome):
         stats.probes += 1
