@@ -18,12 +18,7 @@ ID = "cp311-manylinux_x86_64"
 ID312 = "cp312-manylinux_x86_64"
 
 
-def _composer(
-    tmp_path: Path, record: list[platforms.Injection] | None = None, **kw: object
-) -> cibw.Composer:
-    """`record` gets each injection (its build_env goes to the build's commands, not into
-    the resolved options)."""
-
+def _composer(tmp_path: Path, **kw: object) -> cibw.Composer:
     def compose(view: platforms.BuildView) -> platforms.Injection:
         options: dict[str, object] = {
             "host_cache_dir": tmp_path / "cache",
@@ -34,18 +29,9 @@ def _composer(
             "backend": platforms.read_backend(view.package_dir),
         }
         options.update(kw)
-        injection = container.plan(view, **options)  # type: ignore[arg-type]
-        if record is not None:
-            record.append(injection)
-        return injection
+        return container.plan(view, **options)  # type: ignore[arg-type]
 
     return compose
-
-
-def _build_env(package: Path, identifier: str, env: dict[str, str], **kw: object) -> dict[str, str]:
-    record: list[platforms.Injection] = []
-    cibw.resolved(package, identifier, env, _composer(package.parent, record, **kw))
-    return dict(record[-1].build_env)
 
 
 @pytest.fixture
@@ -88,18 +74,11 @@ def test_user_settings_survive_and_ccwheel_adds_its_own(project: Path, tmp_path:
     assert r.environment[:2] == ['USER_VAR="u"', 'CCACHE_MAXSIZE="9G"']
     added = dict(a.split("=", 1) for a in r.environment[2:])
     assert added["PATH"] == '"/tmp/ccwheel/bin:$PATH"'
-    # ccache's settings: in the configuration file setup.sh writes, which ccache reads
-    # before the environment, so the user's own CCACHE_MAXSIZE wins over max_size.
-    assert added["CCACHE_CONFIGPATH"] == "/tmp/ccwheel/ccache.conf"
-    assert r.values["CCWHEEL_CCACHE_CONFIG"].split() == [
-        "cache_dir=/tmp/ccwheel/cache/data",
-        "base_dir=/project:/tmp",
-        "hash_dir=false",
-        "compiler_check=content",
-        "max_size=5G",
-        "umask=000",
-    ]
-    assert not any(k.startswith("CCACHE_") for k in set(added) - {"CCACHE_CONFIGPATH"})
+    assert added["CCACHE_DIR"] == "/tmp/ccwheel/cache/data"
+    assert added["CCACHE_BASEDIR"] == "/project:/tmp"
+    assert added["CCACHE_NOHASHDIR"] == "1"
+    assert "CCACHE_MAXSIZE" not in added  # the user's own value wins
+    assert r.build_env["CCACHE_STATSLOG"] == f"/tmp/ccwheel/cache/.ccwheel/runs/RUN/{ID}.stats"
     # Nothing the build needs lives in the mount: the setup step was copied into the
     # container, and a failure to run it is one warning, never the end of the build.
     assert r.before_build == (
@@ -116,9 +95,11 @@ def test_user_settings_survive_and_ccwheel_adds_its_own(project: Path, tmp_path:
 def test_overrides_still_apply_per_identifier(project: Path, tmp_path: Path) -> None:
     r = cibw.resolved(project, ID312, {}, _composer(tmp_path))
     assert r.environment[0] == 'USER_VAR="override"'
-    # ccwheel's own part is the same for every build, the identifier goes to its commands.
-    assert r.environment[1:] == cibw.resolved(project, ID, {}, _composer(tmp_path)).environment[2:]
-    assert _build_env(project, ID312, {})["CCWHEEL_IDENTIFIER"] == ID312
+    # ccwheel's own part is the same for every build (cibuildwheel prints it once); what
+    # names the build goes to its commands.
+    assert not any(ID312 in a for a in r.environment)
+    assert r.build_env["CCACHE_STATSLOG"].endswith(f"/{ID312}.stats")
+    assert r.build_env["CCWHEEL_IDENTIFIER"] == ID312
 
 
 def test_cibw_variables_still_apply(project: Path, tmp_path: Path) -> None:
@@ -128,7 +109,7 @@ def test_cibw_variables_still_apply(project: Path, tmp_path: Path) -> None:
     assert r.frontend == "pip"
     # pip has no --env-dir: the frontend command runs through frontend.py (fixed-env).
     assert r.frontend_args == []
-    assert _build_env(project, ID, env)["CCWHEEL_ISOLATION"] == "fixed-env"
+    assert r.build_env["CCWHEEL_ISOLATION"] == "fixed-env"
 
 
 def test_without_ccwheel_nothing_changes(plain: Path, project: Path, tmp_path: Path) -> None:
@@ -187,6 +168,23 @@ def test_backend_build_dirs(tmp_path: Path) -> None:
     )
     r = cibw.resolved(meson, ID, {}, _composer(tmp_path))
     assert r.config_settings == "build-dir=/tmp/ccwheel/mesonpy"
+    # The user's own build directory, in either of meson-python's spellings, given to
+    # cibuildwheel or to the frontend: ccwheel adds none (meson-python refuses two).
+    for env in (
+        {"CIBW_CONFIG_SETTINGS": "builddir=mine"},
+        {"CIBW_CONFIG_SETTINGS": "setup-args=-Dx=1 build-dir=mine"},
+        {"CIBW_BUILD_FRONTEND": "build; args: -Cbuild-dir=mine"},
+        {"CIBW_BUILD_FRONTEND": "build; args: -C builddir=mine"},
+        {"CIBW_BUILD_FRONTEND": "pip; args: --config-settings build-dir=mine"},
+        {"CIBW_BUILD_FRONTEND": "pip; args: --config-settings=builddir=mine"},
+    ):
+        r = cibw.resolved(meson, ID, env, _composer(tmp_path))
+        assert "mesonpy" not in r.config_settings, env
+    # A setting that only mentions the words is no build directory.
+    r = cibw.resolved(
+        meson, ID, {"CIBW_CONFIG_SETTINGS": "setup-args=-Dbuilddir=x"}, _composer(tmp_path)
+    )
+    assert r.config_settings.endswith("build-dir=/tmp/ccwheel/mesonpy")
 
 
 def test_older_pythons_get_an_environment_of_ccwheel_s_own_instead_of_env_dir(
@@ -196,14 +194,13 @@ def test_older_pythons_get_an_environment_of_ccwheel_s_own_instead_of_env_dir(
     r = cibw.resolved(project, "cp39-manylinux_x86_64", {}, _composer(tmp_path))
     assert r.frontend == "build"
     assert r.frontend_args == ["--verbose"]
-    assert _build_env(project, "cp39-manylinux_x86_64", {})["CCWHEEL_ISOLATION"] == "fixed-env"
+    assert r.build_env["CCWHEEL_ISOLATION"] == "fixed-env"
     # Asked for explicitly, no-isolation keeps the frontend's own switch.
     r = cibw.resolved(
         project, "cp39-manylinux_x86_64", {}, _composer(tmp_path, stable_build_env="no-isolation")
     )
     assert r.frontend_args == ["--verbose", "--no-isolation"]
-    build_env = _build_env(project, "cp39-manylinux_x86_64", {}, stable_build_env="no-isolation")
-    assert build_env["CCWHEEL_ISOLATION"] == "no-isolation"
+    assert r.build_env["CCWHEEL_ISOLATION"] == "no-isolation"
     with pytest.raises(ConfigError, match=r"Python >= 3\.10"):
         cibw.resolved(
             project, "cp39-manylinux_x86_64", {}, _composer(tmp_path, stable_build_env="env-dir")
@@ -270,13 +267,10 @@ def test_ccwheel_s_remote_settings_on_top_of_the_user_s_own_url_are_refused(
 
 
 def test_a_user_hashdir_wins_over_ccwheel_s_nohashdir(plain: Path, tmp_path: Path) -> None:
-    """ccwheel's hash_dir=false is in the configuration file, which ccache reads before the
-    environment (test_setup_sh.py runs ccache on both)."""
     r = cibw.resolved(plain, ID, {"CIBW_ENVIRONMENT": "CCACHE_HASHDIR=1"}, _composer(tmp_path))
     assert r.values["CCACHE_HASHDIR"] == "1" and "CCACHE_NOHASHDIR" not in r.values
-    assert r.values["CCACHE_CONFIGPATH"] == "/tmp/ccwheel/ccache.conf"
     r = cibw.resolved(plain, ID, {}, _composer(tmp_path))
-    assert "hash_dir=false" in r.values["CCWHEEL_CCACHE_CONFIG"].split()
+    assert r.values["CCACHE_NOHASHDIR"] == "1"
 
 
 def test_values_reach_the_build_exactly_whatever_they_contain(
@@ -291,9 +285,10 @@ def test_values_reach_the_build_exactly_whatever_they_contain(
     env = {"CIBW_BUILD_FRONTEND": "build[uv]"}
     composer = _composer(tmp_path, host_cache_dir=tmp_path / "my cache $x")
     r = cibw.resolved(odd, ID, env, composer)
-    assert r.values["CCWHEEL_PACKAGE"] == "/project/it's a $HOME [dir]"
-    assert r.values["CCWHEEL_FRONTEND"] == "build[uv]"
-    assert r.values["CCWHEEL_HOST_CACHE_DIR"] == str(tmp_path / "my cache $x")
+    # The contract reaches the build's commands as values, past any evaluation.
+    assert r.build_env["CCWHEEL_PACKAGE"] == "/project/it's a $HOME [dir]"
+    assert r.build_env["CCWHEEL_FRONTEND"] == "build[uv]"
+    assert r.build_env["CCWHEEL_HOST_CACHE_DIR"] == str(tmp_path / "my cache $x")
     assert r.values["PATH"] == "/tmp/ccwheel/bin:/usr/bin"
 
 
@@ -423,7 +418,8 @@ def test_the_user_s_own_download_caches_win(plain: Path, tmp_path: Path) -> None
 def test_each_command_of_a_composed_build_gets_what_names_it(
     plain: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """cibw.py gives the build's identifier and isolation mode (Injection.build_env) to
+    """cibw.py gives the build's statistics log, identifier and isolation mode
+    (Injection.build_env) to
     every command of the build that runs now, in a copy of cibuildwheel's environment:
     not to commands of no build (the next container's before-all) nor to those of a build
     ccwheel did not compose."""
@@ -453,7 +449,9 @@ def test_each_command_of_a_composed_build_gets_what_names_it(
         OCIContainer.call(object(), ["no-env"])
         log.build_end(None)
         OCIContainer.call(object(), ["after"], env=env)
-    added = {"CCWHEEL_IDENTIFIER": ID312, "CCWHEEL_ISOLATION": "env-dir"}
+    added = dict(cibw.resolved(plain, ID312, {}, _composer(tmp_path)).build_env)
+    assert added["CCACHE_STATSLOG"] == f"/tmp/ccwheel/cache/.ccwheel/runs/RUN/{ID312}.stats"
+    assert (added["CCWHEEL_IDENTIFIER"], added["CCWHEEL_ISOLATION"]) == (ID312, "env-dir")
     assert seen == [
         (["before-all"], env),
         (["by-name"], {**env, **added}),

@@ -19,15 +19,7 @@ from ccwheel.platforms import linux as container
 ID = "cp311-manylinux_x86_64"
 
 
-def _resolved(
-    project: Path,
-    env: dict[str, str] | None = None,
-    injections: list[platforms.Injection] | None = None,
-    **plan: object,
-) -> cibw.Resolved:
-    """`injections` gets what ccwheel composed (its build_env is not in the resolved
-    options: cibw.py gives it to each of the build's commands)."""
-
+def _resolved(project: Path, env: dict[str, str] | None = None, **plan: object) -> cibw.Resolved:
     def compose(view: platforms.BuildView) -> platforms.Injection:
         options: dict[str, object] = {
             "host_cache_dir": Path("/host/cache"),
@@ -39,10 +31,7 @@ def _resolved(
             "kernel_arch": "x86_64",
         }
         options.update(plan)
-        injection = container.plan(view, **options)  # type: ignore[arg-type]
-        if injections is not None:
-            injections.append(injection)
-        return injection
+        return container.plan(view, **options)  # type: ignore[arg-type]
 
     return cibw.resolved(project, ID, env or {}, compose)
 
@@ -56,16 +45,21 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_every_value_ccwheel_gives_a_default_build(project: Path) -> None:
     # The build frontend (the default from cibuildwheel 3.0 on; 2.x defaults to pip).
-    injections: list[platforms.Injection] = []
-    values = _resolved(project, {"CIBW_BUILD_FRONTEND": "build"}, injections).values
-    ours = {k: v for k, v in values.items() if k.startswith(("CCACHE_", "CCWHEEL_"))}
-    # Nothing of this build's own: the environment option is the same for every build,
-    # so cibuildwheel prints it once. ccache's settings are in the configuration file
-    # setup.sh writes, with the build's statistics log (test_setup_sh.py).
+    r = _resolved(project, {"CIBW_BUILD_FRONTEND": "build"})
+    values = r.values
+    # What names this build reaches its commands (cibw.py), not the environment option.
+    assert not set(r.build_env) & set(values)
+    ours = {
+        k: v for k, v in {**values, **r.build_env}.items() if k.startswith(("CCACHE_", "CCWHEEL_"))
+    }
     assert ours == {
-        "CCACHE_CONFIGPATH": "/tmp/ccwheel/ccache.conf",
-        "CCWHEEL_CCACHE_CONFIG": "cache_dir=/tmp/ccwheel/cache/data base_dir=/project:/tmp "
-        "hash_dir=false compiler_check=content max_size=3G umask=000",
+        "CCACHE_DIR": "/tmp/ccwheel/cache/data",
+        "CCACHE_BASEDIR": "/project:/tmp",
+        "CCACHE_NOHASHDIR": "1",
+        "CCACHE_COMPILERCHECK": "content",
+        "CCACHE_MAXSIZE": "3G",
+        "CCACHE_UMASK": "000",
+        "CCACHE_STATSLOG": f"/tmp/ccwheel/cache/.ccwheel/runs/RUN/{ID}.stats",
         "CCWHEEL_MOUNT": "/ccache",
         "CCWHEEL_TOOLS": "/opt/ccwheel",
         "CCWHEEL_WORK": "/tmp/ccwheel",
@@ -74,6 +68,8 @@ def test_every_value_ccwheel_gives_a_default_build(project: Path) -> None:
         "CCWHEEL_RUN_DIR": "/tmp/ccwheel/cache/.ccwheel/runs/RUN",
         "CCWHEEL_HOST_CACHE_DIR": "/host/cache",
         "CCWHEEL_KERNEL_ARCH": "x86_64",
+        "CCWHEEL_IDENTIFIER": ID,
+        "CCWHEEL_ISOLATION": "env-dir",
         "CCWHEEL_ENV_DIR": "/tmp/ccwheel/build-env",
         "CCWHEEL_FRONTEND_SCRIPT": "/opt/ccwheel/frontend.py",
         "CCWHEEL_DOWNLOADS": "/tmp/ccwheel/cache/downloads",
@@ -86,53 +82,13 @@ def test_every_value_ccwheel_gives_a_default_build(project: Path) -> None:
     assert values["PIP_CACHE_DIR"] == "/tmp/ccwheel/cache/downloads/pip"
     assert values["UV_CACHE_DIR"] == "/tmp/ccwheel/cache/downloads/uv"
     assert values["UV_LINK_MODE"] == "copy"
-    # What names the build goes to each of its commands instead (cibw.py).
-    (injection,) = injections
-    assert dict(injection.build_env) == {"CCWHEEL_IDENTIFIER": ID, "CCWHEEL_ISOLATION": "env-dir"}
-
-
-def test_a_configuration_file_of_the_user_s_own_gets_the_settings_as_assignments(
-    project: Path,
-) -> None:
-    """Their CCACHE_CONFIGPATH wins, so ccwheel's file would not be read: ccwheel's
-    settings are environment assignments for that build (and the printed option one of
-    its own), as they were before the file. Their other CCACHE_* still win."""
-    env = {"CIBW_ENVIRONMENT": "CCACHE_CONFIGPATH=/mine.conf CCACHE_MAXSIZE=9G"}
-    values = _resolved(project, env, explain=True).values
-    ours = {k: v for k, v in values.items() if k.startswith("CCACHE_")}
-    assert ours == {
-        "CCACHE_CONFIGPATH": "/mine.conf",
-        "CCACHE_MAXSIZE": "9G",
-        "CCACHE_DIR": "/tmp/ccwheel/cache/data",
-        "CCACHE_BASEDIR": "/project:/tmp",
-        "CCACHE_NOHASHDIR": "1",
-        "CCACHE_COMPILERCHECK": "content",
-        "CCACHE_UMASK": "000",
-        "CCACHE_STATSLOG": f"/tmp/ccwheel/cache/.ccwheel/runs/RUN/{ID}.stats",
-        "CCACHE_DEBUG": "1",
-        "CCACHE_DEBUGDIR": f"/tmp/ccwheel/cache/.ccwheel/runs/RUN/debug/{ID}",
-    }
-    assert "CCWHEEL_CCACHE_CONFIG" not in values and "CCWHEEL_EXPLAIN" not in values
-
-
-def test_ccwheel_s_statistics_log_wins_over_the_user_s_as_it_did(project: Path) -> None:
-    """The report reads the build's own log: an assignment after theirs, in the file form
-    too (a CCACHE_STATSLOG in the environment would win over the file's)."""
-    env = {"CIBW_ENVIRONMENT": "CCACHE_STATSLOG=/theirs CCACHE_DEBUGDIR=/dbg"}
-    r = _resolved(project, env, explain=True)
-    assert r.values["CCACHE_STATSLOG"] == f"/tmp/ccwheel/cache/.ccwheel/runs/RUN/{ID}.stats"
-    assert r.values["CCACHE_DEBUGDIR"] == f"/tmp/ccwheel/cache/.ccwheel/runs/RUN/debug/{ID}"
-    assert r.values["CCACHE_CONFIGPATH"] == "/tmp/ccwheel/ccache.conf"
-    assert "CCWHEEL_EXPLAIN" not in r.values  # the debug settings are assignments here
 
 
 def test_explain_keeps_ccache_s_debug_inputs_per_build(project: Path) -> None:
-    """In the configuration file setup.sh writes (test_setup_sh.py), told by one variable
-    the same for every build."""
-    values = _resolved(project, explain=True).values
-    assert values["CCWHEEL_EXPLAIN"] == "1"
-    assert not any(k.startswith("CCACHE_DEBUG") for k in values)
-    assert "CCWHEEL_EXPLAIN" not in _resolved(project).values
+    r = _resolved(project, explain=True)
+    assert r.values["CCACHE_DEBUG"] == "1"
+    assert r.build_env["CCACHE_DEBUGDIR"] == f"/tmp/ccwheel/cache/.ccwheel/runs/RUN/debug/{ID}"
+    assert "CCACHE_DEBUG" not in _resolved(project).values
 
 
 @pytest.mark.parametrize("network", ["--net=host", "--net host", "--network bridge"])

@@ -196,3 +196,30 @@ def test_a_requirement_the_before_build_provides_is_found(
     monkeypatch.setenv("PIP_FIND_LINKS", "/wheelhouse /tmp/vendored")
     for seen in _cold_then_warm_hits(ccwheel_build, tmp_path, identifier):
         assert seen["vendored"] == "1.0"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("CIBW_CONFIG_SETTINGS", "builddir=build/mine"),
+        ("CIBW_BUILD_FRONTEND", "build; args: -Cbuild-dir=build/mine"),
+    ],
+)
+def test_a_meson_python_build_dir_of_the_user_s_own_builds_as_with_plain_cibuildwheel(
+    tmp_path: Path,
+    example_project: Callable[[str], Path],
+    monkeypatch: pytest.MonkeyPatch,
+    ccwheel_build: Build,
+    variable: str,
+    value: str,
+) -> None:
+    """meson-python refuses two build directories ("Only one can be used", "Only one value
+    for build-dir"): with the user's own, in either spelling and from either place, ccwheel
+    adds none, and the build runs as with plain cibuildwheel."""
+    example_project("meson-c")
+    monkeypatch.setenv(variable, value)
+    report = tmp_path / "r.json"
+    assert ccwheel_build(tmp_path / "c", tmp_path / "o", "--only", ID, "--report", str(report)) == 0
+    assert len(list((tmp_path / "o").glob("*.whl"))) == 1
+    (b,) = _builds(report)
+    assert b["finished"] is True and b["compilations"] == 4, b

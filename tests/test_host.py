@@ -95,6 +95,9 @@ def test_windows_setuptools_finds_the_link_first_then_msvc(project: Path, tmp_pa
     # after the build's own PATH.
     assert v["PATH"] == f"{links};{MSVC_BIN};/usr/bin;{KITS_BIN}"
     assert v["DISTUTILS_USE_SDK"] == "1"
+    # The same environment option for every Python of the architecture: printed once.
+    cp313 = _resolve(project, "cp313-win_amd64", "windows", env, _windows_composer(tmp_path))
+    assert cp313.environment == r.environment
     # Values with spaces, parentheses and backslashes come through cibuildwheel's evaluator.
     assert v["INCLUDE"] == KITS_INCLUDE
     assert v["VSCMD_ARG_TGT_ARCH"] == "x64"
@@ -180,7 +183,14 @@ def test_macos_composition(project: Path, tmp_path: Path) -> None:
         str(project),
         "/private/var/folders/x/T",
     ]
-    assert v["CCACHE_STATSLOG"] == str(tmp_path / "runs" / "r" / f"{MAC}.stats")
+    # What names the build reaches its commands, not the environment option (printed once
+    # per group of identical values): identical for every identifier of the architecture.
+    assert "CCACHE_STATSLOG" not in v and "CCWHEEL_IDENTIFIER" not in v
+    other = MAC313
+    assert _resolve(project, other, "macos", {}, compose).environment == r.environment
+    build_env = dict(compose(_view(MAC, platform="macos")).build_env)
+    assert build_env["CCACHE_STATSLOG"] == str(tmp_path / "runs" / "r" / f"{MAC}.stats")
+    assert build_env["CCWHEEL_IDENTIFIER"] == MAC
     assert v["CCACHE_IGNOREOPTIONS"] == "-I/private/var/folders/x/T/cibw-run-*"
     assert v["CCACHE_NOHASHDIR"] == "1" and v["CCACHE_COMPILERCHECK"] == "content"
     # The URL comes from ccwheel's environment at build time, never from the options.

@@ -522,8 +522,7 @@ def test_each_container_gets_the_ccache_for_its_engine_s_kernel_once(
 
     monkeypatch.setattr(cibw, "run", twice)
     assert run.build(settings, []) == 0
-    env = dict(injections[0].environment)
-    assert env["CCWHEEL_KERNEL_ARCH"] == "s390x"
+    assert dict(injections[0].build_env)["CCWHEEL_KERNEL_ARCH"] == "s390x"
     assert staged == ["s390x"]
     # Said once, by setup.sh in each build's log (the image may have a ccache of its own).
     assert "warning" not in capsys.readouterr().err

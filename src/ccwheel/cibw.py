@@ -248,17 +248,21 @@ def _hooks(hooks: Hooks) -> Iterator[None]:
 
     original_call = OCIContainer.call
 
-    def call(container: Any, args: Any, *a: Any, **kw: Any) -> Any:
-        env = kw.get("env", a[0] if a else None)
+    def with_build_env(env: Any) -> Any:
+        """The environment of a command, with what the build running now alone gets; only
+        in a build ccwheel composed (its environment has ccwheel's variables). A copy:
+        cibuildwheel's own dict stays as it is."""
         extra = build_envs.get(current[0]) if current else None
-        # Only in a build ccwheel composed (its environment has ccwheel's variables): a
-        # copy, cibuildwheel's own dict stays as it is.
         if extra and env is not None and FRONTEND_SCRIPT in env:
-            env = {**env, **extra}
-            if "env" in kw:
-                kw = {**kw, "env": env}
-            else:
-                a = (env, *a[1:])
+            return {**env, **extra}
+        return env
+
+    def call(container: Any, args: Any, *a: Any, **kw: Any) -> Any:
+        env = with_build_env(kw.get("env", a[0] if a else None))
+        if "env" in kw:
+            kw = {**kw, "env": env}
+        elif a:
+            a = (env, *a[1:])
         if is_frontend_command(list(args)):
             hooks.frontend_ran()
         wrapped = frontend_command(list(args), env)
@@ -276,6 +280,8 @@ def _hooks(hooks: Hooks) -> Iterator[None]:
 
     def host_call(original: Any) -> Any:
         def call(*args: Any, **kw: Any) -> Any:
+            if "env" in kw:
+                kw = {**kw, "env": with_build_env(kw["env"])}
             if is_frontend_command(list(args)):
                 hooks.frontend_ran()
             wrapped = frontend_command(list(args), kw.get("env"))
@@ -381,6 +387,8 @@ class Resolved:
     create_args: list[str]
     config_settings: str
     repair_command: str
+    # What the build's commands get besides (Injection.build_env), as cibw.py gives it.
+    build_env: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 def resolved(
@@ -398,9 +406,17 @@ def resolved(
     args = dataclasses.replace(
         CommandLineArguments.defaults(), package_dir=package_dir, platform=platform
     )
+    composed: list[Injection] = []
+
+    def record(view: BuildView) -> Injection | None:
+        injection = composer(view) if composer is not None else None
+        if injection is not None:
+            composed.append(injection)
+        return injection
+
     with contextlib.ExitStack() as stack:
         if composer is not None:
-            stack.enter_context(_hooks(Hooks(compose=composer)))
+            stack.enter_context(_hooks(Hooks(compose=record)))
         options = cibw_main.compute_options(platform=platform, command_line_arguments=args, env=env)
         bo = options.build_options(identifier)
     frontend = bo.build_frontend
@@ -415,6 +431,7 @@ def resolved(
         create_args=list(bo.container_engine.create_args),
         config_settings=bo.config_settings,
         repair_command=bo.repair_command,
+        build_env=dict(composed[-1].build_env) if composed else {},
     )
 
 

@@ -269,6 +269,34 @@ class StablePaths:
     mesonpy_dir: str
 
 
+# The frontends' options that pass a config setting (pip, pypa/build and uv): `-C KEY=V`,
+# `-CKEY=V`, `--config-setting(s) KEY=V` or `--config-setting(s)=KEY=V`.
+CONFIG_SETTING_OPTIONS = ("-C", "--config-setting", "--config-settings")
+# The config settings that name each backend's build directory: meson-python takes
+# `builddir` as an alias (and refuses both at once), scikit-build-core a `skbuild.` prefix.
+MESONPY_BUILD_DIR = frozenset({"build-dir", "builddir"})
+SKBUILD_BUILD_DIR = frozenset({"build-dir", "skbuild.build-dir"})
+
+
+def config_setting_keys(view: BuildView) -> set[str]:
+    """The keys of every config setting the build gets from the user: cibuildwheel's
+    config-settings option and the build frontend's own arguments."""
+    try:
+        words = shlex.split(view.config_settings)
+    except ValueError:  # cibuildwheel itself refuses it before any build
+        words = view.config_settings.split()
+    args = list(view.frontend_args)
+    for i, arg in enumerate(args):
+        name, eq, value = arg.partition("=")
+        if arg in CONFIG_SETTING_OPTIONS and i + 1 < len(args):
+            words.append(args[i + 1])
+        elif eq and name in CONFIG_SETTING_OPTIONS[1:]:
+            words.append(value)
+        elif arg.startswith("-C") and not arg.startswith("--") and len(arg) > 2:
+            words.append(arg[2:])
+    return {word.split("=", 1)[0] for word in words}
+
+
 def stable_build(
     view: BuildView, backend: Backend, paths: StablePaths, mode: str
 ) -> tuple[list[tuple[str, str]], tuple[str, ...], tuple[str, ...]]:
@@ -277,14 +305,14 @@ def stable_build(
     each kind's contract tells frontend.py the mode and the environment's path)."""
     env: list[tuple[str, str]] = []
     config_settings: tuple[str, ...] = ()
+    keys = config_setting_keys(view)
     if backend.is_scikit_build_core and not (
-        backend.build_dir_set
-        or "SKBUILD_BUILD_DIR" in view.env_names
-        or "build-dir" in view.config_settings
+        backend.build_dir_set or "SKBUILD_BUILD_DIR" in view.env_names or keys & SKBUILD_BUILD_DIR
     ):
         # Its default is a random temporary directory, which reaches every compile line.
         env.append(("SKBUILD_BUILD_DIR", _quote(paths.skbuild_dir)))
-    if backend.is_meson_python and "build-dir" not in view.config_settings:
+    if backend.is_meson_python and not keys & MESONPY_BUILD_DIR:
+        # (One of the user's own, in either spelling, would make meson-python refuse two.)
         # cibuildwheel splits the config settings the way a POSIX shell would (shlex), on
         # every platform: quoted, a Windows path keeps its backslashes and a space.
         config_settings = (shlex.quote(f"build-dir={paths.mesonpy_dir}"),)

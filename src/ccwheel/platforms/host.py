@@ -429,17 +429,24 @@ def plan(
     }
     env += ccache_env(view, defaults)
     env += ignore_venv_include(host, view)
-    env.append(("CCACHE_STATSLOG", _quote(str(run_dir / f"{view.identifier}.stats"))))
+    # What names this build (its statistics log, its debug files, its identifier and how
+    # frontend.py runs its frontend) goes to each of its commands, not to the environment
+    # option, which cibuildwheel prints once per group of identical values (see
+    # Injection.build_env). Given last: ccwheel's log wins over a CCACHE_STATSLOG of yours.
+    build_env = [
+        ("CCACHE_STATSLOG", str(run_dir / f"{view.identifier}.stats")),
+        ("CCWHEEL_IDENTIFIER", view.identifier),
+        # How frontend.py runs the build's frontend command (see isolation_mode).
+        ("CCWHEEL_ISOLATION", mode),
+    ]
     if remote_env:
         env.append(("CCACHE_REMOTE_STORAGE", f'"${remote_env}"'))
     if explain:
         env.append(("CCACHE_DEBUG", "1"))
-        env.append(("CCACHE_DEBUGDIR", _quote(str(run_dir / "debug" / view.identifier))))
+        build_env.append(("CCACHE_DEBUGDIR", str(run_dir / "debug" / view.identifier)))
     contract = {
-        "CCWHEEL_IDENTIFIER": view.identifier,
-        # How frontend.py runs the build's frontend command (see isolation_mode), where
-        # the build environment goes, and the package directory whose requirements it has.
-        "CCWHEEL_ISOLATION": mode,
+        # Where the build environment goes, and the package directory whose requirements
+        # it has.
         "CCWHEEL_ENV_DIR": host.paths.env_dir,
         FRONTEND_SCRIPT: str(host.work / "frontend.py"),
         # pyproject_hooks, for a build interpreter without pip (see frontend.py).
@@ -457,6 +464,7 @@ def plan(
     env += stable_env
     return Injection(
         environment=tuple(env),
+        build_env=tuple(build_env),
         frontend_args=frontend_args,
         config_settings=config_settings,
     )

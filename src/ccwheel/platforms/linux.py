@@ -21,7 +21,6 @@ from ccwheel.platforms import (
     Injection,
     StablePaths,
     _quote,
-    _user_set,
     ccache_defaults,
     ccache_env,
     check_remote,
@@ -68,27 +67,10 @@ CACHE = WORK / "cache"
 # container (the engine's `--env NAME`); the build's CCACHE_REMOTE_STORAGE is set from it.
 REMOTE_ENV = "_CCWHEEL_REMOTE_STORAGE"
 CCACHE_DIR = CACHE / "data"
-# ccache's configuration for the build (CCACHE_CONFIGPATH), which setup.sh writes at the
-# start of every build: ccwheel's defaults (CCWHEEL_CCACHE_CONFIG) and what names the
-# build (its statistics log, with --explain its debug files). So the environment option,
-# which cibuildwheel prints once for each group of identifiers with the same value, is
-# the same for every build. ccache reads the environment after this file: every CCACHE_*
-# of the user's still wins. (With CCACHE_CONFIGPATH set, ccache reads no system
-# configuration file either.)
-CCACHE_CONFIG = WORK / "ccache.conf"
-# ccache's configuration file keys for the settings ccwheel gives by their environment
-# names (the CCACHE_ prefix left out, as ccache_defaults gives them).
-CONFIG_KEYS = {
-    "DIR": "cache_dir",
-    "BASEDIR": "base_dir",
-    "HASHDIR": "hash_dir",
-    "COMPILERCHECK": "compiler_check",
-    "MAXSIZE": "max_size",
-    "UMASK": "umask",
-}
-# The variables of the contract that name one build: given to each of its commands (see
-# Injection.build_env), not to the environment option.
-BUILD_VARIABLES = ("CCWHEEL_IDENTIFIER", "CCWHEEL_ISOLATION")
+# The contract's variables reach each command of a composed build (Injection.build_env),
+# not the environment option, which cibuildwheel prints (once per group of identifiers with
+# the same value: what names one build would make a group of each). Only the frontend
+# script's stays there: it is how cibw.py tells a build ccwheel composed.
 # pip's and uv's caches, beside ccache's data: a warm build installs its build requirements
 # without downloading them again (both check every file against its hash themselves).
 DOWNLOADS = CACHE / "downloads"
@@ -199,19 +181,9 @@ def setup_contract(
     isolation: str = "off",
     frontend: str = "build",
     package: str = str(PROJECT),
-    ccache_config: str = "",
-    explain: bool = False,
 ) -> dict[str, str]:
     """The variables setup.sh takes its paths and its build from: the in-container
     contract, in one place."""
-    optional = {
-        # ccwheel's ccache defaults for the configuration file, as space-separated
-        # key=value words (see ccache_config).
-        "CCWHEEL_CCACHE_CONFIG": ccache_config,
-        # ccache's debug files (the hash inputs of every compilation), for the host to
-        # compare: setup.sh has them written under the run's directory, per build.
-        "CCWHEEL_EXPLAIN": "1" if explain else "",
-    }
     return {
         "CCWHEEL_MOUNT": str(MOUNT),
         "CCWHEEL_TOOLS": str(TOOLS),
@@ -232,19 +204,7 @@ def setup_contract(
         "CCWHEEL_DOWNLOADS": str(DOWNLOADS),
         "CCWHEEL_FRONTEND": frontend,
         "CCWHEEL_PACKAGE": package,
-        **{k: v for k, v in optional.items() if v},
     }
-
-
-def ccache_config(settings: dict[str, str | bool]) -> str:
-    """ccwheel's ccache settings (environment names without CCACHE_, see CONFIG_KEYS) as
-    the words setup.sh writes to the configuration file, one key=value line each. No value
-    has a space: they are ccwheel's own container paths, a size and keywords."""
-    words = []
-    for option, value in settings.items():
-        text = ("true" if value else "false") if isinstance(value, bool) else value
-        words.append(f"{CONFIG_KEYS[option]}={text}")
-    return " ".join(words)
 
 
 def plan(
@@ -279,21 +239,12 @@ def plan(
         # remove it (the cache directory itself is kept owner-only, see cache.py).
         "UMASK": "000",
     }
-    # ccwheel's settings go to the configuration file setup.sh writes (CCACHE_CONFIG),
-    # unless the user's own CCACHE_CONFIGPATH says ccache reads another one: then they are
-    # environment assignments, as before there was a file (and that build's environment
-    # is printed apart: correct first, short second).
-    in_file = "CCACHE_CONFIGPATH" not in view.env_names
-    if in_file:
-        env.append(("CCACHE_CONFIGPATH", str(CCACHE_CONFIG)))
-    else:
-        env += ccache_env(view, defaults)
+    env += ccache_env(view, defaults)
     # The per-build statistics: a log of this build's own compilations, so two runs that
     # share the cache, or a build that fails half-way, still report exactly their own.
-    # ccwheel's log wins over a CCACHE_STATSLOG of the user's (the report needs it): then
-    # it is an assignment after theirs.
-    if not in_file or "CCACHE_STATSLOG" in view.env_names:
-        env.append(("CCACHE_STATSLOG", _quote(f"{runs}/{view.identifier}.stats")))
+    # ccwheel's log wins over a CCACHE_STATSLOG of the user's (the report needs it). Like
+    # all that names one build, given to the build's commands (see Injection.build_env).
+    build_env = [("CCACHE_STATSLOG", f"{runs}/{view.identifier}.stats")]
     create_args = [f"--volume={host_cache_dir}:{MOUNT}" + (":z" if selinux_relabel else "")]
     check_remote(view, bool(remote), remote_read_only)
     if remote:
@@ -315,14 +266,10 @@ def plan(
         # uv's cache is on the mount, its environments are not: it would try hard links
         # and warn on every install before copying anyway.
         env.append(("UV_LINK_MODE", "copy"))
-    # Debug files (the hash inputs of every compilation) for the host to compare: in the
-    # configuration file (CCWHEEL_EXPLAIN), or over debug settings of the user's own.
-    explain_in_env = explain and not (
-        in_file and not _user_set(view, "DEBUG") and "CCACHE_DEBUGDIR" not in view.env_names
-    )
-    if explain_in_env:
+    if explain:
+        # Debug files (the hash inputs of every compilation) for the host to compare.
         env.append(("CCACHE_DEBUG", "1"))
-        env.append(("CCACHE_DEBUGDIR", _quote(f"{runs}/debug/{view.identifier}")))
+        build_env.append(("CCACHE_DEBUGDIR", f"{runs}/debug/{view.identifier}"))
     contract = setup_contract(
         run_name=run_name,
         identifier=view.identifier,
@@ -331,11 +278,9 @@ def plan(
         isolation=mode,
         frontend=view.frontend,
         package=str(container_package_dir(view)),
-        ccache_config=ccache_config(defaults) if in_file else "",
-        explain=explain and not explain_in_env,
     )
-    env += [(k, _quote(v)) for k, v in contract.items() if k not in BUILD_VARIABLES]
-    build_env = tuple((k, contract[k]) for k in BUILD_VARIABLES)
+    env.append((FRONTEND_SCRIPT, _quote(contract.pop(FRONTEND_SCRIPT))))
+    build_env += contract.items()
 
     stable_env, frontend_args, config_settings = stable_build(
         view, backend, StablePaths(str(ENV_DIR), str(SKBUILD_DIR), str(MESONPY_DIR)), mode
@@ -349,7 +294,7 @@ def plan(
 
     return Injection(
         environment=tuple(env),
-        build_env=build_env,
+        build_env=tuple(build_env),
         before_build=before_build,
         frontend_args=frontend_args,
         create_args=tuple(create_args),

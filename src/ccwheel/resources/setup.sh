@@ -26,7 +26,6 @@ case "$CCWHEEL_WORK" in
 esac
 
 links=$CCWHEEL_WORK/bin
-conf=$CCWHEEL_WORK/ccache.conf
 status="$CCWHEEL_RUN_DIR/$CCWHEEL_IDENTIFIER.status"
 info="$CCWHEEL_RUN_DIR/$CCWHEEL_IDENTIFIER.info"
 
@@ -38,28 +37,8 @@ warn() {
 # A fresh start for every build: links and stable directories left by the previous
 # Python version in this container must not leak into this one.
 rm -rf "${CCWHEEL_WORK:?}/bin" "${CCWHEEL_WORK:?}/build-env" "${CCWHEEL_WORK:?}/skbuild" \
-  "${CCWHEEL_WORK:?}/mesonpy" "${CCWHEEL_WORK:?}/smoke" "${CCWHEEL_CACHE_LINK:?}" \
-  "$conf"
+  "${CCWHEEL_WORK:?}/mesonpy" "${CCWHEEL_WORK:?}/smoke" "${CCWHEEL_CACHE_LINK:?}"
 mkdir -p "$CCWHEEL_WORK"
-
-# ccache's configuration for this build, when ccwheel pointed CCACHE_CONFIGPATH at it (a
-# file of the user's own is never written): ccwheel's defaults (key=value words), then
-# what names this build, which the environment of every build cannot (it is printed once
-# per distinct value). ccache reads the environment after this file: every CCACHE_* of
-# the user's wins. Without the file (this step did not run), ccache runs on its defaults.
-if [ "${CCACHE_CONFIGPATH:-}" = "$conf" ]; then
-  if ! {
-    printf '%s\n' "${CCWHEEL_CCACHE_CONFIG:-}" | tr ' ' '\n' | sed '/^$/d'
-    echo "stats_log = $CCWHEEL_RUN_DIR/$CCWHEEL_IDENTIFIER.stats"
-    if [ "${CCWHEEL_EXPLAIN:-}" = 1 ]; then
-      echo "debug = true"
-      echo "debug_dir = $CCWHEEL_RUN_DIR/debug/$CCWHEEL_IDENTIFIER"
-    fi
-  } >"$conf" 2>/dev/null; then
-    warn "cannot write ccache's configuration $conf"
-    exit 0
-  fi
-fi
 
 # Nothing about the build frontend happens here: the user's before-build runs after this
 # step, and the build requirements are resolved after it (frontend.py), as the frontend
@@ -112,10 +91,8 @@ if [ -n "${CCWHEEL_DOWNLOADS:-}" ] && [ -d "$CCWHEEL_DOWNLOADS" ]; then
 fi
 mkdir -p "$links" || { warn "cannot create $links"; exit 0; }
 
-# Whatever the build's configuration file holds: ccache reads it even for --version.
 ccache_version() {
-  CCACHE_CONFIGPATH=/dev/null "$1" --version 2>/dev/null |
-    sed -n '1s/^ccache version \([0-9][0-9.]*\).*/\1/p'
+  "$1" --version 2>/dev/null | sed -n '1s/^ccache version \([0-9][0-9.]*\).*/\1/p'
 }
 
 # A ccache that says it is 4.x but cannot compile would fail every compile: each
@@ -124,8 +101,7 @@ works() {
   cc=$(command -v cc || command -v gcc || command -v clang) || return 0  # nothing to route
   smoke=${CCWHEEL_WORK:?}/smoke
   rm -rf "$smoke" && mkdir -p "$smoke" && printf 'int ccwheel_smoke;\n' >"$smoke/s.c" &&
-    CCACHE_CONFIGPATH="$smoke/ccache.conf" CCACHE_DIR="$smoke/cache" CCACHE_STATSLOG='' \
-      CCACHE_REMOTE_STORAGE='' CCACHE_NODEBUG=1 \
+    CCACHE_DIR="$smoke/cache" CCACHE_STATSLOG='' CCACHE_REMOTE_STORAGE='' CCACHE_NODEBUG=1 \
       "$1" "$cc" -c "$smoke/s.c" -o "$smoke/s.o" >/dev/null 2>&1 &&
     [ -s "$smoke/s.o" ]
 }
@@ -192,16 +168,10 @@ esac
 [ -n "${CCWHEEL_KERNEL_ARCH:-}" ] || emulated=unknown
 v=$(ccache_version "$ccache")
 
-# ccache must read its configuration (a file of the user's own may hold a value this ccache
-# cannot take), and the cache must be writable from here (your own CCACHE_DIR, a full
-# disk): a quick probe, so the reason reaches the user instead of a ccache error on every
-# compile. The cache directory as ccache itself resolves it: file, then environment.
-if ! cache_dir=$("$ccache" -k cache_dir 2>/dev/null); then
-  warn "ccache cannot read its configuration ($("$ccache" -k cache_dir 2>&1 | sed -n 1p))"
-  exit 0
-fi
-if [ -z "$cache_dir" ] || ! writable "$cache_dir"; then
-  warn "the cache directory ${cache_dir:-(none)} is not writable in the container"
+# The cache must be writable from here (your own CCACHE_DIR, a full disk): a quick probe,
+# so the reason reaches the user instead of a ccache error on every compile.
+if ! writable "${CCACHE_DIR:?}"; then
+  warn "the cache directory $CCACHE_DIR is not writable in the container"
   exit 0
 fi
 
