@@ -67,10 +67,6 @@ CACHE = WORK / "cache"
 # container (the engine's `--env NAME`); the build's CCACHE_REMOTE_STORAGE is set from it.
 REMOTE_ENV = "_CCWHEEL_REMOTE_STORAGE"
 CCACHE_DIR = CACHE / "data"
-# The contract's variables reach each command of a composed build (Injection.build_env),
-# not the environment option, which cibuildwheel prints (once per group of identifiers with
-# the same value: what names one build would make a group of each). Only the frontend
-# script's stays there: it is how cibw.py tells a build ccwheel composed.
 # pip's and uv's caches, beside ccache's data: a warm build installs its build requirements
 # without downloading them again (both check every file against its hash themselves).
 DOWNLOADS = CACHE / "downloads"
@@ -279,6 +275,10 @@ def plan(
         frontend=view.frontend,
         package=str(container_package_dir(view)),
     )
+    # The contract reaches each command of the build (Injection.build_env), not the
+    # environment option, which cibuildwheel prints once per group of identifiers with the
+    # same value (what names one build would make a group of each). Only the frontend
+    # script's stays there: it is how cibw.py tells a build ccwheel composed.
     env.append((FRONTEND_SCRIPT, _quote(contract.pop(FRONTEND_SCRIPT))))
     build_env += contract.items()
 
