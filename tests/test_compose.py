@@ -177,6 +177,9 @@ def test_backend_build_dirs(tmp_path: Path) -> None:
         {"CIBW_BUILD_FRONTEND": "build; args: -C builddir=mine"},
         {"CIBW_BUILD_FRONTEND": "pip; args: --config-settings build-dir=mine"},
         {"CIBW_BUILD_FRONTEND": "pip; args: --config-settings=builddir=mine"},
+        {"CIBW_BUILD_FRONTEND": "build; args: -C=build-dir=mine"},
+        # pypa/build refuses -C beside --config-json: no config setting of ccwheel's then.
+        {"CIBW_BUILD_FRONTEND": """build; args: --config-json '{"setup-args": ["-Dx=1"]}'"""},
     ):
         r = cibw.resolved(meson, ID, env, _composer(tmp_path))
         assert "mesonpy" not in r.config_settings, env

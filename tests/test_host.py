@@ -726,3 +726,52 @@ def test_a_build_s_start_reaches_the_kind_that_composed_it(tmp_path: Path) -> No
         hooks.build_end(None)
     assert started == [MAC]
     life.close()
+
+
+@pytest.mark.parametrize("name", ["call", "shell"])
+def test_each_host_command_of_a_build_gets_what_names_it(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """macOS and Windows run before-all, before-build, repair and Windows' tests through
+    their module's shell(), the rest through call(): both give a command of the build
+    running now what names it (its statistics log, --explain's debug switch and directory),
+    a command of no build nothing."""
+    import dataclasses
+
+    import cibuildwheel.__main__ as cibw_main
+    from cibuildwheel.logger import log
+    from cibuildwheel.options import CommandLineArguments
+
+    [macos] = [m for m in cibw._host_modules() if m.__name__.endswith("macos")]
+    seen: list[object] = []
+    monkeypatch.setattr(macos, name, lambda *a, **kw: seen.append(kw.get("env")))
+    work = tmp_path / "cache" / ".ccwheel" / "work"
+    h = host.Host(windows=False, work=work, tmp=Path("/private/var/folders/x/T"))
+
+    def compose(view: platforms.BuildView) -> platforms.Injection:
+        return host.plan(
+            view,
+            host=h,
+            cache_dir=tmp_path / "cache",
+            run_dir=tmp_path / "runs" / "r",
+            max_size="2G",
+            stable_build_env="auto",
+            explain=True,
+        )
+
+    args = dataclasses.replace(
+        CommandLineArguments.defaults(), package_dir=project, platform="macos"
+    )
+    monkeypatch.chdir(project)
+    with cibw._hooks(cibw.Hooks(compose=compose)):
+        options = cibw_main.compute_options(platform="macos", command_line_arguments=args, env={})
+        env = options.build_options(MAC).environment.as_dictionary({"PATH": "/usr/bin"})
+        getattr(macos, name)("before-all", env=env)
+        log.build_start(MAC)
+        getattr(macos, name)("before-build", env=env)
+        log.build_end(None)
+    assert seen[0] == env and "CCACHE_DEBUG" not in env
+    build = seen[1]
+    assert isinstance(build, dict)
+    assert build["CCACHE_STATSLOG"] == str(tmp_path / "runs" / "r" / f"{MAC}.stats")
+    assert build["CCACHE_DEBUG"] == "1" and build["CCWHEEL_IDENTIFIER"] == MAC

@@ -623,6 +623,16 @@ def test_a_warm_build_reports_the_time_saved_against_its_cold_build(
     assert marker.read_text() == "130.0\n"
 
 
+def test_a_cold_build_the_remote_storage_served_records_no_baseline(
+    settings: config.Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _trims(monkeypatch)
+    _fake_cibuildwheel(monkeypatch, stats_text="# a.c\ndirect_cache_hit\nremote_storage_hit\n")
+    assert run.build(settings, []) == 0
+    marker = cache.warm_marker(settings.cache_dir, ID)
+    assert marker.exists() and marker.read_text() == ""
+
+
 def test_the_report_table_folds_under_github_actions(
     settings: config.Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

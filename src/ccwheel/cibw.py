@@ -275,8 +275,19 @@ def _hooks(hooks: Hooks) -> Iterator[None]:
             e.cmd = args
             raise
 
-    # The host builds run every command through their module's `call(*args, env=...)`.
+    # The host builds run every command through their module's `call(*args, env=...)`,
+    # and before-all, before-build, repair (and on Windows the tests) through its
+    # `shell(command, env=...)`: both get what names the build.
     host_calls = [(module, module.call) for module in _host_modules()]
+    host_shells = [(m, m.shell) for m in _host_modules() if callable(getattr(m, "shell", None))]
+
+    def host_shell(original: Any) -> Any:
+        def shell(*commands: Any, **kw: Any) -> Any:
+            if kw.get("env") is not None:
+                kw = {**kw, "env": with_build_env(kw["env"])}
+            return original(*commands, **kw)
+
+        return shell
 
     def host_call(original: Any) -> Any:
         def call(*args: Any, **kw: Any) -> Any:
@@ -301,6 +312,8 @@ def _hooks(hooks: Hooks) -> Iterator[None]:
     OCIContainer.call = call
     for module, original in host_calls:
         module.call = host_call(original)
+    for module, original in host_shells:
+        module.shell = host_shell(original)
     try:
         yield
     finally:
@@ -309,6 +322,8 @@ def _hooks(hooks: Hooks) -> Iterator[None]:
         OCIContainer.call = original_call
         for module, original in host_calls:
             module.call = original
+        for module, original in host_shells:
+            module.shell = original
         # Drop the instance attributes so the class methods show through again.
         for name in ("build_start", "build_end"):
             log.__dict__.pop(name, None)

@@ -453,12 +453,14 @@ def _publish(rep: report.Report, settings: config.Settings) -> None:
 
 def _mark_warm(rep: report.Report, cache_dir: Path) -> None:
     """A build that finished with the cache has filled it: next time it is warm (not one
-    that reused an earlier wheel and compiled nothing). A cold one records its time."""
+    that reused an earlier wheel and compiled nothing). A cold one records its time, the
+    baseline of what later warm builds saved; not one the remote storage served."""
     for b in rep.builds:
         if b.finished and not b.warning and b.frontend_ran:
             marker = cache.warm_marker(cache_dir, b.identifier)
+            cold = None if b.warm or b.stats.remote_hits else b.seconds
             try:
-                cache.mark_warm(marker, None if b.warm else b.seconds)
+                cache.mark_warm(marker, cold)
             except OSError as e:
                 warn(f"cannot mark {b.identifier} as warm in {cache_dir}: {e.strerror or e}")
 

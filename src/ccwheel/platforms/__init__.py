@@ -278,9 +278,18 @@ MESONPY_BUILD_DIR = frozenset({"build-dir", "builddir"})
 SKBUILD_BUILD_DIR = frozenset({"build-dir", "skbuild.build-dir"})
 
 
+# pypa/build's (1.3+) config settings as one JSON object, which it refuses beside any -C.
+CONFIG_JSON = "--config-json"
+
+
+def config_json(view: BuildView) -> bool:
+    return any(a == CONFIG_JSON or a.startswith(f"{CONFIG_JSON}=") for a in view.frontend_args)
+
+
 def config_setting_keys(view: BuildView) -> set[str]:
     """The keys of every config setting the build gets from the user: cibuildwheel's
-    config-settings option and the build frontend's own arguments."""
+    config-settings option and the build frontend's own arguments (not --config-json's:
+    see config_json)."""
     try:
         words = shlex.split(view.config_settings)
     except ValueError:  # cibuildwheel itself refuses it before any build
@@ -293,7 +302,8 @@ def config_setting_keys(view: BuildView) -> set[str]:
         elif eq and name in CONFIG_SETTING_OPTIONS[1:]:
             words.append(value)
         elif arg.startswith("-C") and not arg.startswith("--") and len(arg) > 2:
-            words.append(arg[2:])
+            # -CKEY=V, and -C=KEY=V as argparse and uv's parser take it too.
+            words.append(arg[3:] if arg.startswith("-C=") else arg[2:])
     return {word.split("=", 1)[0] for word in words}
 
 
@@ -311,7 +321,9 @@ def stable_build(
     ):
         # Its default is a random temporary directory, which reaches every compile line.
         env.append(("SKBUILD_BUILD_DIR", _quote(paths.skbuild_dir)))
-    if backend.is_meson_python and not keys & MESONPY_BUILD_DIR:
+    # With --config-json, pypa/build refuses the -C that cibuildwheel makes of a config
+    # setting: none is added (a build directory of the user's own may be in it, too).
+    if backend.is_meson_python and not keys & MESONPY_BUILD_DIR and not config_json(view):
         # (One of the user's own, in either spelling, would make meson-python refuse two.)
         # cibuildwheel splits the config settings the way a POSIX shell would (shlex), on
         # every platform: quoted, a Windows path keeps its backslashes and a space.

@@ -442,7 +442,9 @@ def plan(
     if remote_env:
         env.append(("CCACHE_REMOTE_STORAGE", f'"${remote_env}"'))
     if explain:
-        env.append(("CCACHE_DEBUG", "1"))
+        # Both per build: with no directory, ccache writes its debug files beside each
+        # object (a before-all's compile, say, in the user's tree).
+        build_env.append(("CCACHE_DEBUG", "1"))
         build_env.append(("CCACHE_DEBUGDIR", str(run_dir / "debug" / view.identifier)))
     contract = {
         # Where the build environment goes, and the package directory whose requirements

@@ -264,7 +264,9 @@ def plan(
         env.append(("UV_LINK_MODE", "copy"))
     if explain:
         # Debug files (the hash inputs of every compilation) for the host to compare.
-        env.append(("CCACHE_DEBUG", "1"))
+        # Both per build: with no directory, ccache writes its debug files beside each
+        # object.
+        build_env.append(("CCACHE_DEBUG", "1"))
         build_env.append(("CCACHE_DEBUGDIR", f"{runs}/debug/{view.identifier}"))
     contract = setup_contract(
         run_name=run_name,
