@@ -134,3 +134,14 @@ def _not_in_github_actions(monkeypatch: pytest.MonkeyPatch) -> None:
     """Diagnostics are annotations under Actions; the tests read the plain form unless
     they set GITHUB_ACTIONS themselves (and the suite may itself run under Actions)."""
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+
+
+def end_build() -> None:
+    """cibuildwheel's log.build_end as its release calls it: with the wheel's file name
+    from 4.0 on, with nothing before (the hooks pass either through)."""
+    import inspect
+
+    from cibuildwheel.logger import Logger, log
+
+    takes_name = len(inspect.signature(Logger.build_end).parameters) > 1
+    log.build_end(*([None] if takes_name else []))

@@ -16,6 +16,7 @@ from pathlib import Path, PureWindowsPath
 from typing import Any, Sequence
 
 import pytest
+from conftest import end_build
 
 from ccwheel import cache, cibw, config, platforms, run
 from ccwheel.cli import main
@@ -769,7 +770,7 @@ def test_each_host_command_of_a_build_gets_what_names_it(
         getattr(macos, name)("before-all", env=env)
         log.build_start(MAC)
         getattr(macos, name)("before-build", env=env)
-        log.build_end(None)
+        end_build()
     assert seen[0] == env and "CCACHE_DEBUG" not in env
     build = seen[1]
     assert isinstance(build, dict)
