@@ -159,7 +159,7 @@ def test_windows_cmake_s_visual_studio_generator_is_named(tmp_path: Path) -> Non
     assert host.cmake_note(view, platforms.Backend()) is None  # setuptools
 
 
-def test_macos_composition(project: Path, tmp_path: Path) -> None:
+def _macos_composer(tmp_path: Path, **plan: Any) -> Any:
     work = tmp_path / "cache" / ".ccwheel" / "work"
     h = host.Host(windows=False, work=work, tmp=Path("/private/var/folders/x/T"))
 
@@ -171,9 +171,15 @@ def test_macos_composition(project: Path, tmp_path: Path) -> None:
             run_dir=tmp_path / "runs" / "r",
             max_size="2G",
             stable_build_env="auto",
-            remote_env="_CCWHEEL_REMOTE_STORAGE",
+            **plan,
         )
 
+    return compose
+
+
+def test_macos_composition(project: Path, tmp_path: Path) -> None:
+    work = tmp_path / "cache" / ".ccwheel" / "work"
+    compose = _macos_composer(tmp_path, remote_env="_CCWHEEL_REMOTE_STORAGE")
     r = _resolve(project, MAC, "macos", {}, compose)
     v = r.values
     assert v["PATH"] == f"{work / 'bin'}:/usr/bin"
@@ -746,20 +752,7 @@ def test_each_host_command_of_a_build_gets_what_names_it(
     [macos] = [m for m in cibw._host_modules() if m.__name__.endswith("macos")]
     seen: list[object] = []
     monkeypatch.setattr(macos, name, lambda *a, **kw: seen.append(kw.get("env")))
-    work = tmp_path / "cache" / ".ccwheel" / "work"
-    h = host.Host(windows=False, work=work, tmp=Path("/private/var/folders/x/T"))
-
-    def compose(view: platforms.BuildView) -> platforms.Injection:
-        return host.plan(
-            view,
-            host=h,
-            cache_dir=tmp_path / "cache",
-            run_dir=tmp_path / "runs" / "r",
-            max_size="2G",
-            stable_build_env="auto",
-            explain=True,
-        )
-
+    compose = _macos_composer(tmp_path, explain=True)
     args = dataclasses.replace(
         CommandLineArguments.defaults(), package_dir=project, platform="macos"
     )
