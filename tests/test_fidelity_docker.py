@@ -7,6 +7,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import subprocess
+import sys
 import tarfile
 import zipfile
 from pathlib import Path
@@ -96,6 +98,7 @@ ISOLATED = {
     "pathspec_visible": False,
     "ninja_on_path": True,
     "vendored": None,
+    "user_pythonpath": False,
 }
 
 
@@ -223,3 +226,31 @@ def test_a_meson_python_build_dir_of_the_user_s_own_builds_as_with_plain_cibuild
     assert len(list((tmp_path / "o").glob("*.whl"))) == 1
     (b,) = _builds(report)
     assert b["finished"] is True and b["compilations"] == 4, b
+
+
+@pytest.mark.parametrize(
+    ("frontend", "identifier"),
+    [("pip", "cp312-manylinux_x86_64"), ("build", "cp39-manylinux_x86_64")],
+)
+def test_a_pythonpath_of_the_user_s_reaches_the_backend_as_with_plain_cibuildwheel(
+    frontend: str,
+    identifier: str,
+    tmp_path: Path,
+    example_project: Callable[[str], Path],
+    monkeypatch: pytest.MonkeyPatch,
+    ccwheel_build: Build,
+) -> None:
+    """By difference: the same project built by plain cibuildwheel and by ccwheel (an
+    environment of its own at a fixed path for these two cells), with PYTHONPATH set in
+    cibuildwheel's environment: the backend sees the same."""
+    example_project("fidelity")
+    monkeypatch.setenv("CIBW_BUILD_FRONTEND", frontend)
+    monkeypatch.setenv("CIBW_ENVIRONMENT", "PYTHONPATH=/ccwheel-user-path")
+    plain = tmp_path / "plain"
+    subprocess.run(
+        [sys.executable, "-m", "cibuildwheel", "--only", identifier, "--output-dir", str(plain)],
+        check=True,
+        capture_output=True,
+    )
+    assert ccwheel_build(tmp_path / "cache", tmp_path / "ours", "--only", identifier) == 0
+    assert _build_env(tmp_path / "ours") == _build_env(plain)

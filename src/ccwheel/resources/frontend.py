@@ -586,6 +586,26 @@ def plan(cmd, kind):
     return use_uv, [], rest, [], settings
 
 
+def _version(dist):
+    try:
+        from importlib.metadata import version
+    except ImportError:  # Python < 3.8: no metadata to ask
+        return ()
+    try:
+        return tuple(int(p) for p in re.findall(r"\d+", version(dist))[:3])
+    except Exception:
+        return ()
+
+
+def clears_pythonpath(kind):
+    """Whether the frontend's own isolated build hides a PYTHONPATH of the user's from the
+    backend: pip's always has (its build environment sets its own), pypa/build's from 1.4.3
+    (`'PYTHONPATH': ''`). uv's is not known here: left as it is."""
+    if kind == "pip":
+        return True
+    return kind == "build" and _version("build") >= (1, 4, 3)
+
+
 def fixed_env(cmd, kind):
     path = ENV["CCWHEEL_ENV_DIR"]
     try:
@@ -599,16 +619,21 @@ def fixed_env(cmd, kind):
         exec_(cmd)
     # Found before the environment's scripts come first on PATH.
     uv = UV[0]
-    old_path = ENV.get("PATH", "")
+    old_path, old_pythonpath = ENV.get("PATH", ""), ENV.get("PYTHONPATH")
     started = time.monotonic()
     try:
         installer = create_env(path, use_uv, extra)
         # As an isolated build runs its backend: with the environment's scripts (cmake,
         # ninja, meson, cython from the build requirements) first on PATH.
         ENV["PATH"] = os.path.dirname(installer.python) + os.pathsep + old_path
+        if clears_pythonpath(kind) and "PYTHONPATH" in ENV:
+            # Empty, as the frontend's own isolation has it: CPython takes it as unset.
+            ENV["PYTHONPATH"] = ""
         install_requirements(installer, ENV["CCWHEEL_PACKAGE"], settings)
     except Exception as e:  # whatever it was, the frontend's own way may still build
         ENV["PATH"] = old_path
+        if old_pythonpath is not None:
+            ENV["PYTHONPATH"] = old_pythonpath
         warn(
             "could not prepare the build environment at %s (%s: %s) - retrying with the "
             "frontend's own isolation (compiles that include its environment will miss)"

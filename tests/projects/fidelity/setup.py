@@ -1,5 +1,6 @@
 import importlib.util
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -21,6 +22,9 @@ Path("fidelity_probe", "build_env.json").write_text(
             # A build requirement's script: isolated builds put their scripts on PATH.
             "ninja_on_path": shutil.which("ninja") is not None,
             "vendored": vendored,
+            # A PYTHONPATH of the user's (the test sets this entry): pip's isolation hides
+            # it from the backend, pypa/build's from 1.4.3.
+            "user_pythonpath": "/ccwheel-user-path" in os.environ.get("PYTHONPATH", "").split(":"),
         }
     )
 )
