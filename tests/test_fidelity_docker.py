@@ -93,6 +93,8 @@ CELLS = [
     ("build[uv]", "cp39-manylinux_x86_64"),
     ("uv", "cp312-manylinux_x86_64"),
 ]
+# Where ccwheel makes the build environment itself (fixed-env), with pip and with pypa/build.
+FIXED_ENV_CELLS = [("pip", "cp312-manylinux_x86_64"), ("build", "cp39-manylinux_x86_64")]
 ISOLATED = {
     "packaging": "25.0",
     "pathspec_visible": False,
@@ -168,10 +170,7 @@ def _wheel(dest: Path, name: str, version: str, module: str) -> Path:
     return wheel
 
 
-@pytest.mark.parametrize(
-    ("frontend", "identifier"),
-    [("pip", "cp312-manylinux_x86_64"), ("build", "cp39-manylinux_x86_64")],
-)
+@pytest.mark.parametrize(("frontend", "identifier"), FIXED_ENV_CELLS)
 def test_a_requirement_the_before_build_provides_is_found(
     frontend: str,
     identifier: str,
@@ -228,10 +227,7 @@ def test_a_meson_python_build_dir_of_the_user_s_own_builds_as_with_plain_cibuild
     assert b["finished"] is True and b["compilations"] == 4, b
 
 
-@pytest.mark.parametrize(
-    ("frontend", "identifier"),
-    [("pip", "cp312-manylinux_x86_64"), ("build", "cp39-manylinux_x86_64")],
-)
+@pytest.mark.parametrize(("frontend", "identifier"), FIXED_ENV_CELLS)
 def test_a_pythonpath_of_the_user_s_reaches_the_backend_as_with_plain_cibuildwheel(
     frontend: str,
     identifier: str,

@@ -257,6 +257,10 @@ def _hooks(hooks: Hooks) -> Iterator[None]:
             return {**env, **extra}
         return env
 
+    def with_build_env_kw(kw: dict[str, Any]) -> dict[str, Any]:
+        """The keyword arguments of a host command (`env=`), with_build_env applied."""
+        return {**kw, "env": with_build_env(kw["env"])} if kw.get("env") is not None else kw
+
     def call(container: Any, args: Any, *a: Any, **kw: Any) -> Any:
         env = with_build_env(kw.get("env", a[0] if a else None))
         if "env" in kw:
@@ -283,16 +287,13 @@ def _hooks(hooks: Hooks) -> Iterator[None]:
 
     def host_shell(original: Any) -> Any:
         def shell(*commands: Any, **kw: Any) -> Any:
-            if kw.get("env") is not None:
-                kw = {**kw, "env": with_build_env(kw["env"])}
-            return original(*commands, **kw)
+            return original(*commands, **with_build_env_kw(kw))
 
         return shell
 
     def host_call(original: Any) -> Any:
         def call(*args: Any, **kw: Any) -> Any:
-            if "env" in kw:
-                kw = {**kw, "env": with_build_env(kw["env"])}
+            kw = with_build_env_kw(kw)
             if is_frontend_command(list(args)):
                 hooks.frontend_ran()
             wrapped = frontend_command(list(args), kw.get("env"))
