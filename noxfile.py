@@ -57,6 +57,22 @@ def cibuildwheel(session: nox.Session, line: str) -> None:
     session.run("pytest", "-m", "not long", *session.posargs)
 
 
+@nox.session
+def differential(session: nox.Session) -> None:
+    """Every cell of the differential test (tests/test_differential_docker.py): the probe
+    built by plain cibuildwheel and by ccwheel, for each frontend x Python x user setting.
+    Needs docker (and builds the stand-in image)."""
+    session.install(".[test]")
+    _build_image(session)
+    session.run(
+        "pytest",
+        "--run-docker",
+        "--run-differential",
+        "tests/test_differential_docker.py",
+        *session.posargs,
+    )
+
+
 # The cibuildwheel whose own integration tests `cibuildwheel_suite` runs: tests/cibw_suite.py's
 # selection and its reasons for what it leaves out were made against this release's tests.
 CIBUILDWHEEL_SUITE = "cibuildwheel==4.3.5"

@@ -21,6 +21,11 @@ AARCH64_IMAGE = os.environ.get("CCWHEELTEST_IMAGE_AARCH64", offline.AARCH64_IMAG
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--run-docker", action="store_true", help="run the container tests")
+    parser.addoption(
+        "--run-differential",
+        action="store_true",
+        help="also every cell of the differential test (`nox -s differential`)",
+    )
 
 
 def docker_opted_in(config: pytest.Config) -> bool:
@@ -29,6 +34,11 @@ def docker_opted_in(config: pytest.Config) -> bool:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.getoption("--run-differential"):
+        rest = pytest.mark.skip(reason="a differential cell of `nox -s differential`")
+        for item in items:
+            if "differential" in item.keywords:
+                item.add_marker(rest)
     if docker_opted_in(config):
         return
     skip = pytest.mark.skip(

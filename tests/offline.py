@@ -14,8 +14,12 @@ AARCH64_IMAGE = "ccwheel-standin-aarch64:latest"
 # The Pythons the stand-in image builds for, and so the wheelhouse must serve.
 PYTHONS = ("3.9", "3.11", "3.12")
 # Two releases of one pure-Python package for every one of them: the fidelity example pins
-# one in its build requirements and its before-build installs the other.
-PINNED = ("packaging==24.2", "packaging==25.0")
+# one in its build requirements and its before-build installs the other. Two setuptools: a
+# constraint of the differential test picks the older.
+PINNED = ("packaging==24.2", "packaging==25.0", "setuptools==82.0.1")
+# A current pip (the image's is older than 25.3, the first with build constraints): the
+# differential test's before-build installs it, as a user's may.
+CURRENT_PIP = "pip>=25.3"
 
 
 def pip_download(target: Path, *args: str) -> None:
@@ -60,6 +64,9 @@ def fill_wheelhouse(target: Path, archs: tuple[str, ...] = ("x86_64",)) -> Path:
             "--platform",
             f"manylinux2014_{arch}",
             *requirements,
+        )
+        pip_download(
+            target, "--only-binary=:all:", "--no-deps", "--python-version", version, CURRENT_PIP
         )
     for pin in PINNED:  # one at a time: together they conflict
         pip_download(target, "--only-binary=:all:", "--no-deps", pin)

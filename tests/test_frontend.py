@@ -1,6 +1,7 @@
-"""frontend.py's reading of frontend commands: which options it carries over to its own
-install of the build requirements, which it takes out, and when it leaves the frontend to
-itself. (The whole path, for real, is in test_fidelity_docker.py.)"""
+"""frontend.py: pip and pypa/build run as they are with their build environment pinned
+(for real, on this machine's pip and build); uv's options carried over to ccwheel's own
+install of the build requirements, and when uv is left to itself. (The whole path in a
+container, by difference with plain cibuildwheel, is in test_fidelity_docker.py.)"""
 
 from __future__ import annotations
 
@@ -30,7 +31,6 @@ def frontend(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
         '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
     )
     monkeypatch.setattr(module, "ENV", {"CCWHEEL_PACKAGE": str(tmp_path), "PATH": "/usr/bin"})
-    monkeypatch.setattr(module, "pip_has_python_option", lambda: True)
     return module
 
 
@@ -55,88 +55,12 @@ def test_config_settings_in_every_form(frontend: ModuleType) -> None:
     }
 
 
-def test_pip_s_own_parser_reads_finder_options_settings_and_constraints(
-    frontend: ModuleType, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """pip's parser, so abbreviations and PIP_* variables count as pip counts them."""
-    from pip._internal.commands import create_command
-
-    monkeypatch.setenv("PIP_CONFIG_SETTINGS", "need=1")
-    cmd = [
-        *PIP,
-        "--extra-index=https://example.invalid/simple",  # an abbreviation pip accepts
-        "--find-links",
-        "/wheels",
-        "--no-index",
-        "-Cother=2",
-        "-v",
-    ]
-    has_constraints = "--build-constraint" in create_command("wheel").parser._long_opt
-    if has_constraints:  # pip >= 25.3
-        cmd += ["--build-constr", "/c.txt"]
-        frontend.ENV["PIP_BUILD_CONSTRAINT"] = "/d.txt"
-        monkeypatch.setenv("PIP_BUILD_CONSTRAINT", "/d.txt")
-    use_uv, extra, rest, unset, settings = frontend.plan(cmd, "pip")
-    assert not use_uv
-    assert extra[:4] == [
-        "--extra-index=https://example.invalid/simple",
-        "--find-links",
-        "/wheels",
-        "--no-index",
-    ]
-    assert settings == {"need": "1", "other": "2"}
-    assert rest[:3] == ["/project", "--wheel-dir=/out", "--no-deps"]
-    assert "-v" in rest and "-Cother=2" in rest
-    if has_constraints:
-        # pip refuses build constraints with --no-build-isolation: they leave the command.
-        assert extra[4:] == ["-c", "/d.txt", "-c", "/c.txt"] or extra[4:] == [
-            "-c",
-            "/c.txt",
-            "-c",
-            "/d.txt",
-        ]
-        assert "/c.txt" not in rest and unset == ["PIP_BUILD_CONSTRAINT"]
-
-
-def test_pip_told_not_to_isolate_is_left_alone(
-    frontend: ModuleType, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    with pytest.raises(frontend.Unfaithful, match="not to isolate"):
-        frontend.plan([*PIP, "--no-build-iso"], "pip")
-
-
-def test_pip_without_a_build_system_or_without_python_option_is_left_alone(
-    frontend: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    (tmp_path / "pyproject.toml").unlink()
-    with pytest.raises(frontend.Unfaithful, match="no \\[build-system\\]"):
-        frontend.plan(PIP, "pip")
-    (tmp_path / "pyproject.toml").write_text("[tool.black]\n")
-    with pytest.raises(frontend.Unfaithful, match="no \\[build-system\\]"):
-        frontend.plan(PIP, "pip")
-    monkeypatch.setattr(frontend, "pip_has_python_option", lambda: False)
-    with pytest.raises(frontend.Unfaithful, match=r"older than 22\.3"):
-        frontend.plan(PIP, "pip")
-
-
-def test_build_s_installer_in_any_form_chooses_and_leaves(frontend: ModuleType) -> None:
-    for args in (["--installer", "uv"], ["--installer=uv"], ["--install", "uv"]):
-        use_uv, extra, rest, _, settings = frontend.plan([*BUILD, *args, "-v", "-Ca=1"], "build")
-        assert use_uv and extra == [] and settings == {"a": "1"}
-        assert rest == ["/project", "--wheel", "--outdir=/out", "-v", "-Ca=1"]
-    use_uv, _, rest, _, _ = frontend.plan([*BUILD, "--installer", "pip"], "build")
-    assert not use_uv and "--installer" not in rest
-    settings = frontend.plan([*BUILD, "--config-sett", "need=1"], "build")[4]
-    assert settings == {"need": "1"}  # an abbreviation argparse accepts
-
-
 def test_uv_settings_that_change_its_build_environment_leave_uv_alone(
     frontend: ModuleType, tmp_path: Path
 ) -> None:
-    use_uv, extra, rest, _, _ = frontend.plan(
-        [*UV, "-b=/c.txt", "--index-url", "/i", "--exclude-newer", "2024-01-01", "-Ca=1"], "uv"
+    extra, rest, _, _ = frontend.uv_plan(
+        [*UV, "-b=/c.txt", "--index-url", "/i", "--exclude-newer", "2024-01-01", "-Ca=1"], None
     )
-    assert use_uv
     assert extra == ["--index-url", "/i", "--exclude-newer", "2024-01-01", "-c", "/c.txt"]
     assert rest == [
         "/project",
@@ -148,7 +72,7 @@ def test_uv_settings_that_change_its_build_environment_leave_uv_alone(
         "-Ca=1",
     ]
     with pytest.raises(frontend.Unfaithful, match="--frobnicate"):
-        frontend.plan([*UV, "--frobnicate"], "uv")
+        frontend.uv_plan([*UV, "--frobnicate"], None)
     for table in (
         '[tool.uv.sources]\nhelper = { path = "h" }\n',
         '[tool.uv.pip]\nexclude-newer = "2024-01-01T00:00:00Z"\n',
@@ -159,7 +83,7 @@ def test_uv_settings_that_change_its_build_environment_leave_uv_alone(
             + table
         )
         with pytest.raises(frontend.Unfaithful, match=r"\[tool.uv\]"):
-            frontend.plan(UV, "uv")
+            frontend.uv_plan(UV, frontend.pyproject(str(tmp_path)))
 
 
 def test_isolation_the_user_chose_is_kept(tmp_path: Path) -> None:
@@ -227,3 +151,118 @@ def test_a_fault_of_frontend_py_runs_the_frontend_s_command_as_it_is(tmp_path: P
     assert marker.exists()
     warnings = [line for line in done.stderr.splitlines() if line.startswith("ccwheel: warning")]
     assert len(warnings) == 1 and "running the frontend's command as it is" in warnings[0]
+
+
+# An in-tree backend with no build requirements: both frontends still make an isolated
+# environment for it, and it records where it ran and what it saw.
+PROBE_BACKEND = """
+import json, os, sys, zipfile
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    seen = {"prefix": sys.prefix, "path": sys.path, "pythonpath": os.environ.get("PYTHONPATH"),
+            "settings": config_settings, "cwd": os.getcwd()}
+    with open(os.environ["PROBE_OUT"], "w") as f:
+        json.dump(seen, f)
+    name = "probe-0.1-py3-none-any.whl"
+    metadata = "Metadata-Version: 2.1\\nName: probe\\nVersion: 0.1\\n"
+    wheel = "Wheel-Version: 1.0\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"
+    with zipfile.ZipFile(os.path.join(wheel_directory, name), "w") as z:
+        z.writestr("probe-0.1.dist-info/METADATA", metadata)
+        z.writestr("probe-0.1.dist-info/WHEEL", wheel)
+        z.writestr("probe-0.1.dist-info/RECORD", "")
+    return name
+"""
+FRONTENDS = {
+    "pip": ["python", "-m", "pip", "wheel", "--no-index", "--no-deps", "-w", "out", "."],
+    "build": ["python", "-m", "build", "--wheel", "--outdir", "out", "."],
+    "build[uv]": ["python", "-m", "build", "--installer=uv", "--wheel", "--outdir", "out", "."],
+}
+
+
+def _probe(tmp_path: Path, cmd: list[str], env_dir: Path | None) -> dict[str, object]:
+    """`cmd` run in the probe project as plain cibuildwheel runs it (env_dir None) or
+    through frontend.py with its environment pinned at env_dir: what the backend saw, its
+    build environment's path replaced by ENV."""
+    import json
+    import os
+    import re
+    import subprocess
+    import sys
+
+    project = tmp_path / "project"
+    project.mkdir(exist_ok=True)
+    (project / "probe_backend.py").write_text(PROBE_BACKEND)
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = []\nbuild-backend = "probe_backend"\nbackend-path = ["."]\n'
+    )
+    out = tmp_path / "seen.json"
+    env = dict(os.environ, PROBE_OUT=str(out), PYTHONPATH="/ccwheel-user-path")
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    run = cmd
+    if env_dir is not None:
+        env.update(
+            CCWHEEL_ISOLATION="fixed-env",
+            CCWHEEL_ENV_DIR=str(env_dir),
+            CCWHEEL_PACKAGE=str(project),
+        )
+        run = [sys.executable, str(container.RESOURCES / "frontend.py"), *cmd]
+    done = subprocess.run(run, cwd=project, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert len(list((project / "out").glob("*.whl"))) == 1
+    text = out.read_text()
+    found = r'[^"]*/(?:pip-)?build-env-\w+'  # a frontend's own, at random
+    if env_dir is not None:
+        found += "|" + re.escape(str(env_dir))
+    envs = set(re.findall(found, text))
+    for path in envs:
+        text = text.replace(path, "ENV")
+    return {**json.loads(text), "env": sorted(envs), "stderr": done.stderr}
+
+
+@pytest.mark.parametrize("kind", sorted(FRONTENDS))
+def test_the_frontend_isolates_itself_at_the_pinned_path_as_without_ccwheel(
+    kind: str, tmp_path: Path
+) -> None:
+    """By difference, for real (this machine's pip and pypa/build): the backend sees the
+    same through frontend.py as from the plain command, apart from where its environment
+    is; that is the pinned directory every time, emptied first."""
+    plain = _probe(tmp_path, FRONTENDS[kind], None)
+    env_dir = tmp_path / "work" / "build-env"
+    env_dir.mkdir(parents=True)
+    (env_dir / "stale").write_text("left by an earlier build")
+    ours = _probe(tmp_path, FRONTENDS[kind], env_dir)
+    assert ours["env"] == [str(env_dir)], ours
+    assert plain["env"] != ours["env"]
+    again = _probe(tmp_path, FRONTENDS[kind], env_dir)
+    assert again["env"] == [str(env_dir)]
+    for seen in (plain, ours):
+        seen.pop("env")
+        seen.pop("stderr")
+    assert ours == plain
+    assert "ccwheel" not in str(again["stderr"])  # nothing to say when all went well
+
+
+def test_a_pinned_directory_that_cannot_be_made_leaves_the_frontend_its_own(
+    tmp_path: Path,
+) -> None:
+    """The build goes on at a random path, with one warning."""
+    (tmp_path / "work").write_text("a file where the work directory should be")
+    seen = _probe(tmp_path, FRONTENDS["pip"], tmp_path / "work" / "build-env")
+    assert seen["env"] and str(tmp_path / "work") not in str(seen["env"])
+    warnings = [s for s in str(seen["stderr"]).splitlines() if s.startswith("ccwheel: warning")]
+    assert len(warnings) == 1 and "random path" in warnings[0], seen["stderr"]
+
+
+def test_only_the_frontend_s_environment_is_pinned_and_nested_ones_counted(
+    frontend: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "mkdtemp", tempfile.mkdtemp)  # restored after the test
+    pinned = tmp_path / "work" / "build-env"
+    frontend.pin_mkdtemp("pip-build-env-", str(pinned))
+    assert tempfile.mkdtemp(prefix="pip-build-env-") == str(pinned)
+    assert tempfile.mkdtemp(prefix="pip-build-env-") == f"{pinned}-2"  # pip's nested one
+    other = tempfile.mkdtemp(prefix="pip-req-build-", dir=str(tmp_path))
+    assert Path(other).name.startswith("pip-req-build-") and Path(other).parent == tmp_path
+    assert pinned.is_dir() and Path(f"{pinned}-2").is_dir()

@@ -12,24 +12,28 @@ What it does, by CCWHEEL_ISOLATION (the contracts are declared in platforms/linu
 platforms/host.py):
 - env-dir: pypa/build isolates in CCWHEEL_ENV_DIR itself (--env-dir, build >= 1.6, which
   is upgraded here when the image's is older).
-- fixed-env: a frontend with no such option. Like an isolated build, a new virtual
+- fixed-env, pip and pypa/build (also with uv as its installer): the frontend's own
+  command runs in this process, unchanged, with only the directory of its build
+  environment pinned to CCWHEEL_ENV_DIR (see pinned()): its isolation is its own.
+- fixed-env, uv: uv makes its build environment itself, in its cache: a new virtual
   environment with nothing but the build requirements (the static ones, then those the
-  backend asks for, asked in that environment), made at CCWHEEL_ENV_DIR; then the user's
-  frontend runs its usual command with its own no-isolation switch, its backend in that
-  environment: pip through `pip --python`, uv through `uv build --python`, pypa/build
-  with the environment's interpreter as the one it runs the backend with.
+  backend asks for, asked in that environment), made by uv at CCWHEEL_ENV_DIR; then
+  `uv build --no-build-isolation --python` it.
 - no-isolation: the build requirements go into the build interpreter itself (an explicit
   choice; the build sees whatever else is installed there too).
 
 Whatever goes wrong here is ccwheel's problem, not the build's: one warning line, and the
-frontend's own command runs unchanged (with its own isolation, at its random paths).
+frontend's own command runs unchanged (with its own isolation, at its random paths). What
+goes wrong in the frontend itself is the build's, as without ccwheel.
 """
 
 import os
 import re
+import runpy
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 ENV = os.environ
@@ -156,28 +160,6 @@ def values(found, names):
     return out
 
 
-# What pip's own isolated build passes from `pip wheel`'s options to the install of the
-# build requirements (pip's build_env): the options with these destinations are carried
-# over to ccwheel's install, in the form pip's parser read them.
-PIP_FINDER_DESTS = (
-    "index_url",
-    "extra_index_urls",
-    "no_index",
-    "find_links",
-    "trusted_hosts",
-    "pre",
-    "prefer_binary",
-    "format_control",
-    "cert",
-    "client_cert",
-    "proxy",
-    "retries",
-    "timeout",
-    "keyring_provider",
-    "uploaded_prior_to",
-    "release_control",
-    "no_proxy_env",
-)
 # uv has no parser ccwheel can ask: it carries the options it knows, lets through those
 # cibuildwheel itself gives, and leaves uv alone on any other.
 UV_FINDER = (
@@ -283,31 +265,20 @@ def hook_caller(package, table, python):
     )
 
 
-def pip_has_python_option():
-    """pip >= 22.3 installs into another environment with --python."""
-    try:
-        from pip import __version__
-    except ImportError:
-        return False
-    parts = re.findall(r"\d+", __version__)[:2]
-    return len(parts) == 2 and (int(parts[0]), int(parts[1])) >= (22, 3)
-
-
 def uses_uv(cmd):
     found, _ = options(cmd, ("--installer",), ())
     return kind_of(cmd) == "uv" or (values(found, ("--installer",)) or ["pip"])[-1] == "uv"
 
 
 class Installer:
-    """Installs into the environment of `python` with the frontend's own installer: from
-    outside it when pip can (so the environment holds nothing but what is installed, as
-    pypa/build's isolated environments do), with uv for uv. `extra`: the user's options
-    that steer finding the requirements (indexes, find-links, constraints)."""
+    """Installs into the environment of `python` with the frontend's own installer: uv for
+    uv (from outside the environment), pip for pip (the interpreter's own, for
+    no-isolation). `extra`: the user's options that steer finding the requirements
+    (indexes, find-links, constraints)."""
 
-    def __init__(self, python, use_uv, outer_pip, extra=()):
+    def __init__(self, python, use_uv, extra=()):
         self.python = python
         self.use_uv = use_uv
-        self.outer_pip = outer_pip and not use_uv
         self.extra = list(extra)
 
     def install(self, requirements):
@@ -315,16 +286,9 @@ class Installer:
             return
         if self.use_uv:
             cmd = [UV[0], "pip", "install", "--python", self.python]
-        elif self.outer_pip:
-            cmd = [sys.executable, "-m", "pip", "--python", self.python, "install", "-q"]
         else:
-            cmd = [self.python, "-m", "pip", "install", "-q"]
+            cmd = [self.python, "-m", "pip", "install", "-q", "--no-user"]
         env = {k: v for k, v in ENV.items() if k not in INSTALL_UNSET}
-        if not self.use_uv:
-            cmd.append("--no-user")
-            # As pip's own build environments (pip >= 25.3): the user's constraints are
-            # for the project's dependencies, not its build requirements.
-            env["_PIP_IN_BUILD_IGNORE_CONSTRAINTS"] = "1"
         log("installing build requirements: %s" % ", ".join(requirements))
         subprocess.check_call(
             cmd + self.extra + list(requirements),
@@ -334,22 +298,18 @@ class Installer:
         )
 
 
-def create_env(path, use_uv, extra):
-    """A new virtual environment at `path` for the build requirements."""
+def create_env(path, extra):
+    """A new virtual environment at `path` for the build requirements, made by uv."""
     shutil.rmtree(path, ignore_errors=True)
-    if use_uv:
-        cmd = [UV[0], "venv", "-q", "--python", sys.executable, path]
-    else:
-        # Without pip (nor the setuptools ensurepip brings before Python 3.12): this
-        # interpreter's pip installs into it from outside (plan() made sure it can).
-        cmd = [sys.executable, "-m", "venv", "--without-pip", path]
-    subprocess.check_call(cmd, stdout=sys.stderr)
+    subprocess.check_call(
+        [UV[0], "venv", "-q", "--python", sys.executable, path], stdout=sys.stderr
+    )
     python = (
         os.path.join(path, "Scripts", "python.exe")
         if os.name == "nt"
         else os.path.join(path, "bin", "python")
     )
-    return Installer(python, use_uv, True, extra)
+    return Installer(python, True, extra)
 
 
 def install_requirements(installer, package, settings):
@@ -375,29 +335,6 @@ def without_python_option(args):
         elif not arg.startswith("--python="):
             out.append(arg)
     return out
-
-
-# pypa/build's command line, run by this interpreter with another one as the one it runs
-# the backend with (its --no-isolation takes sys.executable).
-_BUILD_WITH = (
-    "import runpy, sys; sys.executable = sys.argv[1]; "
-    "sys.argv = ['python -m build'] + sys.argv[2:]; "
-    "runpy.run_module('build', run_name='__main__', alter_sys=True)"
-)
-
-
-def build_command(python, args):
-    """pypa/build's own command line with `python` as the backend's interpreter: nothing of
-    this interpreter's packages reaches the backend, and build's check that the
-    requirements are installed here is skipped, since they are installed there."""
-    return (
-        [sys.executable, "-c", _BUILD_WITH, python]
-        + list(args)
-        + [
-            "--no-isolation",
-            "--skip-dependency-check",
-        ]
-    )
 
 
 def has_env_dir():
@@ -436,99 +373,6 @@ def env_dir(cmd):
     exec_(cmd)
 
 
-def _option(parser_options, token):
-    """The option a command-line token names, as optparse/argparse match it (a unique
-    prefix of a long option counts), or None."""
-    name = token.split("=", 1)[0] if token.startswith("--") else token[:2]
-    if name in parser_options:
-        return parser_options[name]
-    if token.startswith("--"):
-        found = [o for o in parser_options if o.startswith(name) and o.startswith("--")]
-        if len({id(parser_options[o]) for o in found}) == 1:
-            return parser_options[found[0]]
-    return None
-
-
-def _split(tokens, parser_options, takes_value, wanted):
-    """(tokens of the options `wanted` says yes to, the other tokens), each option with its
-    value; `takes_value(option)` tells the options that take one."""
-    chosen, rest = [], []
-    i = 0
-    while i < len(tokens):
-        token = tokens[i]
-        option = _option(parser_options, token) if token.startswith("-") else None
-        group = [token]
-        inline = "=" in token if token.startswith("--") else len(token) > 2
-        if option is not None and takes_value(option) and not inline and i + 1 < len(tokens):
-            group.append(tokens[i + 1])
-        (chosen if option is not None and wanted(option) else rest).extend(group)
-        i += len(group)
-    return chosen, rest
-
-
-def pip_plan(args):
-    """`pip wheel`'s own parser reads its options as pip does: the command line (with
-    abbreviations), PIP_* variables and pip's configuration files."""
-    from pip._internal.commands import create_command
-
-    command = create_command("wheel")
-    try:
-        parsed, _ = command.parse_args(list(args))
-    except SystemExit:
-        raise Unfaithful("pip could not read its options") from None
-    if not getattr(parsed, "build_isolation", True) or getattr(parsed, "use_pep517", None) is False:
-        raise Unfaithful("pip is told not to isolate")
-    parser = command.parser
-    table = dict(parser._long_opt)
-    table.update(parser._short_opt)
-
-    def takes_value(option):
-        return option.takes_value()
-
-    finder, _ = _split(args, table, takes_value, lambda o: o.dest in PIP_FINDER_DESTS)
-    cli_constraints, rest = _split(
-        args, table, takes_value, lambda o: o.dest == "build_constraints"
-    )
-    # pip >= 25.3 constrains an isolated build's requirements with build constraints, and
-    # refuses them with --no-build-isolation: they become constraints of ccwheel's install,
-    # taken out of the command and of the environment. From a config file, they cannot be.
-    constraints = list(getattr(parsed, "build_constraints", None) or [])
-    unset = []
-    from_env = ENV.get("PIP_BUILD_CONSTRAINT", "").split()
-    if from_env:
-        unset.append("PIP_BUILD_CONSTRAINT")
-    carried = set(from_env)
-    carried.update(v for v in cli_constraints if not v.startswith("-"))
-    carried.update(t.split("=", 1)[1] for t in cli_constraints if t.startswith("--") and "=" in t)
-    if any(c not in carried for c in constraints):
-        raise Unfaithful("pip's configuration gives build constraints")
-    extra = list(finder) + [a for c in constraints for a in ("-c", c)]
-    return extra, rest, unset, dict(parsed.config_settings or {})
-
-
-def build_plan(args):
-    """pypa/build's own parser: its --installer (any abbreviation) chooses the installer
-    and leaves the command, which then runs without isolation."""
-    from build.__main__ import main_parser
-
-    parser = main_parser()
-    try:
-        parsed, _ = parser.parse_known_args(list(args))
-    except SystemExit:
-        raise Unfaithful("pypa/build could not read its options") from None
-    table = dict(parser._option_string_actions)
-    _, rest = _split(
-        args, table, lambda a: a.nargs != 0, lambda a: "--installer" in a.option_strings
-    )
-    settings = config_settings(
-        ["-C%s" % c for c in (getattr(parsed, "config_settings", None) or [])]
-    )
-    if getattr(parsed, "config_json", None):
-        settings.update(config_settings(["--config-json", parsed.config_json]))
-    installer = getattr(parsed, "installer", None) or "pip"
-    return installer == "uv", rest, settings
-
-
 def uv_plan(cmd, data):
     """uv: the options ccwheel knows are carried or let through; any other leaves uv to
     itself, and so do settings `uv build` and `uv pip install` would not share."""
@@ -559,85 +403,96 @@ def uv_plan(cmd, data):
     return extra, rest, unset, config_settings(args)
 
 
-def plan(cmd, kind):
-    """For a frontend command: (use uv, options for the install of the requirements, the
-    command's arguments after the frontend's own words with what ccwheel carried over
-    taken out, variables to take out of its environment, the config settings). Unfaithful
-    when ccwheel's environment would not be the one the frontend would make."""
-    data = pyproject(ENV["CCWHEEL_PACKAGE"])
-    if kind == "pip":
-        if not pip_has_python_option():
-            raise Unfaithful("its pip is older than 22.3 (no --python)")
-        if data is None or "build-system" not in data:
-            # pip decides itself how to build such a project (a legacy setup.py build,
-            # when setuptools and wheel are installed); its isolated environment, when it
-            # makes one, is run by this interpreter and puts no path on compile lines.
-            raise Unfaithful(
-                "the project has no [build-system] table, for which pip decides itself"
+# Where pip and pypa/build make their isolated build environments, in their own process:
+# tempfile.mkdtemp with these prefixes (pip/_internal/utils/temp_dir.py, build/env.py).
+ENV_PREFIX = {"pip": "pip-build-env-", "build": "build-env-"}
+
+
+def pin_mkdtemp(wanted, path):
+    """From now on, tempfile.mkdtemp(prefix=wanted) makes `path` (emptied first), then
+    path-2, path-3... for the nested environments pip makes (build requirements from
+    sdists); every other temporary directory is made as before. Where the fixed one cannot
+    be made, a random one is: one warning, and the build goes on."""
+    real = tempfile.mkdtemp
+    made = []
+
+    def mkdtemp(suffix=None, prefix=None, dir=None):
+        if prefix != wanted or suffix or dir is not None:
+            return real(suffix, prefix, dir)
+        target = path if not made else "%s-%d" % (path, len(made) + 1)
+        try:
+            if os.path.islink(target) or os.path.isfile(target):
+                os.unlink(target)
+            elif os.path.isdir(target):
+                shutil.rmtree(target)
+            parent = os.path.dirname(target)
+            if not os.path.isdir(parent):
+                os.makedirs(parent)
+            os.mkdir(target, 0o700)
+        except OSError as e:
+            warn(
+                "could not make the build environment at %s (%s) - the frontend makes it at "
+                "a random path (compiles that include it will miss)" % (target, e)
             )
-        extra, rest, unset, settings = pip_plan(cmd[4:])
-        return False, extra, rest, unset, settings
-    if kind == "uv":
-        extra, rest, unset, settings = uv_plan(cmd, data)
-        return True, extra, rest, unset, settings
-    use_uv, rest, settings = build_plan(cmd[3:])
-    if not use_uv and not pip_has_python_option():
-        raise Unfaithful("its pip is older than 22.3 (no --python)")
-    return use_uv, [], rest, [], settings
+            return real(suffix, prefix, dir)
+        made.append(target)
+        return target
+
+    tempfile.mkdtemp = mkdtemp
 
 
-def _version(dist):
-    try:
-        from importlib.metadata import version
-    except ImportError:  # Python < 3.8: no metadata to ask
-        return ()
-    try:
-        return tuple(int(p) for p in re.findall(r"\d+", version(dist))[:3])
-    except Exception:
-        return ()
+def pinned(cmd, kind):
+    """pip and pypa/build are this interpreter's `python -m MODULE`: their own command runs
+    here, as it is, with only its build environment's directory pinned. Every option,
+    variable, configuration file and constraint rule of theirs is then as with plain
+    cibuildwheel, because it is the frontend; the backend runs in a child process, which
+    sees nothing of this."""
+    if program(cmd[0]) not in ("python", "python3") or len(cmd) < 3:
+        return lambda: exec_(cmd)
+    pin_mkdtemp(ENV_PREFIX[kind], ENV["CCWHEEL_ENV_DIR"])
+
+    def run():
+        sys.argv = [cmd[0]] + cmd[3:]
+        sys.path[0] = os.getcwd()  # as `python -m` has it
+        runpy.run_module(cmd[2], run_name="__main__", alter_sys=True)
+
+    return run
 
 
-def clears_pythonpath(kind):
-    """Whether the frontend's own isolated build hides a PYTHONPATH of the user's from the
-    backend: pip's always has (its build environment sets its own), pypa/build's from 1.4.3
-    (`'PYTHONPATH': ''`). uv's is not known here: left as it is."""
-    if kind == "pip":
-        return True
-    return kind == "build" and _version("build") >= (1, 4, 3)
-
-
-def fixed_env(cmd, kind):
+def uv_env(cmd):
+    """uv makes its build environments itself (a random directory in its cache): a new
+    environment of ccwheel's at the fixed path, with nothing but the build requirements,
+    installed by uv; then `uv build` runs without isolation, its backend in it."""
     path = ENV["CCWHEEL_ENV_DIR"]
     try:
-        use_uv, extra, rest, unset, settings = plan(cmd, kind)
+        extra, rest, unset, settings = uv_plan(cmd, pyproject(ENV["CCWHEEL_PACKAGE"]))
     except Unfaithful as e:
         log(
-            "note: %s: the frontend makes its own build environment for %s, at its own "
-            "paths (compiles that include its headers may miss)"
+            "note: %s: uv makes its own build environment for %s, at its own paths "
+            "(compiles that include its headers may miss)"
             % (e, ENV.get("CCWHEEL_IDENTIFIER", "this build"))
         )
         exec_(cmd)
     # Found before the environment's scripts come first on PATH.
     uv = UV[0]
-    old_path, old_pythonpath = ENV.get("PATH", ""), ENV.get("PYTHONPATH")
+    old_path = ENV.get("PATH", "")
     started = time.monotonic()
+    failure = None
     try:
-        installer = create_env(path, use_uv, extra)
-        # As an isolated build runs its backend: with the environment's scripts (cmake,
-        # ninja, meson, cython from the build requirements) first on PATH.
+        installer = create_env(path, extra)
+        # As uv runs the backend's hooks: with the environment's scripts (cmake, ninja,
+        # meson, cython from the build requirements) first on PATH. `uv build --python`
+        # of a virtual environment puts them there itself.
         ENV["PATH"] = os.path.dirname(installer.python) + os.pathsep + old_path
-        if clears_pythonpath(kind) and "PYTHONPATH" in ENV:
-            # Empty, as the frontend's own isolation has it: CPython takes it as unset.
-            ENV["PYTHONPATH"] = ""
         install_requirements(installer, ENV["CCWHEEL_PACKAGE"], settings)
-    except Exception as e:  # whatever it was, the frontend's own way may still build
-        ENV["PATH"] = old_path
-        if old_pythonpath is not None:
-            ENV["PYTHONPATH"] = old_pythonpath
+    except Exception as e:  # whatever it was, uv's own way may still build
+        failure = e
+    ENV["PATH"] = old_path
+    if failure is not None:
         warn(
-            "could not prepare the build environment at %s (%s: %s) - retrying with the "
-            "frontend's own isolation (compiles that include its environment will miss)"
-            % (path, type(e).__name__, e)
+            "could not prepare the build environment at %s (%s: %s) - retrying with uv's "
+            "own isolation (compiles that include its environment will miss)"
+            % (path, type(failure).__name__, failure)
         )
         exec_(cmd)
     log(
@@ -646,23 +501,13 @@ def fixed_env(cmd, kind):
     )
     for name in unset:
         ENV.pop(name, None)
-    python = installer.python
-    if kind == "pip":
-        # This interpreter's pip (`python` on PATH is now the environment's).
-        exec_(
-            [sys.executable, "-m", "pip", "--python", python, "wheel"]
-            + rest
-            + ["--no-build-isolation"]
-        )
-    if kind == "uv":
-        exec_([uv, "build", "--python=%s" % python, "--no-build-isolation"] + rest)
-    exec_(build_command(python, rest))
+    exec_([uv, "build", "--python=%s" % installer.python, "--no-build-isolation"] + rest)
 
 
 def no_isolation(cmd):
     """The build requirements go into this interpreter (the user chose no-isolation)."""
     try:
-        installer = Installer(sys.executable, uses_uv(cmd), outer_pip=False)
+        installer = Installer(sys.executable, uses_uv(cmd))
         install_requirements(installer, ENV["CCWHEEL_PACKAGE"], config_settings(cmd))
     except Exception as e:
         warn("could not install the build requirements (%s: %s)" % (type(e).__name__, e))
@@ -675,6 +520,9 @@ OWN_ISOLATION = {"pip": "PIP_NO_BUILD_ISOLATION", "uv": "UV_NO_BUILD_ISOLATION"}
 
 
 def main():
+    """Runs (execs) the command it makes, or returns what runs the frontend in this process
+    (outside the safety net: a failure of the frontend's is the build's, as without
+    ccwheel)."""
     cmd = sys.argv[1:]
     kind = kind_of(cmd)
     UV[0] = cmd[0] if kind == "uv" else (shutil.which("uv") or "uv")
@@ -687,15 +535,19 @@ def main():
         exec_(cmd)
     if mode == "env-dir":
         env_dir(cmd)
+    elif mode == "fixed-env" and kind == "uv":
+        uv_env(cmd)
     elif mode == "fixed-env":
-        fixed_env(cmd, kind)
+        return pinned(cmd, kind)
     else:
         no_isolation(cmd)
+    return None
 
 
 if __name__ == "__main__":
+    run = None
     try:
-        main()
+        run = main()
     except Exception as e:  # a fault of ccwheel's must not fail the build
         warn(
             "ccwheel's frontend step failed (%s: %s) - running the frontend's command as it is"
@@ -704,3 +556,5 @@ if __name__ == "__main__":
         os.environ.clear()
         os.environ.update(ORIGINAL[1])
         exec_(ORIGINAL[0])
+    if run is not None:
+        run()
