@@ -26,6 +26,7 @@ import offline
 import pytest
 
 from ccwheel import cibw
+from ccwheel.platforms import linux
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("offline_build_env")]
 
@@ -118,6 +119,8 @@ ENV_PATHS = re.compile(
     r"/tmp/(?:pip-)?build-env-\w+|/tmp/ccwheel/build-env(?:-\d+)?|"
     r"/root/\.cache/uv/builds-v\d+/\.tmp\w+"
 )
+# Where ccwheel pins the build environment.
+PINNED = str(linux.ENV_DIR)
 # Other random paths, different from one run to the next with plain cibuildwheel too.
 RANDOM = re.compile(r"/tmp/pip-build-tracker-\w+")
 # What ccwheel adds to every build's environment (its own variables, ccache's, and the
@@ -187,6 +190,10 @@ def _cell(
     plain, ours = _records(tmp_path / "plain"), _records(tmp_path / "ours")
     assert sorted(plain) == sorted(ours) == ["cp312", "cp39"]
     for tag in plain:
+        if setting != "[tool.uv]":  # there uv isolates the build itself (see README)
+            # ccwheel's own path, not a counted one: the normalisation below hides both.
+            seen = json.dumps(ours[tag]["sys_path"])
+            assert f"{PINNED}/" in seen and f"{PINNED}-" not in seen, (tag, seen)
         differences = _differences(_normalised(plain[tag]), _normalised(ours[tag]))
         assert not differences, json.dumps([tag, differences], indent=1)
 

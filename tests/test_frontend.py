@@ -179,7 +179,9 @@ FRONTENDS = {
 }
 
 
-def _probe(tmp_path: Path, cmd: list[str], env_dir: Path | None) -> dict[str, object]:
+def _probe(
+    tmp_path: Path, cmd: list[str], env_dir: Path | None, python: str | None = None
+) -> dict[str, object]:
     """`cmd` run in the probe project as plain cibuildwheel runs it (env_dir None) or
     through frontend.py with its environment pinned at env_dir: what the backend saw, its
     build environment's path replaced by ENV."""
@@ -197,7 +199,8 @@ def _probe(tmp_path: Path, cmd: list[str], env_dir: Path | None) -> dict[str, ob
     )
     out = tmp_path / "seen.json"
     env = dict(os.environ, PROBE_OUT=str(out), PYTHONPATH="/ccwheel-user-path")
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    python = python or sys.executable
+    env["PATH"] = f"{Path(python).parent}{os.pathsep}{env['PATH']}"
     run = cmd
     if env_dir is not None:
         env.update(
@@ -205,35 +208,57 @@ def _probe(tmp_path: Path, cmd: list[str], env_dir: Path | None) -> dict[str, ob
             CCWHEEL_ENV_DIR=str(env_dir),
             CCWHEEL_PACKAGE=str(project),
         )
-        run = [sys.executable, str(container.RESOURCES / "frontend.py"), *cmd]
+        run = [python, str(container.RESOURCES / "frontend.py"), *cmd]
     done = subprocess.run(run, cwd=project, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert len(list((project / "out").glob("*.whl"))) == 1
     text = out.read_text()
     found = r'[^"]*/(?:pip-)?build-env-\w+'  # a frontend's own, at random
     if env_dir is not None:
-        found += "|" + re.escape(str(env_dir))
+        found += "|" + re.escape(str(env_dir)) + r"(?:-\d+)?"  # a counted one is not it
     envs = set(re.findall(found, text))
     for path in envs:
         text = text.replace(path, "ENV")
     return {**json.loads(text), "env": sorted(envs), "stderr": done.stderr}
 
 
+@pytest.fixture(scope="session")
+def older_frontends(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A virtual environment with the first pip that has build constraints and a pypa/build
+    that makes its venv in a second temporary directory (1.0 to 1.1): its interpreter."""
+    import subprocess
+    import sys
+
+    venv = tmp_path_factory.mktemp("older") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = str(venv / "bin" / "python")
+    subprocess.run(
+        [python, "-m", "pip", "install", "-q", "pip==25.3", "build==1.0.3"],
+        check=True,
+        capture_output=True,
+    )
+    return python
+
+
+@pytest.mark.parametrize("older", [False, True], ids=["this-machine-s", "pip25.3-build1.0.3"])
 @pytest.mark.parametrize("kind", sorted(FRONTENDS))
 def test_the_frontend_isolates_itself_at_the_pinned_path_as_without_ccwheel(
-    kind: str, tmp_path: Path
+    kind: str, older: bool, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    """By difference, for real (this machine's pip and pypa/build): the backend sees the
-    same through frontend.py as from the plain command, apart from where its environment
-    is; that is the pinned directory every time, emptied first."""
-    plain = _probe(tmp_path, FRONTENDS[kind], None)
+    """By difference, for real (this machine's pip and pypa/build, and older ones): the
+    backend sees the same through frontend.py as from the plain command, apart from where
+    its environment is; that is the pinned directory every time, emptied first."""
+    if older and kind == "build[uv]":
+        pytest.skip("pypa/build 1.0 has no --installer")
+    python = request.getfixturevalue("older_frontends") if older else None
+    plain = _probe(tmp_path, FRONTENDS[kind], None, python)
     env_dir = tmp_path / "work" / "build-env"
     env_dir.mkdir(parents=True)
     (env_dir / "stale").write_text("left by an earlier build")
-    ours = _probe(tmp_path, FRONTENDS[kind], env_dir)
+    ours = _probe(tmp_path, FRONTENDS[kind], env_dir, python)
     assert ours["env"] == [str(env_dir)], ours
     assert plain["env"] != ours["env"]
-    again = _probe(tmp_path, FRONTENDS[kind], env_dir)
+    again = _probe(tmp_path, FRONTENDS[kind], env_dir, python)
     assert again["env"] == [str(env_dir)]
     for seen in (plain, ours):
         seen.pop("env")
@@ -260,9 +285,37 @@ def test_only_the_frontend_s_environment_is_pinned_and_nested_ones_counted(
 
     monkeypatch.setattr(tempfile, "mkdtemp", tempfile.mkdtemp)  # restored after the test
     pinned = tmp_path / "work" / "build-env"
-    frontend.pin_mkdtemp("pip-build-env-", str(pinned))
+    frontend.pin_mkdtemp("pip-build-env-", str(pinned), nested=True)
     assert tempfile.mkdtemp(prefix="pip-build-env-") == str(pinned)
     assert tempfile.mkdtemp(prefix="pip-build-env-") == f"{pinned}-2"  # pip's nested one
     other = tempfile.mkdtemp(prefix="pip-req-build-", dir=str(tmp_path))
     assert Path(other).name.startswith("pip-req-build-") and Path(other).parent == tmp_path
     assert pinned.is_dir() and Path(f"{pinned}-2").is_dir()
+    # pypa/build: one at a time (1.0 and 1.1 make a second and use that one).
+    frontend.pin_mkdtemp("build-env-", str(tmp_path / "b"), nested=False)
+    assert tempfile.mkdtemp(prefix="build-env-") == tempfile.mkdtemp(prefix="build-env-")
+
+
+def test_the_virtualenv_s_headers_are_in_what_ccache_hashes(
+    frontend: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A host build's include directory digest: added to the user's CCACHE_EXTRAFILES,
+    different once a header appears; direct mode off where it cannot be written."""
+    import os
+    import sys
+
+    venv = tmp_path / "venv"
+    (venv / "include").mkdir(parents=True)
+    monkeypatch.setattr(sys, "prefix", str(venv))
+    digest = tmp_path / "work" / "venv-include.digest"
+    digest.parent.mkdir()
+    frontend.ENV.update(CCWHEEL_INCLUDE_DIGEST=str(digest), CCACHE_EXTRAFILES="/mine.txt")
+    frontend.include_digest()
+    assert frontend.ENV["CCACHE_EXTRAFILES"] == f"/mine.txt{os.pathsep}{digest}"
+    before = digest.read_text()
+    (venv / "include" / "value.h").write_text("#define VALUE 2\n")
+    frontend.include_digest()
+    assert digest.read_text() != before and "value.h" in digest.read_text()
+    frontend.ENV["CCWHEEL_INCLUDE_DIGEST"] = str(tmp_path / "missing" / "digest")
+    frontend.include_digest()
+    assert frontend.ENV["CCACHE_NODIRECT"] == "1"

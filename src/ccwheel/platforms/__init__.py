@@ -192,6 +192,9 @@ def _quote(value: str) -> str:
 _FRONTEND_SHAPES = (("python", "-m", "pip", "wheel"), ("python", "-m", "build"), ("uv", "build"))
 # Where frontend.py is, for the build's own `python` to run (set by each kind).
 FRONTEND_SCRIPT = "CCWHEEL_FRONTEND_SCRIPT"
+# Where frontend.py writes the digest of the build interpreter's include directory (host
+# builds: see host.INCLUDE_DIGEST).
+INCLUDE_DIGEST = "CCWHEEL_INCLUDE_DIGEST"
 
 
 def _program(word: str) -> str:
@@ -215,7 +218,10 @@ def frontend_command(args: Sequence[object], env: Mapping[str, str] | None) -> l
     env = env or {}
     mode = env.get("CCWHEEL_ISOLATION", "off")
     script = env.get(FRONTEND_SCRIPT)
-    if mode not in ("env-dir", "fixed-env", "no-isolation") or not script:
+    # A host build's frontend.py also lists the virtualenv's include directory, whatever
+    # the isolation (see frontend.include_digest).
+    wanted = mode in ("env-dir", "fixed-env", "no-isolation") or INCLUDE_DIGEST in env
+    if not wanted or not script:
         return None
     if not is_frontend_command(args):
         return None

