@@ -466,3 +466,34 @@ def test_each_command_of_a_composed_build_gets_what_names_it(
         (["after"], env),
     ]
     assert "CCWHEEL_IDENTIFIER" not in env  # cibuildwheel's own dict is left as it was
+
+
+@pytest.mark.parametrize("platform", ["macos", "linux"])
+def test_cibuildwheel_s_run_directory_is_the_one_ccwheel_gives(
+    platform: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """cibuildwheel's `mkdtemp(prefix="cibw-run-")`, as its __main__ calls it (2.x-4.x): the
+    directory ccwheel gives for the run's platform, or cibuildwheel's own random one when
+    it gives none; any other temporary directory is cibuildwheel's own."""
+    import types
+
+    import cibuildwheel.__main__ as cibw_main
+
+    original = cibw_main.mkdtemp
+    fixed = tmp_path / "work" / "cibw-run"
+    asked: list[str] = []
+
+    def run_directory(name: str) -> Path | None:
+        asked.append(name)
+        return fixed if name == "macos" else None
+
+    options = types.SimpleNamespace(platform=platform, build_options=lambda _i: None)
+    monkeypatch.setattr(cibw_main, "compute_options", lambda *_a, **_k: options)
+    with cibw._hooks(cibw.Hooks(compose=lambda _v: None, run_directory=run_directory)):
+        cibw_main.compute_options()
+        run_dir = Path(cibw_main.mkdtemp(prefix="cibw-run-"))
+        sdist = Path(cibw_main.mkdtemp(prefix="cibw-sdist-"))
+    assert asked == [platform]
+    assert (run_dir == fixed) is (platform == "macos")
+    assert sdist.name.startswith("cibw-sdist-") and sdist.parent != fixed.parent
+    assert cibw_main.mkdtemp is original

@@ -73,7 +73,6 @@ def test_every_value_ccwheel_gives_a_default_build(project: Path) -> None:
         "CCWHEEL_ENV_DIR": "/tmp/ccwheel/build-env",
         "CCWHEEL_FRONTEND_SCRIPT": "/opt/ccwheel/frontend.py",
         "CCWHEEL_DOWNLOADS": "/tmp/ccwheel/cache/downloads",
-        "CCWHEEL_CLEAN_DOWNLOADS": "1",
         "CCWHEEL_FRONTEND": "build",
         "CCWHEEL_PACKAGE": "/project",
     }

@@ -49,32 +49,3 @@ def test_a_warm_build_downloads_no_build_requirement(
     pip_cache = cache_dir / "downloads" / "pip"
     assert pip_cache.is_dir()
     assert all(p.stat().st_mode & 0o002 for p in pip_cache.rglob("*") if not p.is_symlink())
-
-
-@pytest.mark.parametrize("other_run", [False, True], ids=["alone", "beside-another-run"])
-def test_what_another_live_run_built_from_sdists_is_left_alone(
-    other_run: bool,
-    tmp_path: Path,
-    example_project: Callable[[str], Path],
-    ccwheel_build: Build,
-) -> None:
-    """What pip and uv built from sdists goes at each build's start and end, but not while
-    another run uses the cache directory (it may be writing there): the other run is one
-    that holds its run's lock, as a live `ccwheel build` does."""
-    from ccwheel import cache
-
-    example_project("fidelity")
-    cache_dir = tmp_path / "cache"
-    cache.prepare(cache_dir)  # as the first run of a CI job makes it
-    built = [cache_dir / "downloads" / "pip" / "wheels" / "x.whl"]
-    built.append(cache_dir / "downloads" / "uv" / "sdists-v9" / "x.tar.gz")
-    for path in built:
-        path.parent.mkdir(parents=True)
-        path.write_text("being written by another run")
-    other = cache.open_run(cache_dir, "00000000-other") if other_run else None
-    try:
-        assert ccwheel_build(cache_dir, tmp_path / "o", "--only", ID) == 0
-    finally:
-        if other is not None:
-            other.close()
-    assert [p.exists() for p in built] == [other_run, other_run]

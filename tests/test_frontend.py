@@ -58,7 +58,7 @@ def test_config_settings_in_every_form(frontend: ModuleType) -> None:
 def test_uv_settings_that_change_its_build_environment_leave_uv_alone(
     frontend: ModuleType, tmp_path: Path
 ) -> None:
-    extra, rest, _, _ = frontend.uv_plan(
+    extra, rest, _ = frontend.uv_plan(
         [*UV, "-b=/c.txt", "--index-url", "/i", "--exclude-newer", "2024-01-01", "-Ca=1"], None
     )
     assert extra == ["--index-url", "/i", "--exclude-newer", "2024-01-01", "-c", "/c.txt"]
@@ -312,10 +312,31 @@ def test_the_virtualenv_s_headers_are_in_what_ccache_hashes(
     frontend.ENV.update(CCWHEEL_INCLUDE_DIGEST=str(digest), CCACHE_EXTRAFILES="/mine.txt")
     frontend.include_digest()
     assert frontend.ENV["CCACHE_EXTRAFILES"] == f"/mine.txt{os.pathsep}{digest}"
-    before = digest.read_text()
+    seen = [digest.read_text()]
+    # A header at the top, in a subdirectory (include/site/pythonX.Y/...), or behind a
+    # link to a directory: each changes the digest.
     (venv / "include" / "value.h").write_text("#define VALUE 2\n")
+    (venv / "include" / "site" / "pkg").mkdir(parents=True)
+    (venv / "include" / "site" / "pkg" / "a.h").write_text("")
+    (tmp_path / "elsewhere").mkdir()
+    (venv / "include" / "linked").symlink_to(tmp_path / "elsewhere")
     frontend.include_digest()
-    assert digest.read_text() != before and "value.h" in digest.read_text()
+    seen.append(digest.read_text())
+    (tmp_path / "elsewhere" / "b.h").write_text("")
+    frontend.include_digest()
+    seen.append(digest.read_text())
+    assert len(set(seen)) == 3, seen
+    assert "site/pkg/a.h" in seen[1] and "linked/b.h" in seen[2]
+    assert frontend.ENV["CCACHE_EXTRAFILES"] == f"/mine.txt{os.pathsep}{digest}"  # once
     frontend.ENV["CCWHEEL_INCLUDE_DIGEST"] = str(tmp_path / "missing" / "digest")
     frontend.include_digest()
     assert frontend.ENV["CCACHE_NODIRECT"] == "1"
+
+
+def test_a_host_build_s_frontend_goes_through_frontend_py_whatever_its_isolation() -> None:
+    """The include directory's digest is written there, also where the user chose how the
+    frontend isolates (off); a container build in that mode runs its command as it is."""
+    env = {"CCWHEEL_FRONTEND_SCRIPT": "/w/frontend.py", "CCWHEEL_ISOLATION": "off"}
+    assert platforms.frontend_command(PIP, env) is None
+    host_env = {**env, "CCWHEEL_INCLUDE_DIGEST": "/w/venv-include.digest"}
+    assert platforms.frontend_command(PIP, host_env) == ["python", "/w/frontend.py", *PIP]

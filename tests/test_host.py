@@ -773,6 +773,7 @@ def test_each_host_command_of_a_build_gets_what_names_it(
         # setuptools sets MSVC up itself (the newest), unless DISTUTILS_USE_SDK.
         ("setuptools.build_meta", {"VSCMD_ARG_TGT_ARCH": "x64"}, False),
         ("setuptools.build_meta", {"VSCMD_ARG_TGT_ARCH": "x64", "DISTUTILS_USE_SDK": "1"}, True),
+        ("setuptools.build_meta", {"VSCMD_ARG_TGT_ARCH": "x64", "DISTUTILS_USE_SDK": ""}, False),
         ("scikit_build_core.build", {}, False),
     ],
 )
@@ -808,5 +809,19 @@ def test_a_job_s_own_msvc_is_the_one_its_build_uses(
     assert v["PATH"] == f"{_windows_host().links};{cl_dir};/usr/bin"
     assert v["CCACHE_PATH"] == f"{cl_dir};/usr/bin"
     assert "VCToolsVersion" not in v and "INCLUDE" not in v and "VSCMD_ARG_TGT_ARCH" not in v
+    # setuptools inside another backend (a build hook) still sets MSVC up as it would.
+    assert "DISTUTILS_USE_SDK" not in v
     with pytest.raises(host.HostUnavailable, match=r"no cl\.exe"):
         host.job_msvc({**job, "PATH": "C:\\Windows"})
+
+
+def test_cibuildwheel_s_run_directory_is_in_the_work_directory_and_empty(tmp_path: Path) -> None:
+    builds = _host_builds(tmp_path)
+    first = builds.run_directory()
+    assert first == builds.host().work / "cibw-run" and first.is_dir()
+    (first / "cp312-macosx_arm64").mkdir()  # what a run that did not end left behind
+    assert builds.run_directory() == first and not any(first.iterdir())
+    builds.close()
+    assert not first.exists()
+    # Not cached (no ccache for this host): cibuildwheel's own, random one.
+    assert _host_builds(tmp_path, ccache=None).run_directory() is None

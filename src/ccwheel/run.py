@@ -197,21 +197,13 @@ class _Lifecycle:
         return cibw.Hooks(
             compose=self.compose,
             build_start=self.build_start,
-            after_build=self.after_build,
+            after_build=lambda: None if self.plain_container else container.finish_command(),
             build_end=self.build_end,
             container_start=self.container_start,
             copy_failed=self.copy_failed,
             plain=lambda: self.plain_container,
             frontend_ran=self._frontend_ran,
             run_directory=self.run_directory,
-        )
-
-    def after_build(self) -> list[str] | None:
-        """What runs in the build's container as it ends (see container.finish_command)."""
-        if self.plain_container:
-            return None
-        return container.finish_command(
-            clean=not cache.others_live(self.settings.cache_dir, self.run_name)
         )
 
     def run_directory(self, platform: str) -> Path | None:

@@ -302,10 +302,13 @@ def uses_job_msvc(environ: Mapping[str, str], view: BuildView, backend: Backend)
     ccwheel: setuptools with DISTUTILS_USE_SDK takes it as it is; without, it runs
     vcvarsall.bat of the newest Visual Studio itself (as ccwheel then does); CMake, meson
     and the others take the cl.exe the job's PATH has."""
-    names = {k.upper() for k in environ}
-    if "DISTUTILS_USE_SDK" in names or "DISTUTILS_USE_SDK" in view.env_names:
+    upper = {k.upper(): v for k, v in environ.items()}
+    # setuptools asks os.getenv: an empty value is no value. (The environment option's
+    # value is not known before the build: named there, it counts.)
+    if upper.get("DISTUTILS_USE_SDK") or "DISTUTILS_USE_SDK" in view.env_names:
         return True
-    return any(m in names for m in JOB_MSVC_MARKERS) and not backend.is_setuptools
+    # Whatever architecture it was set up for: the build takes that cl.exe without ccwheel.
+    return any(m in upper for m in JOB_MSVC_MARKERS) and not backend.is_setuptools
 
 
 def job_msvc(environ: Mapping[str, str]) -> Msvc:
@@ -315,7 +318,7 @@ def job_msvc(environ: Mapping[str, str]) -> Msvc:
     if not cl_dir:
         msg = "the job's own MSVC environment has no cl.exe on its PATH"
         raise HostUnavailable(msg)
-    return Msvc(values=(), lists=(), path=(), cl_dir=cl_dir)
+    return Msvc(values=(), lists=(), path=(), cl_dir=cl_dir, job=True)
 
 
 def _parse_set(out: str) -> dict[str, str]:
@@ -352,6 +355,9 @@ class Msvc:
     # The PATH entries it added, and the directory of MSVC's own cl.exe among them.
     path: tuple[str, ...]
     cl_dir: str
+    # The job's own, as it is (job_msvc): then setuptools is not told the environment is
+    # set up (DISTUTILS_USE_SDK) where the user did not tell it so.
+    job: bool = False
 
 
 def _entries(value: str) -> list[str]:
@@ -441,7 +447,7 @@ def plan(
         # setuptools sets up MSVC itself and runs cl.exe by its full path, past any link,
         # unless DISTUTILS_USE_SDK says the environment is set up: then it takes the first
         # cl.exe on PATH, the link.
-        if "DISTUTILS_USE_SDK" not in view.env_names:
+        if "DISTUTILS_USE_SDK" not in view.env_names and not msvc.job:
             env.append(("DISTUTILS_USE_SDK", "1"))
     env.append(("PATH", path))
     defaults: dict[str, str | bool] = {
@@ -670,9 +676,18 @@ class HostBuilds:
             return None  # these builds are not cached: nothing to keep in place
         try:
             path = self.host().work / RUN_DIRECTORY
+        except HostUnavailable:
+            return None  # said with each build
+        try:
             shutil.rmtree(path, ignore_errors=True)
             path.mkdir()
-        except (HostUnavailable, OSError):
+        except OSError as e:
+            from ccwheel.console import warn
+
+            warn(
+                f"cannot empty {path} ({e.strerror or e}): cibuildwheel's own random run "
+                f"directory instead, and compiles that include its virtualenv will miss"
+            )
             return None
         return path
 

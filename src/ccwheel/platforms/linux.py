@@ -146,16 +146,13 @@ def check_mounts(create_args: tuple[str, ...]) -> None:
                 raise ConfigError(msg)
 
 
-def finish_command(clean: bool = True) -> list[str]:
+def finish_command() -> list[str]:
     """Run as the container's root at the end of each build (setup.sh does the same at the
     start of each, for builds that failed): what pip and uv built from sdists goes (see
-    BUILT_BY_INSTALLERS), unless another run is using the cache directory (`clean`
-    False: its builds may be writing there, as trim_downloads leaves it alone too), and
-    what they wrote to the download cache with root's umask becomes the host user's to
-    remove, as ccache's own files are (CCACHE_UMASK)."""
+    BUILT_BY_INSTALLERS), and what they wrote to the download cache with root's umask
+    becomes the host user's to remove, as ccache's own files are (CCACHE_UMASK)."""
     built = " ".join(f"{DOWNLOADS}/{p}" for p in BUILT_BY_INSTALLERS)
-    remove = f"rm -rf {built}; " if clean else ""
-    return ["sh", "-c", f"{remove}chmod -R a+rwX {DOWNLOADS}/ 2>/dev/null; true"]
+    return ["sh", "-c", f"rm -rf {built}; chmod -R a+rwX {DOWNLOADS}/ 2>/dev/null; true"]
 
 
 def selinux_enforcing() -> bool:
@@ -180,7 +177,6 @@ def setup_contract(
     isolation: str = "off",
     frontend: str = "build",
     package: str = str(PROJECT),
-    clean_downloads: bool = True,
 ) -> dict[str, str]:
     """The variables setup.sh takes its paths and its build from: the in-container
     contract, in one place."""
@@ -202,9 +198,6 @@ def setup_contract(
         "CCWHEEL_ENV_DIR": str(ENV_DIR),
         FRONTEND_SCRIPT: str(FRONTEND),
         "CCWHEEL_DOWNLOADS": str(DOWNLOADS),
-        # Whether what pip and uv built from sdists may go at the build's start: not while
-        # another run uses the cache directory (its builds may be writing there).
-        "CCWHEEL_CLEAN_DOWNLOADS": "1" if clean_downloads else "0",
         "CCWHEEL_FRONTEND": frontend,
         "CCWHEEL_PACKAGE": package,
     }
@@ -223,7 +216,6 @@ def plan(
     remote_read_only: bool = False,
     explain: bool = False,
     kernel_arch: str = "",
-    clean_downloads: bool = True,
 ) -> Injection:
     """`remote` is the remote storage setting, only to decide the networking: the URL itself
     reaches the container through the engine's `--env NAME`, which copies the value from
@@ -284,7 +276,6 @@ def plan(
         isolation=mode,
         frontend=view.frontend,
         package=str(container_package_dir(view)),
-        clean_downloads=clean_downloads,
     )
     # The contract reaches each command of the build (Injection.build_env), not the
     # environment option, which cibuildwheel prints once per group of identifiers with the
@@ -350,7 +341,7 @@ class ContainerBuilds:
         self._staged: set[str] = set()
 
     def compose(self, view: BuildView, backend: Backend, run_dir: Path | None) -> Injection:
-        from ccwheel import binaries, cache
+        from ccwheel import binaries
         from ccwheel.errors import ContainerEngineMissingError
 
         # Before any container starts: cibuildwheel would only find out per build step.
@@ -372,7 +363,6 @@ class ContainerBuilds:
             remote_read_only=self.remote_read_only,
             explain=self.explain,
             kernel_arch=self._kernels[view.engine],
-            clean_downloads=not cache.others_live(self.cache_dir, self.run_name),
         )
 
     def note(self, view: BuildView, backend: Backend) -> str | None:

@@ -393,14 +393,13 @@ def uv_plan(cmd, data):
     if unknown:
         raise Unfaithful("uv option %s is not one ccwheel knows" % unknown[0])
     constraints = values(found, UV_BUILD_CONSTRAINT)
-    unset = []
-    if ENV.get("UV_BUILD_CONSTRAINT"):
-        constraints += ENV["UV_BUILD_CONSTRAINT"].split()
-        unset.append("UV_BUILD_CONSTRAINT")
+    # Stays in the environment: `uv build --no-build-isolation` takes it and leaves it
+    # unused, and the backend sees it as with plain cibuildwheel.
+    constraints += ENV.get("UV_BUILD_CONSTRAINT", "").split()
     extra, _ = options(found, UV_FINDER, UV_FINDER_FLAGS)
     extra += [a for c in constraints for a in ("-c", c)]
     _, rest = options(args, UV_BUILD_CONSTRAINT, ())
-    return extra, rest, unset, config_settings(args)
+    return extra, rest, config_settings(args)
 
 
 # Where pip and pypa/build make their isolated build environments, in their own process:
@@ -470,7 +469,7 @@ def uv_env(cmd):
     installed by uv; then `uv build` runs without isolation, its backend in it."""
     path = ENV["CCWHEEL_ENV_DIR"]
     try:
-        extra, rest, unset, settings = uv_plan(cmd, pyproject(ENV["CCWHEEL_PACKAGE"]))
+        extra, rest, settings = uv_plan(cmd, pyproject(ENV["CCWHEEL_PACKAGE"]))
     except Unfaithful as e:
         log(
             "note: %s: uv makes its own build environment for %s, at its own paths "
@@ -504,8 +503,7 @@ def uv_env(cmd):
         "build environment at %s in %.1fs: the build requirements and nothing else"
         % (path, time.monotonic() - started)
     )
-    for name in unset:
-        ENV.pop(name, None)
+    include_digest(also=[os.path.join(path, "include")])  # where the backend runs
     exec_([uv, "build", "--python=%s" % installer.python, "--no-build-isolation"] + rest)
 
 
@@ -516,40 +514,57 @@ def no_isolation(cmd):
         install_requirements(installer, ENV["CCWHEEL_PACKAGE"], config_settings(cmd))
     except Exception as e:
         warn("could not install the build requirements (%s: %s)" % (type(e).__name__, e))
+    include_digest()  # with the headers the requirements brought into this interpreter
     exec_(cmd)
 
 
-def include_digest():
+def include_digest(also=()):
     """Where the host builds' contract names a file for it (CCWHEEL_INCLUDE_DIGEST, see
     platforms/host.py): the digest of this interpreter's include directory (cibuildwheel's
-    virtualenv's, on every compile line setuptools makes) as it is now, after the
-    before-build, hashed by ccache with every compile of the build. A header that appeared
-    there since the last run, shadowing one found later on the include path, then misses
-    instead of hitting the object compiled without it. If it cannot be written, direct
-    mode (which cannot see such a header) is off for the build."""
+    virtualenv's, on every compile line setuptools makes when the backend runs there) and
+    of the directories `also` (an environment of ccwheel's own), as they are now, hashed by
+    ccache with every compile of the build. A header that appeared there since the last
+    run, shadowing one found later on the include path, then misses instead of hitting the
+    object compiled without it. If it cannot be written, direct mode (which cannot see such
+    a header) is off for the build."""
     target = ENV.get("CCWHEEL_INCLUDE_DIGEST")
     if not target:
         return
-    import hashlib
-
-    root = os.path.join(sys.prefix, "include")
+    roots = [os.path.join(sys.prefix, "include")] + list(also)
     try:
-        lines = []
-        for top, dirs, files in os.walk(root):
-            dirs.sort()
-            for name in sorted(files):
-                path = os.path.join(top, name)
-                with open(path, "rb") as f:
-                    digest = hashlib.sha256(f.read()).hexdigest()
-                lines.append("%s %s" % (digest, os.path.relpath(path, root).replace(os.sep, "/")))
         with open(target, "w") as f:
-            f.write("\n".join(lines) + "\n")
+            f.write("\n".join(line for root in roots for line in _listing(root)) + "\n")
     except OSError as e:
-        warn("could not list %s (%s) - ccache's direct mode is off for this build" % (root, e))
+        warn("could not list %s (%s) - ccache's direct mode is off for this build" % (roots, e))
         ENV["CCACHE_NODIRECT"] = "1"
         return
-    old = ENV.get("CCACHE_EXTRAFILES")
-    ENV["CCACHE_EXTRAFILES"] = old + os.pathsep + target if old else target
+    listed = ENV.get("CCACHE_EXTRAFILES", "").split(os.pathsep)
+    if target not in listed:
+        ENV["CCACHE_EXTRAFILES"] = os.pathsep.join([p for p in listed if p] + [target])
+
+
+def _listing(root):
+    """Each file under `root` (following links to directories, each directory once) with
+    its content's digest, and each link with its target, in a stable order."""
+    import hashlib
+
+    lines, seen = ["root %s" % root], set()
+    for top, dirs, files in os.walk(root, followlinks=True):
+        real = os.path.realpath(top)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs.sort()
+        for name in sorted(dirs + files):
+            path = os.path.join(top, name)
+            rel = os.path.relpath(path, root).replace(os.sep, "/")
+            if os.path.islink(path):
+                lines.append("link %s %s" % (rel, os.readlink(path)))
+            if name in files:
+                with open(path, "rb") as f:
+                    lines.append("file %s %s" % (rel, hashlib.sha256(f.read()).hexdigest()))
+    return lines
 
 
 # The user's own "no isolation" in the environment the build runs with (possibly passed in

@@ -83,14 +83,10 @@ fi
 # The download cache: what pip and uv built from sdists is not kept from one build to the
 # next (tagged linux_<arch>, any image would take it, whatever C library it needs), and
 # what an earlier build left with root's umask (one that failed before its end) becomes
-# removable by the host user again. Through the link, so never the mount unchecked. Not
-# while another run uses the cache directory (CCWHEEL_CLEAN_DOWNLOADS=0): its builds may be
-# writing there.
+# removable by the host user again. Through the link, so never the mount unchecked.
 if [ -n "${CCWHEEL_DOWNLOADS:-}" ] && [ -d "$CCWHEEL_DOWNLOADS" ]; then
-  if [ "${CCWHEEL_CLEAN_DOWNLOADS:-1}" = 1 ]; then
-    rm -rf "${CCWHEEL_DOWNLOADS:?}/pip/wheels" "${CCWHEEL_DOWNLOADS:?}"/uv/sdists-v* \
-      "${CCWHEEL_DOWNLOADS:?}"/uv/built-wheels-v*
-  fi
+  rm -rf "${CCWHEEL_DOWNLOADS:?}/pip/wheels" "${CCWHEEL_DOWNLOADS:?}"/uv/sdists-v* \
+    "${CCWHEEL_DOWNLOADS:?}"/uv/built-wheels-v*
   chmod -R a+rwX "$CCWHEEL_DOWNLOADS" 2>/dev/null
 fi
 mkdir -p "$links" || { warn "cannot create $links"; exit 0; }
