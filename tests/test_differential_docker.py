@@ -172,7 +172,15 @@ def _plain_cibuildwheel(out: Path) -> None:
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
 
-def _cell(
+# The cells .ci/run runs are `long` (the newest cibuildwheel only); the rest are
+# `differential` (`nox -s differential`).
+_MARKS = {cell: pytest.mark.long if cell in CELLS_CI else pytest.mark.differential for cell in ALL}
+
+
+@pytest.mark.parametrize(
+    ("frontend", "setting"), [pytest.param(*cell, marks=_MARKS[cell]) for cell in ALL]
+)
+def test_the_backend_sees_what_it_sees_with_plain_cibuildwheel(
     frontend: str,
     setting: str,
     tmp_path: Path,
@@ -196,29 +204,3 @@ def _cell(
             assert f"{PINNED}/" in seen and f"{PINNED}-" not in seen, (tag, seen)
         differences = _differences(_normalised(plain[tag]), _normalised(ours[tag]))
         assert not differences, json.dumps([tag, differences], indent=1)
-
-
-@pytest.mark.long
-@pytest.mark.parametrize(("frontend", "setting"), CELLS_CI)
-def test_the_backend_sees_what_it_sees_with_plain_cibuildwheel(
-    frontend: str,
-    setting: str,
-    tmp_path: Path,
-    example_project: Callable[[str], Path],
-    monkeypatch: pytest.MonkeyPatch,
-    ccwheel_build: Build,
-) -> None:
-    _cell(frontend, setting, tmp_path, example_project, monkeypatch, ccwheel_build)
-
-
-@pytest.mark.differential
-@pytest.mark.parametrize(("frontend", "setting"), [c for c in ALL if c not in CELLS_CI])
-def test_every_other_cell_too(
-    frontend: str,
-    setting: str,
-    tmp_path: Path,
-    example_project: Callable[[str], Path],
-    monkeypatch: pytest.MonkeyPatch,
-    ccwheel_build: Build,
-) -> None:
-    _cell(frontend, setting, tmp_path, example_project, monkeypatch, ccwheel_build)

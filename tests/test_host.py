@@ -67,7 +67,9 @@ def _resolve(
     return cibw.resolved(project, identifier, env, compose, platform=platform)
 
 
-def _windows_composer(tmp_path: Path, backend: platforms.Backend | None = None) -> Any:
+def _windows_composer(
+    tmp_path: Path, backend: platforms.Backend | None = None, msvc: host.Msvc | None = None
+) -> Any:
     def compose(view: platforms.BuildView) -> platforms.Injection:
         return host.plan(
             view,
@@ -77,7 +79,7 @@ def _windows_composer(tmp_path: Path, backend: platforms.Backend | None = None) 
             max_size="2G",
             stable_build_env="auto",
             backend=backend,
-            msvc=_msvc(tmp_path),
+            msvc=msvc or _msvc(tmp_path),
         )
 
     return compose
@@ -794,17 +796,7 @@ def test_a_job_s_own_msvc_is_the_one_its_build_uses(
     if not used:
         return
 
-    def compose(view: platforms.BuildView) -> platforms.Injection:
-        return host.plan(
-            view,
-            host=_windows_host(),
-            cache_dir=Path("C:/cache"),
-            run_dir=Path("C:/cache/.ccwheel/runs/r"),
-            max_size="2G",
-            stable_build_env="auto",
-            msvc=host.job_msvc(environ),
-        )
-
+    compose = _windows_composer(tmp_path, msvc=host.job_msvc(environ))
     v = _resolve(project, WIN, "windows", {}, compose).values
     assert v["PATH"] == f"{_windows_host().links};{cl_dir};/usr/bin"
     assert v["CCACHE_PATH"] == f"{cl_dir};/usr/bin"
