@@ -180,7 +180,11 @@ FRONTENDS = {
 
 
 def _probe(
-    tmp_path: Path, cmd: list[str], env_dir: Path | None, python: str | None = None
+    tmp_path: Path,
+    cmd: list[str],
+    env_dir: Path | None,
+    python: str | None = None,
+    isolation: str = "fixed-env",
 ) -> dict[str, object]:
     """`cmd` run in the probe project as plain cibuildwheel runs it (env_dir None) or
     through frontend.py with its environment pinned at env_dir: what the backend saw, its
@@ -204,7 +208,7 @@ def _probe(
     run = cmd
     if env_dir is not None:
         env.update(
-            CCWHEEL_ISOLATION="fixed-env",
+            CCWHEEL_ISOLATION=isolation,
             CCWHEEL_ENV_DIR=str(env_dir),
             CCWHEEL_PACKAGE=str(project),
         )
@@ -265,6 +269,27 @@ def test_the_frontend_isolates_itself_at_the_pinned_path_as_without_ccwheel(
         seen.pop("stderr")
     assert ours == plain
     assert "ccwheel" not in str(again["stderr"])  # nothing to say when all went well
+
+
+def test_an_image_s_pypa_build_without_env_dir_is_pinned_not_upgraded(
+    tmp_path: Path, older_frontends: str
+) -> None:
+    """env-dir mode (Python >= 3.10) with a pypa/build older than 1.6: the image's own
+    build, its environment pinned, as in fixed-env; no other release installed."""
+    import subprocess
+
+    env_dir = tmp_path / "work" / "build-env"
+    plain = _probe(tmp_path, FRONTENDS["build"], None, older_frontends)
+    cmd = [*FRONTENDS["build"], f"--env-dir={env_dir}"]
+    ours = _probe(tmp_path, cmd, env_dir, older_frontends, isolation="env-dir")
+    assert ours.pop("env") == [str(env_dir)] and plain.pop("env") != [str(env_dir)]
+    assert {k: v for k, v in ours.items() if k != "stderr"} == {
+        k: v for k, v in plain.items() if k != "stderr"
+    }
+    version = subprocess.run(
+        [older_frontends, "-m", "build", "--version"], capture_output=True, text=True
+    ).stdout
+    assert version.startswith("build 1.0.3"), version
 
 
 def test_a_pinned_directory_that_cannot_be_made_leaves_the_frontend_its_own(

@@ -10,8 +10,8 @@ the build requirements. It runs in the build container under the build's own Pyt
 
 What it does, by CCWHEEL_ISOLATION (the contracts are declared in platforms/linux.py and
 platforms/host.py):
-- env-dir: pypa/build isolates in CCWHEEL_ENV_DIR itself (--env-dir, build >= 1.6, which
-  is upgraded here when the image's is older).
+- env-dir: pypa/build isolates in CCWHEEL_ENV_DIR itself (--env-dir, build >= 1.6); an
+  older one as in fixed-env.
 - fixed-env, pip and pypa/build (also with uv as its installer): the frontend's own
   command runs in this process, unchanged, with only the directory of its build
   environment pinned to CCWHEEL_ENV_DIR (see pinned()): its isolation is its own.
@@ -358,19 +358,12 @@ def exec_(cmd):
 
 
 def env_dir(cmd):
-    """pypa/build isolates at the fixed path itself; an image's older build is upgraded
-    (from the user's index or wheelhouse, as every build requirement)."""
-    if not has_env_dir():
-        subprocess.call(
-            [sys.executable, "-m", "pip", "install", "-q", "build>=1.6"], stdout=sys.stderr
-        )
-    if not has_env_dir():
-        warn(
-            "this image's pypa/build has no --env-dir and could not be upgraded - building "
-            "with its own isolation (compiles that include its environment will miss)"
-        )
-        cmd = [a for a in cmd if not a.startswith("--env-dir")]
-    exec_(cmd)
+    """pypa/build isolates at the fixed path itself where it can (--env-dir, build >= 1.6);
+    an image's older one runs as it is, its environment pinned as in fixed-env (not
+    upgraded: the build is the image's, as with plain cibuildwheel)."""
+    if has_env_dir():
+        exec_(cmd)
+    return pinned([a for a in cmd if not a.startswith("--env-dir")], "build")
 
 
 def uv_plan(cmd, data):
@@ -588,8 +581,8 @@ def main():
         log("note: %s is set: the frontend isolates as you chose" % own)
         exec_(cmd)
     if mode == "env-dir":
-        env_dir(cmd)
-    elif mode == "fixed-env" and kind == "uv":
+        return env_dir(cmd)
+    if mode == "fixed-env" and kind == "uv":
         uv_env(cmd)
     elif mode == "fixed-env":
         return pinned(cmd, kind)
