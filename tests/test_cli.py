@@ -295,8 +295,15 @@ def test_the_report_says_which_ccache_ran() -> None:
     )
     assert (
         report.describe_ccache({**image, "emulated": "yes", "unrouted": "/opt/cc,/opt/c++"})
-        == "the image's ccache 4.9 (s390x, emulated); not routed (named by full path): "
-        "/opt/cc, /opt/c++"
+        == "the image's ccache 4.9 (s390x, emulated); not routed: /opt/cc (named by full path), "
+        "/opt/c++ (named by full path)"
+    )
+    # A host build's other reasons, each said as it is (C:\ has a colon too).
+    host = {"origin": "ccwheel", "version": "4.14.2", "arch": "arm64", "emulated": "no"}
+    host["unrouted"] = r"gcc-13:not-found,CC:by-a-command,C:\tools\cl.exe"
+    assert report.describe_ccache(host) == (
+        "ccwheel's ccache 4.14.2 (arm64, native); not routed: gcc-13 (found on no PATH), "
+        r"CC (set by a command), C:\tools\cl.exe (named by full path)"
     )
 
 

@@ -193,10 +193,32 @@ def describe_ccache(info: dict[str, str]) -> str:
         details.append(f"container {container}")
     if details:
         text += f" ({'; '.join(details)})"
-    unrouted = [c for c in info.get("unrouted", "").split(",") if c]
+    unrouted = not_routed(info)
     if unrouted:
-        text += f"; not routed (named by full path): {', '.join(unrouted)}"
+        text += f"; {unrouted}"
     return text
+
+
+def not_routed(info: dict[str, str]) -> str | None:
+    """The compilers of the user's that a build's info file lists as not routed, each with
+    why: "not routed: ...", or None."""
+    unrouted = [c for c in info.get("unrouted", "").split(",") if c]
+    if not unrouted:
+        return None
+    return f"not routed: {', '.join(unrouted_reason(c) for c in unrouted)}"
+
+
+# Why a compiler of the user's is not routed, by the suffix the host side gives an entry of
+# the info file's `unrouted` list (platforms/host.py); an entry without one is a compiler
+# named by full path (both sides).
+UNROUTED_REASONS = {"not-found": "found on no PATH", "by-a-command": "set by a command"}
+
+
+def unrouted_reason(entry: str) -> str:
+    name, sep, why = entry.rpartition(":")
+    if sep and why in UNROUTED_REASONS:
+        return f"{name} ({UNROUTED_REASONS[why]})"
+    return f"{entry} (named by full path)"
 
 
 # What to change, for ccache's reasons that a build's own settings cause (MSVC's above all).

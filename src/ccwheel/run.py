@@ -386,8 +386,7 @@ def _collect(life: _Lifecycle, run: cache.Run | None, code: int) -> report.Repor
                 finished=identifier in life.builds.seconds,
                 warning=warning,
                 cached=cached,
-                past_ccache=life.notes.get(identifier)
-                or (f"not routed: {info['unrouted']}" if info.get("unrouted") else None),
+                past_ccache=life.notes.get(identifier) or report.not_routed(info),
                 frontend_ran=identifier in life.frontend_ran,
                 ccache=info,
                 note=note_,
