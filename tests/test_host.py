@@ -18,7 +18,7 @@ from typing import Any, Sequence
 import pytest
 from conftest import end_build
 
-from ccwheel import cache, cibw, config, platforms, run
+from ccwheel import cache, cibw, config, platforms, report, run
 from ccwheel.cli import main
 from ccwheel.errors import ConfigError, HitRateTooLowError
 from ccwheel.platforms import host
@@ -817,3 +817,13 @@ def test_cibuildwheel_s_run_directory_is_in_the_work_directory_and_empty(tmp_pat
     assert not first.exists()
     # Not cached (no ccache for this host): cibuildwheel's own, random one.
     assert _host_builds(tmp_path, ccache=None).run_directory() is None
+
+
+def test_a_compiler_of_the_user_s_that_is_not_routed_is_said_with_why() -> None:
+    assert host.unrouted_names(["gcc-13", "cc"], ["cc"], windows=False) == ["gcc-13:not-found"]
+    # Windows: the copy named cl.exe routes cl and cl.exe; nothing else is routed.
+    names = ["cl.exe", "CL", "clang-cl"]
+    assert host.unrouted_names(names, ["cl"], windows=True) == ["clang-cl:only-cl"]
+    assert report.describe_ccache({"unrouted": "clang-cl:only-cl"}).endswith(
+        "not routed: clang-cl (ccwheel routes cl.exe only, on Windows)"
+    )

@@ -211,7 +211,11 @@ def not_routed(info: dict[str, str]) -> str | None:
 # Why a compiler of the user's is not routed, by the suffix the host side gives an entry of
 # the info file's `unrouted` list (platforms/host.py); an entry without one is a compiler
 # named by full path (both sides).
-UNROUTED_REASONS = {"not-found": "found on no PATH", "by-a-command": "set by a command"}
+UNROUTED_REASONS = {
+    "not-found": "found on no PATH",
+    "by-a-command": "set by a command",
+    "only-cl": "ccwheel routes cl.exe only, on Windows",
+}
 
 
 def unrouted_reason(entry: str) -> str:

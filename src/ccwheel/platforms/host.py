@@ -221,6 +221,16 @@ def route(
     return routed
 
 
+def unrouted_names(names: Iterable[str], routed: Collection[str], *, windows: bool) -> list[str]:
+    """The user's compilers (bare names) that were not routed, each with why, as the info
+    file lists them (report.UNROUTED_REASONS). On Windows only cl.exe is (a copy of ccache
+    under that name); elsewhere a name found on neither PATH is said, not linked blindly
+    (a link would turn the build's "not found" into ccache's error)."""
+    if windows:
+        return [f"{n}:only-cl" for n in names if n.lower() not in ("cl", "cl.exe")]
+    return [f"{n}:not-found" for n in names if n not in routed]
+
+
 def user_compilers(environment: Mapping[str, str]) -> tuple[list[str], list[str]]:
     """(names to route, compilers named by full path, which cannot be routed) from the
     user's CC and CXX."""
@@ -630,9 +640,7 @@ class HostBuilds:
         if not self._routed:
             msg = f"no compiler ({', '.join(host.compilers)}) found on PATH to route"
             raise HostUnavailable(msg)
-        # Named, and found on neither PATH: said, not linked blindly (a link would turn
-        # the build's "not found" into ccache's error).
-        unrouted += [f"{n}:not-found" for n in names if n not in self._routed]
+        unrouted += unrouted_names(names, self._routed, windows=self.windows)
         injection = plan(
             view,
             host=host,
