@@ -323,8 +323,7 @@ def uses_job_msvc(environ: Mapping[str, str], view: BuildView, backend: Backend)
 
 def job_msvc(environ: Mapping[str, str]) -> Msvc:
     """The job's own MSVC, as it is: nothing set, the first cl.exe on its PATH routed."""
-    path = _entries({k.upper(): v for k, v in environ.items()}.get("PATH", ""))
-    cl_dir = next((d for d in path if Path(d, "cl.exe").is_file()), "")
+    cl_dir = _first_cl_dir(environ)
     if not cl_dir:
         msg = "the job's own MSVC environment has no cl.exe on its PATH"
         raise HostUnavailable(msg)
@@ -374,6 +373,13 @@ def _entries(value: str) -> list[str]:
     return [p for p in value.split(";") if p]
 
 
+def _first_cl_dir(environ: Mapping[str, str]) -> str:
+    """The directory of the first cl.exe on an environment's PATH (any case of its name),
+    or ""."""
+    path = _entries({k.upper(): v for k, v in environ.items()}.get("PATH", ""))
+    return next((d for d in path if Path(d, "cl.exe").is_file()), "")
+
+
 def msvc_setup(before: Mapping[str, str], after: Mapping[str, str]) -> Msvc:
     """What vcvarsall.bat changed, from the environment before and after it."""
     old = {k.upper(): v for k, v in before.items()}
@@ -393,8 +399,7 @@ def msvc_setup(before: Mapping[str, str], after: Mapping[str, str]) -> Msvc:
         else:
             values.append((key, value))
     # The first cl.exe on its PATH, new or not (a job that set MSVC up already has it).
-    full_path = _entries({k.upper(): v for k, v in after.items()}.get("PATH", ""))
-    cl_dir = next((d for d in full_path if Path(d, "cl.exe").is_file()), "")
+    cl_dir = _first_cl_dir(after)
     if not cl_dir:
         msg = "Visual Studio's environment has no cl.exe on its PATH"
         raise HostUnavailable(msg)

@@ -347,7 +347,10 @@ def has_env_dir():
     return "--env-dir" in out
 
 
-def exec_(cmd):
+def exec_(cmd, also=()):
+    """The frontend's command in place of this process; the include digest (host builds)
+    taken first, as everything the build installs before its backend is in place."""
+    include_digest(also)
     sys.stdout.flush()
     sys.stderr.flush()
     if os.name == "nt":
@@ -446,6 +449,7 @@ def pinned(cmd, kind):
     pin_mkdtemp(ENV_PREFIX[kind], ENV["CCWHEEL_ENV_DIR"], nested=kind == "pip")
 
     def run():
+        include_digest()
         sys.argv = [cmd[0]] + cmd[3:]
         if not getattr(sys.flags, "safe_path", False):
             # As `python -m` has it (under -P / PYTHONSAFEPATH it adds nothing, and
@@ -496,8 +500,10 @@ def uv_env(cmd):
         "build environment at %s in %.1fs: the build requirements and nothing else"
         % (path, time.monotonic() - started)
     )
-    include_digest(also=[os.path.join(path, "include")])  # where the backend runs
-    exec_([uv, "build", "--python=%s" % installer.python, "--no-build-isolation"] + rest)
+    exec_(
+        [uv, "build", "--python=%s" % installer.python, "--no-build-isolation"] + rest,
+        also=[os.path.join(path, "include")],  # where the backend runs
+    )
 
 
 def no_isolation(cmd):
@@ -507,8 +513,7 @@ def no_isolation(cmd):
         install_requirements(installer, ENV["CCWHEEL_PACKAGE"], config_settings(cmd))
     except Exception as e:
         warn("could not install the build requirements (%s: %s)" % (type(e).__name__, e))
-    include_digest()  # with the headers the requirements brought into this interpreter
-    exec_(cmd)
+    exec_(cmd)  # its digest with the headers the requirements brought into this interpreter
 
 
 def include_digest(also=()):
@@ -527,7 +532,7 @@ def include_digest(also=()):
     try:
         with open(target, "w") as f:
             f.write("\n".join(line for root in roots for line in _listing(root)) + "\n")
-    except OSError as e:
+    except Exception as e:  # the cache must never be why a build fails (also in the net)
         warn("could not list %s (%s) - ccache's direct mode is off for this build" % (roots, e))
         ENV["CCACHE_NODIRECT"] = "1"
         return
@@ -570,7 +575,6 @@ def main():
     (outside the safety net: a failure of the frontend's is the build's, as without
     ccwheel)."""
     cmd = sys.argv[1:]
-    include_digest()
     kind = kind_of(cmd)
     UV[0] = cmd[0] if kind == "uv" else (shutil.which("uv") or "uv")
     mode = ENV.get("CCWHEEL_ISOLATION", "off")
