@@ -137,7 +137,7 @@ def _normalised(record: dict[str, object]) -> dict[str, object]:
         if not k.startswith(OURS) and k not in {"HOSTNAME", "_"}
     }
     environ["PATH"] = os.pathsep.join(
-        p for p in environ.get("PATH", "").split(os.pathsep) if not p.startswith("/tmp/ccwheel/")
+        p for p in environ.get("PATH", "").split(os.pathsep) if p != str(linux.LINKS)
     )
     return {**seen, "environ": environ}
 
