@@ -400,3 +400,25 @@ def test_the_download_cache_is_kept_under_its_share_whole_caches_first(tmp_path:
     for cap in ("1G", "0"):
         assert cache.trim_downloads(tmp_path, cap) is None
         assert (downloads / "uv" / "x" / "blob").exists()
+
+
+def test_a_run_s_downloads_join_the_shared_cache_first_come_and_never_mixed(
+    tmp_path: Path,
+) -> None:
+    """At a run's end, what its pip and uv added moves to the shared download cache; a
+    bucket another run published first stays as that run left it (two runs' halves of one
+    uv bucket would not be a bucket uv wrote), and what was built from sdists never moves."""
+    kept_apart = ("pip/wheels", "uv/sdists-v*")
+    runs = tmp_path / ".ccwheel" / "runs"
+    for run in ("a", "b"):
+        for part in ("uv/wheels-v5", "uv/sdists-v9", "pip/wheels", "pip/http-v2"):
+            (runs / run / "downloads" / part).mkdir(parents=True)
+            (runs / run / "downloads" / part / run).write_text(run)
+    (runs / "a" / "downloads" / "uv" / ".tmpXYZ").mkdir()
+    (runs / "b" / "downloads" / "uv" / "CACHEDIR.TAG").write_text("tag")
+    for run in ("a", "b"):
+        cache.publish_downloads(tmp_path, runs / run / "downloads", kept_apart)
+        assert not (runs / run / "downloads").exists()
+    shared = tmp_path / "downloads"
+    found = sorted(str(p.relative_to(shared)) for p in shared.rglob("*") if p.is_file())
+    assert found == ["pip/http-v2/a", "uv/wheels-v5/a"]

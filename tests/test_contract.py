@@ -73,14 +73,18 @@ def test_every_value_ccwheel_gives_a_default_build(project: Path) -> None:
         "CCWHEEL_ENV_DIR": "/tmp/ccwheel/build-env",
         "CCWHEEL_FRONTEND_SCRIPT": "/opt/ccwheel/frontend.py",
         "CCWHEEL_DOWNLOADS": "/tmp/ccwheel/cache/downloads",
+        "CCWHEEL_RUN_DOWNLOADS": "/tmp/ccwheel/cache/.ccwheel/runs/RUN/downloads",
+        "CCWHEEL_DOWNLOAD_CACHES": "pip uv",
+        "CCWHEEL_BUILT_BY_INSTALLERS": "pip/wheels uv/sdists-v* uv/built-wheels-v*",
         "CCWHEEL_FRONTEND": "build",
         "CCWHEEL_PACKAGE": "/project",
     }
     assert values["PATH"] == "/tmp/ccwheel/bin:/usr/bin"
     assert "CPPFLAGS" not in values
-    # pip's and uv's caches live beside ccache's data, through the same link.
-    assert values["PIP_CACHE_DIR"] == "/tmp/ccwheel/cache/downloads/pip"
-    assert values["UV_CACHE_DIR"] == "/tmp/ccwheel/cache/downloads/uv"
+    # pip's and uv's cache roots are the run's own, through the same link (setup.sh links
+    # the shared cache's entries into them).
+    assert values["PIP_CACHE_DIR"] == "/tmp/ccwheel/cache/.ccwheel/runs/RUN/downloads/pip"
+    assert values["UV_CACHE_DIR"] == "/tmp/ccwheel/cache/.ccwheel/runs/RUN/downloads/uv"
     assert values["UV_LINK_MODE"] == "copy"
 
 

@@ -72,7 +72,7 @@ def box(tmp_path: Path) -> Callable[..., Box]:
     project.mkdir()
     (project / "setup.py").write_text("")
 
-    def make(*, visible: bool = True, name: str = "box", **environ: str) -> Box:
+    def make(*, visible: bool = True, name: str = "box", run: str = RUN, **environ: str) -> Box:
         root = tmp_path / name
         cwd = Path.cwd()
         os.chdir(project)
@@ -84,7 +84,7 @@ def box(tmp_path: Path) -> Callable[..., Box]:
                 lambda view: container.plan(
                     view,
                     host_cache_dir=Path("/host/cache"),
-                    run_name=RUN,
+                    run_name=run,
                     max_size="1G",
                     selinux_relabel=False,
                     stable_build_env="auto",
@@ -105,7 +105,7 @@ def box(tmp_path: Path) -> Callable[..., Box]:
         binaries.stage(binary, platform.machine(), root / "tools")
         (root / "mount").mkdir(parents=True)
         if visible:  # the host made the run's directory before the container started
-            (root / "mount" / ".ccwheel" / "runs" / RUN).mkdir(parents=True)
+            (root / "mount" / ".ccwheel" / "runs" / run).mkdir(parents=True)
         return Box(root, env)
 
     return make
@@ -360,3 +360,53 @@ def test_an_image_ccache_older_than_4_12_comes_after_ccwheel_s(
     assert info["origin"] == origin
     assert (info["version"] == version) is (origin == "image")
     assert ("predates 4.12" in done.stderr) is (version == "4.11.3" and origin == "image")
+
+
+def _files(*dirs: Path) -> set[str]:
+    return {str(p) for d in dirs for p in d.rglob("*") if p.is_file()}
+
+
+def test_a_run_never_removes_what_another_live_run_has_in_its_download_cache(
+    box: Callable[..., Box],
+) -> None:
+    """Two runs share one cache directory. What run A's pip and uv built from sdists (never
+    shared: tagged linux_<arch>, any image would take it) outlives run B's builds, each of
+    which starts with setup.sh and ends with the finishing command; what A downloaded is
+    shared with later runs once A ends, and what A built is not."""
+    a = box(name="a")
+    b = box(name="b", run="20261129T000000.000000000-2-bcdef0")
+    shutil.rmtree(b.root / "mount")
+    (b.root / "mount").symlink_to(a.root / "mount")
+    (a.root / "mount" / ".ccwheel" / "runs" / "20261129T000000.000000000-2-bcdef0").mkdir()
+    assert a.setup().returncode == 0
+    pip, uv = Path(a.env["PIP_CACHE_DIR"]), Path(a.env["UV_CACHE_DIR"])
+    downloaded = [pip / "http-v2" / "a" / "blob", uv / "wheels-v5" / "pypi" / "x.http"]
+    built = [pip / "wheels" / "ab" / "x-1-py3-none-linux_x86_64.whl", uv / "sdists-v9" / "y.whl"]
+    for f in downloaded + built:
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text("a")
+    for _ in range(2):  # two builds of run B, each with something built from an sdist
+        assert b.setup().returncode == 0
+        own_built = Path(b.env["PIP_CACHE_DIR"]) / "wheels" / "b.whl"
+        own_built.parent.mkdir(parents=True, exist_ok=True)
+        own_built.write_text("b")
+        finish = [b.map(arg) for arg in container.finish_command(b.env["CCWHEEL_RUN"])]
+        subprocess.run(finish, env=b.env, check=True)
+        assert not own_built.exists()
+    assert all(f.read_text() == "a" for f in downloaded + built)
+    # Run A ends: what it downloaded moves to the shared cache, the rest of its own goes.
+    mount = a.root / "mount"
+    own = mount / ".ccwheel" / "runs" / RUN / container.RUN_DOWNLOADS
+    cache.publish_downloads(mount, own, container.BUILT_BY_INSTALLERS)
+    assert not own.exists()
+    shared = mount / "downloads"
+    assert _files(shared) == {
+        str(shared / "pip" / "http-v2" / "a" / "blob"),
+        str(shared / "uv" / "wheels-v5" / "pypi" / "x.http"),
+    }
+    # Run B's next build finds it there, and not what A built.
+    assert b.setup().returncode == 0
+    b_pip, b_uv = Path(b.env["PIP_CACHE_DIR"]), Path(b.env["UV_CACHE_DIR"])
+    assert (b_pip / "http-v2" / "a" / "blob").read_text() == "a"
+    assert (b_uv / "wheels-v5" / "pypi" / "x.http").read_text() == "a"
+    assert not (b_pip / "wheels").exists() and not list(b_uv.glob("sdists-v*"))

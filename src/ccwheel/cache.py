@@ -3,7 +3,9 @@
 Layout (mounted at /ccache in every build container):
     CACHEDIR.TAG            marks it as a cache (backup tools skip it; `cache clean` checks it)
     data/                   ccache's own directory (CCACHE_DIR)
-    .ccwheel/runs/RUN/      one run: its lock, and per build its stats log, status and info
+    downloads/pip, uv       pip's and uv's caches, shared by every run (trim_downloads)
+    .ccwheel/runs/RUN/      one run: its lock, and per build its stats log, status and info;
+                            downloads/ the cache roots of its pip and uv (publish_downloads)
     .ccwheel/warm/ID        this build identifier has filled this cache before; holds the
                             seconds its cold build took (what a warm build saved is against it)
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import errno
+import fnmatch
 import os
 import secrets
 import shutil
@@ -432,6 +435,27 @@ def _walk(path: Path) -> tuple[int, int, float]:
                     size += st.st_size
                     files += 1
     return size, files, newest
+
+
+def publish_downloads(cache_dir: Path, own: Path, kept_apart: tuple[str, ...]) -> None:
+    """At a run's end: what the run's pip and uv added to their cache roots `own` (real
+    directories; setup.sh linked what the shared cache had) moves to the shared cache under
+    `cache_dir`/downloads, but not what matches a `kept_apart` glob ("uv/sdists-v*"), nor
+    what another run moved there first (a rename is refused onto a directory that has
+    something in it, so the two never mix). The rest of `own`, this run's alone, goes."""
+    shared = cache_dir / "downloads"
+    with contextlib.suppress(OSError):
+        for tool in own.iterdir():
+            for entry in tool.iterdir():
+                name = f"{tool.name}/{entry.name}"
+                if entry.name.startswith(".") or entry.is_symlink() or not entry.is_dir():
+                    continue
+                if any(fnmatch.fnmatchcase(name, pattern) for pattern in kept_apart):
+                    continue
+                with contextlib.suppress(OSError):
+                    (shared / tool.name).mkdir(parents=True, exist_ok=True)
+                    entry.rename(shared / name)
+    shutil.rmtree(own, ignore_errors=True)
 
 
 def trim_downloads(cache_dir: Path, max_size: str) -> str | None:

@@ -197,7 +197,9 @@ class _Lifecycle:
         return cibw.Hooks(
             compose=self.compose,
             build_start=self.build_start,
-            after_build=lambda: None if self.plain_container else container.finish_command(),
+            after_build=lambda: (
+                None if self.plain_container else container.finish_command(self.run_name)
+            ),
             build_end=self.build_end,
             container_start=self.container_start,
             copy_failed=self.copy_failed,
@@ -612,6 +614,9 @@ def _finish(life: _Lifecycle, code: int, interrupted: bool) -> int:
             cache.trim(settings.cache_dir, settings.max_size)
         except cache.CacheUnusable as e:
             warn(str(e))
+    if run is not None:
+        own = run.dir / container.RUN_DOWNLOADS
+        cache.publish_downloads(settings.cache_dir, own, container.BUILT_BY_INSTALLERS)
     # Not while another run's builds may be using the downloads (a uv cache that vanishes
     # under a build can fail it): the last run to end trims them.
     if used and not cache.others_live(settings.cache_dir, life.run_name):

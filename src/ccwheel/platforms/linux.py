@@ -70,10 +70,14 @@ CCACHE_DIR = CACHE / "data"
 # pip's and uv's caches, beside ccache's data: a warm build installs its build requirements
 # without downloading them again (both check every file against its hash themselves).
 DOWNLOADS = CACHE / "downloads"
-DOWNLOAD_CACHES = (("PIP_CACHE_DIR", DOWNLOADS / "pip"), ("UV_CACHE_DIR", DOWNLOADS / "uv"))
+DOWNLOAD_CACHES = (("PIP_CACHE_DIR", "pip"), ("UV_CACHE_DIR", "uv"))
 # What pip and uv built from sdists, kept under those: tagged linux_<arch>, which every
 # image of an architecture accepts whatever C library it was built against, so it is never
-# kept from one build to the next (only what an index served is).
+# kept from one build to the next, nor shared with another run (only what an index served
+# is). So each run's pip and uv get a cache root of the run's own, in which setup.sh links
+# every shared entry but these; at the run's end the host moves what the run added to the
+# shared cache (cache.publish_downloads), and the run's own goes. No run ever removes a
+# file another run may be using.
 BUILT_BY_INSTALLERS = ("pip/wheels", "uv/sdists-v*", "uv/built-wheels-v*")
 # Where SELinux says whether it is enforcing (then the mount needs :z to be readable).
 SELINUX_ENFORCE = Path("/sys/fs/selinux/enforce")
@@ -146,13 +150,15 @@ def check_mounts(create_args: tuple[str, ...]) -> None:
                 raise ConfigError(msg)
 
 
-def finish_command() -> list[str]:
+def finish_command(run_name: str) -> list[str]:
     """Run as the container's root at the end of each build (setup.sh does the same at the
-    start of each, for builds that failed): what pip and uv built from sdists goes (see
-    BUILT_BY_INSTALLERS), and what they wrote to the download cache with root's umask
-    becomes the host user's to remove, as ccache's own files are (CCACHE_UMASK)."""
-    built = " ".join(f"{DOWNLOADS}/{p}" for p in BUILT_BY_INSTALLERS)
-    return ["sh", "-c", f"rm -rf {built}; chmod -R a+rwX {DOWNLOADS}/ 2>/dev/null; true"]
+    start of each, for builds that failed): what this run's pip and uv built from sdists
+    goes (see BUILT_BY_INSTALLERS), and what they wrote with root's umask becomes the host
+    user's to move and remove, as ccache's own files are (CCACHE_UMASK)."""
+    own = run_dir(run_name) / RUN_DOWNLOADS
+    built = " ".join(f"{own}/{p}" for p in BUILT_BY_INSTALLERS)
+    chmod = f"chmod -R a+rwX {own}/ {DOWNLOADS}/ 2>/dev/null"
+    return ["sh", "-c", f"rm -rf {built}; {chmod}; true"]
 
 
 def selinux_enforcing() -> bool:
@@ -166,6 +172,10 @@ def selinux_enforcing() -> bool:
 def run_dir(run_name: str) -> PurePosixPath:
     """A run's directory as the container sees it, through the cache link."""
     return CACHE / ".ccwheel" / "runs" / run_name
+
+
+# Under a run's directory: the cache roots its pip and uv use (see BUILT_BY_INSTALLERS).
+RUN_DOWNLOADS = "downloads"
 
 
 def setup_contract(
@@ -198,6 +208,9 @@ def setup_contract(
         "CCWHEEL_ENV_DIR": str(ENV_DIR),
         FRONTEND_SCRIPT: str(FRONTEND),
         "CCWHEEL_DOWNLOADS": str(DOWNLOADS),
+        "CCWHEEL_RUN_DOWNLOADS": str(run_dir(run_name) / RUN_DOWNLOADS),
+        "CCWHEEL_DOWNLOAD_CACHES": " ".join(name for _, name in DOWNLOAD_CACHES),
+        "CCWHEEL_BUILT_BY_INSTALLERS": " ".join(BUILT_BY_INSTALLERS),
         "CCWHEEL_FRONTEND": frontend,
         "CCWHEEL_PACKAGE": package,
     }
@@ -254,10 +267,10 @@ def plan(
         ):
             # A server on the host's loopback is only reachable with the host's network.
             create_args.append("--network=host")
-    for name, path in DOWNLOAD_CACHES:
+    for name, tool in DOWNLOAD_CACHES:
         # Theirs wins, and so does their PIP_NO_CACHE_DIR/UV_NO_CACHE (no cache at all).
         if name not in view.env_names:
-            env.append((name, _quote(str(path))))
+            env.append((name, _quote(str(runs / RUN_DOWNLOADS / tool))))
     if "UV_LINK_MODE" not in view.env_names:
         # uv's cache is on the mount, its environments are not: it would try hard links
         # and warn on every install before copying anyway.

@@ -14,7 +14,7 @@ umask 000
 # missing (a composition gone wrong), nothing is touched at all.
 value=""
 for var in CCWHEEL_WORK CCWHEEL_TOOLS CCWHEEL_MOUNT CCWHEEL_CACHE_LINK CCWHEEL_RUN \
-  CCWHEEL_RUN_DIR CCWHEEL_IDENTIFIER; do
+  CCWHEEL_RUN_DIR CCWHEEL_RUN_DOWNLOADS CCWHEEL_IDENTIFIER; do
   eval "value=\${$var:-}"
   case "$value" in
     "" | / | *"/../"* | *"/..") echo "ccwheel: warning: ccwheel setup: $var is not set - building without the cache" >&2; exit 0 ;;
@@ -80,14 +80,38 @@ else
   echo "ccwheel: warning: $why; using the remote storage only" >&2
   cache_mode=remote-only
 fi
-# The download cache: what pip and uv built from sdists is not kept from one build to the
-# next (tagged linux_<arch>, any image would take it, whatever C library it needs), and
-# what an earlier build left with root's umask (one that failed before its end) becomes
-# removable by the host user again. Through the link, so never the mount unchecked.
-if [ -n "${CCWHEEL_DOWNLOADS:-}" ] && [ -d "$CCWHEEL_DOWNLOADS" ]; then
-  rm -rf "${CCWHEEL_DOWNLOADS:?}/pip/wheels" "${CCWHEEL_DOWNLOADS:?}"/uv/sdists-v* \
-    "${CCWHEEL_DOWNLOADS:?}"/uv/built-wheels-v*
-  chmod -R a+rwX "$CCWHEEL_DOWNLOADS" 2>/dev/null
+# The download cache. pip and uv use a cache root of this run's own, in which every entry
+# of the shared cache is linked but what they built from sdists: that is not kept from one
+# build to the next (tagged linux_<arch>, any image would take it, whatever C library it
+# needs), and this run removes only its own. What an earlier build left with root's umask
+# (one that failed before its end) becomes the host user's to move and remove again.
+# Through the link, so never the mount unchecked.
+built_by_installers() {
+  set -f
+  for pattern in ${CCWHEEL_BUILT_BY_INSTALLERS:-}; do
+    # shellcheck disable=SC2254 # the patterns are globs
+    case "$1" in $pattern) set +f; return 0 ;; esac
+  done
+  set +f
+  return 1
+}
+share_downloads() {
+  for tool in ${CCWHEEL_DOWNLOAD_CACHES:-}; do
+    own="$CCWHEEL_RUN_DOWNLOADS/$tool"
+    mkdir -p "$own" "$CCWHEEL_DOWNLOADS/$tool" 2>/dev/null || continue
+    for entry in "$own"/*; do
+      if built_by_installers "$tool/${entry##*/}"; then rm -rf "${entry:?}"; fi
+    done
+    for entry in "$CCWHEEL_DOWNLOADS/$tool"/*; do
+      name=${entry##*/}
+      if [ ! -d "$entry" ] || built_by_installers "$tool/$name"; then continue; fi
+      [ -e "$own/$name" ] || [ -L "$own/$name" ] || ln -s "$entry" "$own/$name"
+    done
+  done
+}
+if [ -n "${CCWHEEL_DOWNLOADS:-}" ]; then
+  chmod -R a+rwX "$CCWHEEL_DOWNLOADS" "$CCWHEEL_RUN_DOWNLOADS" 2>/dev/null
+  share_downloads
 fi
 mkdir -p "$links" || { warn "cannot create $links"; exit 0; }
 
