@@ -115,7 +115,8 @@ def _records(out: Path) -> dict[str, dict[str, object]]:
 # ccwheel's pinned one (and a nested one's counter).
 ENV_PATHS = re.compile(
     r"/tmp/(?:pip-)?build-env-\w+|/tmp/ccwheel/build-env(?:-\d+)?|"
-    r"(?:/root/\.cache/uv|/tmp/ccwheel/cache/downloads/uv)/builds-v\d+/\.tmp\w+"
+    r"(?:/root/\.cache/uv|/tmp/ccwheel/cache/\.ccwheel/runs/[^/]+/downloads/uv)"
+    r"/builds-v\d+/\.tmp\w+"
 )
 # Where ccwheel pins the build environment.
 PINNED = str(linux.ENV_DIR)
