@@ -1,6 +1,8 @@
-"""Test setup. Container tests are opt-in (`--run-docker` or CCWHEELTEST_DOCKER=1): once
-opted in, a missing container engine or stand-in image fails them instead of skipping, so
-CI cannot go green without having run them."""
+"""Test setup. The unit tier runs by default. Container tests are opt-in (`--run-docker` or
+CCWHEELTEST_DOCKER=1): once opted in, a missing container engine or stand-in image fails
+them instead of skipping, so CI cannot go green without having run them. The host-loop
+tests (cibuildwheel's macOS and Windows build loops, run here: minutes each) come with
+them, or alone with `--run-host-loop` or CCWHEELTEST_HOST_LOOP=1."""
 
 from __future__ import annotations
 
@@ -22,15 +24,28 @@ AARCH64_IMAGE = os.environ.get("CCWHEELTEST_IMAGE_AARCH64", offline.AARCH64_IMAG
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--run-docker", action="store_true", help="run the container tests")
     parser.addoption(
+        "--run-host-loop",
+        action="store_true",
+        help="run the host-loop tests (also with --run-docker)",
+    )
+    parser.addoption(
         "--run-differential",
         action="store_true",
         help="also every cell of the differential test (`nox -s differential`)",
     )
 
 
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").lower() in {"1", "true", "yes"}
+
+
 def docker_opted_in(config: pytest.Config) -> bool:
-    flag = os.environ.get("CCWHEELTEST_DOCKER", "").lower() in {"1", "true", "yes"}
-    return flag or bool(config.getoption("--run-docker"))
+    return _flag("CCWHEELTEST_DOCKER") or bool(config.getoption("--run-docker"))
+
+
+def host_loop_opted_in(config: pytest.Config) -> bool:
+    chosen = _flag("CCWHEELTEST_HOST_LOOP") or bool(config.getoption("--run-host-loop"))
+    return chosen or docker_opted_in(config)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -39,6 +54,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for item in items:
             if "differential" in item.keywords:
                 item.add_marker(rest)
+    if not host_loop_opted_in(config):
+        loop = pytest.mark.skip(
+            reason="host-loop test: opt in with --run-host-loop or CCWHEELTEST_HOST_LOOP=1"
+        )
+        for item in items:
+            if "hostloop" in item.keywords:
+                item.add_marker(loop)
     if docker_opted_in(config):
         return
     skip = pytest.mark.skip(

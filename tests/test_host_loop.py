@@ -36,7 +36,10 @@ from ccwheel import cibw
 
 PROJECTS = Path(__file__).parent / "projects"
 
-pytestmark = pytest.mark.skipif(not shutil.which("gcc"), reason="the host builds here need gcc")
+pytestmark = [
+    pytest.mark.hostloop,
+    pytest.mark.skipif(not shutil.which("gcc"), reason="the host builds here need gcc"),
+]
 
 
 @pytest.fixture(scope="session")
