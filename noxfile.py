@@ -1,4 +1,4 @@
-"""Jobs: `nox -s tests`, `nox -s lint`, `nox -s cibuildwheel` (each supported line),
+"""Jobs: `nox -s tests`, `nox -s lint`, `nox -s docs`, `nox -s cibuildwheel` (each line),
 `nox -s cibuildwheel_suite` (cibuildwheel's own integration tests, a selection, through
 ccwheel), `nox -s bench` (the benchmark; `nox -s bench -- PROJECT ...` for other projects).
 
@@ -130,6 +130,18 @@ def package(session: nox.Session) -> None:
     session.run("python", "tests/check_package.py", str(wheel), str(venv / "bin" / "ccwheel"))
     session.run("pipx", "run", "--spec", str(wheel), "ccwheel", "build", "--help")
     session.run("uvx", "--from", str(wheel), "ccwheel", "build", "--help")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation site (docs/, mkdocs.yml), built with --strict: a link to a page or
+    an anchor that is not there fails it. `nox -s docs -- serve` serves it instead."""
+    session.install("mkdocs>=1.6", "mkdocs-material>=9.5")
+    if session.posargs[:1] == ["serve"]:
+        session.run("mkdocs", "serve", *session.posargs[1:])
+        return
+    site = Path(session.create_tmp()) / "site"
+    session.run("mkdocs", "build", "--strict", "--site-dir", str(site))
 
 
 @nox.session

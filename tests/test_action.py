@@ -91,14 +91,14 @@ def test_the_remote_storage_url_never_reaches_a_command_line() -> None:
 
 def test_no_readme_workflow_run_on_pull_requests_sets_a_hit_rate_floor() -> None:
     """A pull request that edits a widely included header misses by nature: a floor there
-    fails ordinary PRs (exit 20) and skips their upload. The README shows it as a canary,
+    fails ordinary PRs (exit 20) and skips their upload. The docs show it as a canary,
     in a workflow that pull requests do not run."""
     import readme_workflows
 
-    found = readme_workflows.workflows((ROOT / "README.md").read_text(encoding="utf-8"))
+    found = readme_workflows.all_workflows()
     assert found
     canaries = 0
-    for text in found:
+    for _page, text in found:
         workflow = _load(text)
         # PyYAML reads the key `on` as True.
         triggers = workflow.get("on", workflow.get(True))
@@ -107,7 +107,7 @@ def test_no_readme_workflow_run_on_pull_requests_sets_a_hit_rate_floor() -> None
         if {"pull_request", "pull_request_target"} & names:
             assert not uses_floor, workflow.get("name")
         canaries += uses_floor
-    assert canaries >= 1, "the README should show the floor as a canary"
+    assert canaries >= 1, "the docs should show the floor as a canary"
 
 
 def test_the_pinned_cibuildwheel_is_one_the_package_supports_and_the_tests_run() -> None:

@@ -109,9 +109,9 @@ def test_every_option_is_declared_once_and_reaches_every_source() -> None:
     assert (settings.cache, settings.max_size, settings.explain) == (False, "1G", True)
 
 
-def test_the_readme_table_is_the_declared_one() -> None:
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
-    assert config.markdown_table() in readme
+def test_the_docs_options_table_is_the_declared_one() -> None:
+    page = (Path(__file__).parent.parent / "docs" / "options.md").read_text()
+    assert config.markdown_table() in page
 
 
 def test_pyproject_table(tmp_path: Path) -> None:

@@ -21,7 +21,9 @@ def test_the_changelog_starts_with_this_version() -> None:
     assert first is not None and first.group(1) == ccwheel.__version__
 
 
-def test_the_readme_s_action_example_names_this_version() -> None:
+def test_the_readme_s_and_the_docs_action_examples_name_this_version() -> None:
+    for page in (ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))):
+        pins = re.findall(r"uses: \S+/ccwheel@[0-9a-f]{40} # v(\S+)", page.read_text())
+        assert set(pins) <= {ccwheel.__version__}, page
     readme = (ROOT / "README.md").read_text()
-    pins = re.findall(r"uses: \S+/ccwheel@[0-9a-f]{40} # v(\S+)", readme)
-    assert pins and set(pins) == {ccwheel.__version__}
+    assert re.findall(r"uses: \S+/ccwheel@[0-9a-f]{40} # v(\S+)", readme)
