@@ -141,7 +141,7 @@ def _parse_remote(value: object, name: str) -> str:
 @dataclasses.dataclass(frozen=True)
 class Option:
     """Everything about one setting, declared once: the command line, the `CCWHEEL_*`
-    variable, the `[tool.ccwheel]` key, the README's table and the parser derive from it."""
+    variable, the `[tool.ccwheel]` key, the docs' table and the parser derive from it."""
 
     parse: Callable[[object, str], Any]
     help: str
@@ -151,7 +151,7 @@ class Option:
     const: object = True
     # The flag when it is not --<key> (--no-cache sets `cache`).
     flag: str = ""
-    # How the variable and the key are written in the README's table, when not `VALUE`.
+    # How the variable and the key are written in the docs' table, when not `VALUE`.
     env_example: str = ""
     key_example: str = ""
 
@@ -221,7 +221,7 @@ class Settings:
         parse=_parse_mode,
         metavar="MODE",
         help="auto (env-dir for build on Python >= 3.10, else fixed-env), env-dir, "
-        "fixed-env, no-isolation or off (README: Backends and frontends)",
+        "fixed-env, no-isolation or off (docs: How it works, Backends and frontends)",
         default_text="auto",
     )
     remote_storage: str = option(
@@ -294,7 +294,8 @@ def flags_from(args: argparse.Namespace) -> dict[str, object]:
 
 
 def markdown_table() -> str:
-    """The README's options table, made from the declarations (a test keeps them equal)."""
+    """The options table of docs/options.md, made from the declarations (a test keeps them
+    equal)."""
     rows = [
         "| flag | `CCWHEEL_*` variable | `[tool.ccwheel]` key | default | meaning |",
         "| --- | --- | --- | --- | --- |",

@@ -26,7 +26,7 @@ from ccwheel.errors import ConfigError
 
 # What ccache 4.x can talk to (`ccache --version` lists the *-storage features).
 SCHEMES = ("file", "http", "https", "redis", "rediss", "redis+unix", "crsh")
-# What a secret is shown as (ccache shows "********"; README.md documents "***").
+# What a secret is shown as (ccache shows "********"; docs/remote-storage.md documents "***").
 MASK = "***"
 # ccache's properties: settings of ccache's own, no secret in them, shown as they are.
 _PROPERTIES = ("data-timeout", "helper", "idle-timeout", "read-only", "request-timeout", "shards")
