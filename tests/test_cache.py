@@ -400,6 +400,11 @@ def test_the_download_cache_is_kept_under_its_share_whole_caches_first(tmp_path:
     for cap in ("1G", "0"):
         assert cache.trim_downloads(tmp_path, cap) is None
         assert (downloads / "uv" / "x" / "blob").exists()
+    # What an older ccwheel kept there from sdists goes, whatever the cap.
+    (downloads / "uv" / "sdists-v9" / "y").mkdir(parents=True)
+    assert cache.trim_downloads(tmp_path, "0", ("uv/sdists-v*",)) is None
+    assert not (downloads / "uv" / "sdists-v9").exists()
+    assert (downloads / "uv" / "x" / "blob").exists()
 
 
 def test_a_run_s_downloads_join_the_shared_cache_first_come_and_never_mixed(

@@ -56,9 +56,34 @@ def test_a_warm_build_downloads_no_build_requirement(
     (b,) = json.loads(report.read_text())["builds"]
     assert b["hits"] == b["compilations"] == 1
     # The host user can remove what the container's root put there.
-    pip_cache = cache_dir / "downloads" / "pip"
-    assert pip_cache.is_dir()
-    assert all(p.stat().st_mode & 0o002 for p in pip_cache.rglob("*") if not p.is_symlink())
+    _assert_everyone_may_remove(cache_dir / "downloads" / "pip")
+
+
+def _assert_everyone_may_remove(tree: Path) -> None:
+    found = [p for p in tree.rglob("*") if not p.is_symlink()]
+    assert found, tree
+    assert all(p.stat().st_mode & 0o002 for p in found), tree
+
+
+def test_what_a_failed_build_downloaded_is_the_host_user_s_too(
+    tmp_path: Path,
+    wheelhouse: Path,
+    example_project: Callable[[str], Path],
+    monkeypatch: pytest.MonkeyPatch,
+    ccwheel_build: Build,
+) -> None:
+    """A build that fails (here its repair) ends with no build_end: its finishing step
+    still runs, so what its pip wrote as the container's root (umask 022) is the host
+    user's to move to the shared cache and to remove."""
+    example_project("fidelity")
+    monkeypatch.setenv("CIBW_REPAIR_WHEEL_COMMAND_LINUX", "false")
+    with index_server.serve(wheelhouse) as (url, served):
+        for name, value in index_server.environment(url, wheelhouse).items():
+            monkeypatch.setenv(name, value)
+        cache_dir = tmp_path / "cache"
+        assert ccwheel_build(cache_dir, tmp_path / "out", "--only", ID) != 0
+        assert served.wheels >= 4, served.wheels
+    _assert_everyone_may_remove(cache_dir / "downloads" / "pip")
 
 
 # Run A's backend: it starts once pip has built its build requirement from the sdist (into
@@ -114,7 +139,6 @@ def test_a_run_never_removes_what_another_live_run_built_from_an_sdist(
     """Two runs at once on one cache directory, for real: run B starts and ends a whole
     build while run A's build is under way, and what A's pip built from an sdist for A's
     build environment is still in A's wheel cache afterwards."""
-    import os
     import subprocess
     import sys
     import time
@@ -153,7 +177,9 @@ def test_a_run_never_removes_what_another_live_run_built_from_an_sdist(
         while not (sync / "a-ready").exists():
             assert a.poll() is None and time.time() < deadline, (tmp_path / "a.log").read_text()
             time.sleep(0.5)
-        b = subprocess.run(ccwheel("b"), cwd=projects["b"], capture_output=True, text=True)
+        b = subprocess.run(
+            ccwheel("b"), cwd=projects["b"], capture_output=True, text=True, timeout=600
+        )
         assert b.returncode == 0, b.stdout + b.stderr
         (sync / "b-done").write_text("")
         assert a.wait(timeout=600) == 0, (tmp_path / "a.log").read_text()

@@ -112,7 +112,7 @@ def test_the_downloads_are_trimmed_only_when_no_other_run_is_live(
     _fake_cibuildwheel(monkeypatch)
     _trims(monkeypatch)
     trimmed: list[Path] = []
-    monkeypatch.setattr(cache, "trim_downloads", lambda d, _size: trimmed.append(d))
+    monkeypatch.setattr(cache, "trim_downloads", lambda d, _size, _stale: trimmed.append(d))
     assert run.build(settings, []) == 0
     assert trimmed == [settings.cache_dir]
     other = cache.open_run(settings.cache_dir, cache.new_run_name())

@@ -410,3 +410,8 @@ def test_a_run_never_removes_what_another_live_run_has_in_its_download_cache(
     assert (b_pip / "http-v2" / "a" / "blob").read_text() == "a"
     assert (b_uv / "wheels-v5" / "pypi" / "x.http").read_text() == "a"
     assert not (b_pip / "wheels").exists() and not list(b_uv.glob("sdists-v*"))
+    # A shared entry that went (trimmed, removed by hand): B's link to it goes too, since
+    # uv cannot create a bucket where a dangling link is.
+    shutil.rmtree(shared / "uv" / "wheels-v5")
+    assert b.setup().returncode == 0
+    assert not (b_uv / "wheels-v5").is_symlink() and not (b_uv / "wheels-v5").exists()

@@ -458,11 +458,16 @@ def publish_downloads(cache_dir: Path, own: Path, kept_apart: tuple[str, ...]) -
     shutil.rmtree(own, ignore_errors=True)
 
 
-def trim_downloads(cache_dir: Path, max_size: str) -> str | None:
+def trim_downloads(cache_dir: Path, max_size: str, stale: tuple[str, ...] = ()) -> str | None:
     """Keep the download cache under DOWNLOADS_SHARE of `max_size`. pip's and uv's caches
     have structures of their own, so a cache over the cap goes whole (the least recently
-    changed first), never file by file. The reason, when it cannot."""
+    changed first), never file by file. What matches a `stale` glob goes first (what pip
+    and uv built from sdists, kept there by ccwheel before 0.3.0, and never used since).
+    Only while no other run is live. The reason, when it cannot."""
     downloads = cache_dir / "downloads"
+    for pattern in stale:
+        for path in downloads.glob(pattern):
+            shutil.rmtree(path, ignore_errors=True)
     cap = config.size_bytes(max_size)
     if cap is None or not downloads.is_dir():
         return None

@@ -240,13 +240,17 @@ def _hooks(hooks: Hooks) -> Iterator[None]:
     # The container builds are running in: cibuildwheel ends each build inside it.
     active: list[Any] = []
 
-    def build_end(*a: Any, **kw: Any) -> Any:
-        current.clear()  # the next container's before-all belongs to no build
+    def finish(container: Any) -> None:
         command = hooks.after_build()
-        if command and active:
+        if command:
             # The cache must never be why a build fails.
             with contextlib.suppress(Exception):
-                active[-1].call(list(command))
+                container.call(list(command))
+
+    def build_end(*a: Any, **kw: Any) -> Any:
+        current.clear()  # the next container's before-all belongs to no build
+        if active:
+            finish(active[-1])
         hooks.build_end(_reader(active[-1]) if active else None)
         return original_end(*a, **kw)
 
@@ -266,6 +270,10 @@ def _hooks(hooks: Hooks) -> Iterator[None]:
     def exit_(container: Any, *a: Any) -> Any:
         if container in active:
             active.remove(container)
+            # A build that failed ends here, with no build_end: its finishing step still
+            # runs (what its pip and uv wrote as root becomes the host user's to remove).
+            if a and isinstance(a[0], type) and issubclass(a[0], Exception):
+                finish(container)
         return original_exit(container, *a)
 
     original_call = OCIContainer.call

@@ -620,7 +620,8 @@ def _finish(life: _Lifecycle, code: int, interrupted: bool) -> int:
     # Not while another run's builds may be using the downloads (a uv cache that vanishes
     # under a build can fail it): the last run to end trims them.
     if used and not cache.others_live(settings.cache_dir, life.run_name):
-        problem = cache.trim_downloads(settings.cache_dir, settings.max_size)
+        stale = container.BUILT_BY_INSTALLERS
+        problem = cache.trim_downloads(settings.cache_dir, settings.max_size, stale)
         if problem:
             warn(problem)
     rep = _collect(life, run, code)

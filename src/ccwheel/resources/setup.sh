@@ -100,7 +100,11 @@ share_downloads() {
     own="$CCWHEEL_RUN_DOWNLOADS/$tool"
     mkdir -p "$own" "$CCWHEEL_DOWNLOADS/$tool" 2>/dev/null || continue
     for entry in "$own"/*; do
-      if built_by_installers "$tool/${entry##*/}"; then rm -rf "${entry:?}"; fi
+      # What this run built, and a link to a shared entry that is gone (uv cannot create
+      # a bucket where a dangling link is).
+      if built_by_installers "$tool/${entry##*/}" || { [ -L "$entry" ] && [ ! -e "$entry" ]; }; then
+        rm -rf "${entry:?}"
+      fi
     done
     for entry in "$CCWHEEL_DOWNLOADS/$tool"/*; do
       name=${entry##*/}
@@ -110,7 +114,10 @@ share_downloads() {
   done
 }
 if [ -n "${CCWHEEL_DOWNLOADS:-}" ]; then
-  chmod -R a+rwX "$CCWHEEL_DOWNLOADS" "$CCWHEEL_RUN_DOWNLOADS" 2>/dev/null
+  # Every run's own too: a run killed before its builds' finishing steps leaves its files
+  # unremovable by the host user until a later container does this.
+  chmod -R a+rwX "$CCWHEEL_DOWNLOADS" "${CCWHEEL_RUN_DIR%/*}"/*/"${CCWHEEL_RUN_DOWNLOADS##*/}" \
+    2>/dev/null
   share_downloads
 fi
 mkdir -p "$links" || { warn "cannot create $links"; exit 0; }
