@@ -501,3 +501,56 @@ def test_cibuildwheel_s_run_directory_is_the_one_ccwheel_gives(
     assert (run_dir == fixed) is (platform == "macos")
     assert sdist.name.startswith("cibw-sdist-") and sdist.parent != fixed.parent
     assert cibw_main.mkdtemp is original
+
+
+def test_every_internal_ccwheel_hooks_is_there_as_assumed() -> None:
+    """Each attribute cibw.py patches or calls, with the parameters it relies on, on the
+    installed cibuildwheel (`nox -s cibuildwheel` runs this against every line)."""
+    assert cibw.missing_seams() == []
+
+
+def test_a_moved_internal_is_named() -> None:
+    import cibuildwheel.logger
+
+    saved = cibw.SEAMS
+    try:
+        cibw.SEAMS = (*saved, ("cibuildwheel.logger", "log.no_such_step", ()))
+        assert [m.split(":")[0] for m in cibw.missing_seams()] == [
+            "cibuildwheel.logger.log.no_such_step"
+        ]
+        cibw.SEAMS = (("cibuildwheel.logger", "log.build_start", ("name",)),)
+        assert cibw.missing_seams() == ["cibuildwheel.logger.log.build_start: no parameter 'name'"]
+    finally:
+        cibw.SEAMS = saved
+    assert cibuildwheel.logger.log is not None
+
+
+def test_the_hooks_undo_every_patch() -> None:
+    """After the run, cibuildwheel is as it was: the class attributes restored, the
+    instance ones dropped (so `log`'s methods are its class's again)."""
+    import cibuildwheel.__main__ as cibw_main
+    from cibuildwheel.logger import log
+    from cibuildwheel.oci_container import OCIContainer
+
+    before = (
+        cibw_main.compute_options,
+        cibw_main.mkdtemp,
+        OCIContainer.__enter__,
+        OCIContainer.__exit__,
+        OCIContainer.call,
+        [m.call for m in cibw._host_modules()],
+    )
+    with cibw._hooks(cibw.Hooks(compose=lambda _v: None)):
+        assert cibw_main.compute_options is not before[0]
+        assert OCIContainer.call is not before[4]
+        assert "build_start" in vars(log)
+    after = (
+        cibw_main.compute_options,
+        cibw_main.mkdtemp,
+        OCIContainer.__enter__,
+        OCIContainer.__exit__,
+        OCIContainer.call,
+        [m.call for m in cibw._host_modules()],
+    )
+    assert after == before
+    assert "build_start" not in vars(log) and "build_end" not in vars(log)

@@ -182,184 +182,279 @@ def _compose(bo: Any, inj: Injection) -> Any:
     )
 
 
-@contextlib.contextmanager
-def _hooks(hooks: Hooks) -> Iterator[None]:
-    import cibuildwheel.__main__ as cibw_main
-    from cibuildwheel.logger import log
-    from cibuildwheel.oci_container import OCIContainer
+@dataclasses.dataclass
+class _Run:
+    """What the patches share during one run of cibuildwheel."""
 
-    composer = hooks.compose
-    # What each composed build alone gets in its commands' environment (Injection.build_env),
-    # and the build running now (from log.build_start to log.build_end): only it is known
-    # when a command runs.
-    build_envs: dict[str, dict[str, str]] = {}
-    current: list[str] = []
-
-    original_compute = cibw_main.compute_options
+    hooks: Hooks
+    # What each composed build alone gets in its commands' environment
+    # (Injection.build_env), and the build running now (from log.build_start to
+    # log.build_end): only it is known when a command runs.
+    build_envs: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
+    current: str | None = None
     # The platform of the options computed last: the run's, when it makes its directory.
-    platform: list[str] = []
+    platform: str | None = None
+    # The containers builds are running in: cibuildwheel ends each build inside one.
+    active: list[Any] = dataclasses.field(default_factory=list)
 
-    def compute_options(*args: Any, **kwargs: Any) -> Any:
-        options = original_compute(*args, **kwargs)
-        platform[:] = [str(options.platform)]
-        resolve = options.build_options  # bound method (2.x) or functools.cache (3.x+)
+    def with_build_env(self, env: Any) -> Any:
+        """The environment of a command, with what the build running now alone gets; only
+        in a build ccwheel composed (its environment has ccwheel's variables). A copy:
+        cibuildwheel's own dict stays as it is."""
+        extra = self.build_envs.get(self.current) if self.current else None
+        if extra and env is not None and FRONTEND_SCRIPT in env:
+            return {**env, **extra}
+        return env
 
-        composed: dict[str, Any] = {}
+    def with_build_env_kw(self, kw: dict[str, Any]) -> dict[str, Any]:
+        """The keyword arguments of a host command (`env=`), with_build_env applied."""
+        if kw.get("env") is None:
+            return kw
+        return {**kw, "env": self.with_build_env(kw["env"])}
 
-        def build_options(identifier: str | None) -> Any:
-            bo = resolve(identifier)
-            # None asks for the run-wide view (summaries, troubleshooting): left as is.
-            if identifier is None or (options.platform == "linux" and hooks.plain()):
-                return bo
-            if identifier not in composed:
-                injection = composer(_view(identifier, options, bo))
-                composed[identifier] = bo if injection is None else _compose(bo, injection)
-                if injection is not None and injection.build_env:
-                    build_envs[identifier] = dict(injection.build_env)
-            return composed[identifier]
-
-        options.build_options = build_options
-        return options
-
-    original_mkdtemp = cibw_main.mkdtemp
-
-    def mkdtemp(*a: Any, **kw: Any) -> Any:
-        if not a and kw == {"prefix": RUN_DIRECTORY_PREFIX} and platform:
-            fixed = hooks.run_directory(platform[0])
-            if fixed is not None:
-                return str(fixed)
-        return original_mkdtemp(*a, **kw)
-
-    original_start, original_end = log.build_start, log.build_end
-
-    def build_start(identifier: str, *a: Any, **kw: Any) -> Any:
-        current[:] = [identifier]
-        hooks.build_start(identifier)
-        return original_start(identifier, *a, **kw)
-
-    # The container builds are running in: cibuildwheel ends each build inside it.
-    active: list[Any] = []
-
-    def finish(container: Any) -> None:
-        command = hooks.after_build()
+    def finish(self, container: Any) -> None:
+        """The build's finishing command in its container, if it has one."""
+        command = self.hooks.after_build()
         if command:
             # The cache must never be why a build fails.
             with contextlib.suppress(Exception):
                 container.call(list(command))
 
+    def frontend(self, args: Any, env: Any, run: Callable[[Any], Any], shown: Any) -> Any:
+        """Run a build command with `run`, the frontend's through frontend.py; a failure
+        of that shows `shown`, the command cibuildwheel gave (it tells a failed build by
+        its command: troubleshooting hints)."""
+        if is_frontend_command(list(args)):
+            self.hooks.frontend_ran()
+        wrapped = frontend_command(list(args), env)
+        if wrapped is None:
+            return run(args)
+        try:
+            return run(wrapped)
+        except subprocess.CalledProcessError as e:
+            e.cmd = shown
+            raise
+
+
+@contextlib.contextmanager
+def _patched(owner: Any, name: str, replacement: Any) -> Iterator[Any]:
+    """`owner.name` replaced while the context lasts, and restored after: an attribute set
+    on an instance (cibuildwheel's `log`) is dropped, so the class's shows through again.
+    Yields the original."""
+    original = getattr(owner, name)
+    own = name in vars(owner)
+    setattr(owner, name, replacement)
+    try:
+        yield original
+    finally:
+        if own:
+            setattr(owner, name, original)
+        else:
+            delattr(owner, name)
+
+
+def _compose_options(stack: contextlib.ExitStack, run: _Run) -> None:
+    """Each build's options, as cibuildwheel resolved them, composed with ccwheel's."""
+    import cibuildwheel.__main__ as cibw_main
+
+    original = cibw_main.compute_options
+
+    def compute_options(*args: Any, **kwargs: Any) -> Any:
+        options = original(*args, **kwargs)
+        run.platform = str(options.platform)
+        resolve = options.build_options  # bound method (2.x) or functools.cache (3.x+)
+        composed: dict[str, Any] = {}
+
+        def build_options(identifier: str | None) -> Any:
+            bo = resolve(identifier)
+            # None asks for the run-wide view (summaries, troubleshooting): left as is.
+            if identifier is None or (options.platform == "linux" and run.hooks.plain()):
+                return bo
+            if identifier not in composed:
+                injection = run.hooks.compose(_view(identifier, options, bo))
+                composed[identifier] = bo if injection is None else _compose(bo, injection)
+                if injection is not None and injection.build_env:
+                    run.build_envs[identifier] = dict(injection.build_env)
+            return composed[identifier]
+
+        options.build_options = build_options
+        return options
+
+    stack.enter_context(_patched(cibw_main, "compute_options", compute_options))
+
+
+def _run_directory(stack: contextlib.ExitStack, run: _Run) -> None:
+    """cibuildwheel's run directory at the fixed path the hooks give for the platform."""
+    import cibuildwheel.__main__ as cibw_main
+
+    original = cibw_main.mkdtemp
+
+    def mkdtemp(*a: Any, **kw: Any) -> Any:
+        if not a and kw == {"prefix": RUN_DIRECTORY_PREFIX} and run.platform:
+            fixed = run.hooks.run_directory(run.platform)
+            if fixed is not None:
+                return str(fixed)
+        return original(*a, **kw)
+
+    stack.enter_context(_patched(cibw_main, "mkdtemp", mkdtemp))
+
+
+def _build_marks(stack: contextlib.ExitStack, run: _Run) -> None:
+    """The start and the end of each build, as cibuildwheel logs them."""
+    from cibuildwheel.logger import log
+
+    original_start, original_end = log.build_start, log.build_end
+
+    def build_start(identifier: str, *a: Any, **kw: Any) -> Any:
+        run.current = identifier
+        run.hooks.build_start(identifier)
+        return original_start(identifier, *a, **kw)
+
     def build_end(*a: Any, **kw: Any) -> Any:
-        current.clear()  # the next container's before-all belongs to no build
-        if active:
-            finish(active[-1])
-        hooks.build_end(_reader(active[-1]) if active else None)
+        run.current = None  # the next container's before-all belongs to no build
+        if run.active:
+            run.finish(run.active[-1])
+        run.hooks.build_end(_reader(run.active[-1]) if run.active else None)
         return original_end(*a, **kw)
 
+    stack.enter_context(_patched(log, "build_start", build_start))
+    stack.enter_context(_patched(log, "build_end", build_end))
+
+
+def _containers(stack: contextlib.ExitStack, run: _Run) -> None:
+    """Each build container: ccwheel's files copied in when it starts, every command's
+    environment with what names the build, the frontend's command through frontend.py."""
+    from cibuildwheel.oci_container import OCIContainer
+
     original_enter, original_exit = OCIContainer.__enter__, OCIContainer.__exit__
+    original_call = OCIContainer.call
 
     def enter(container: Any) -> Any:
-        copy = hooks.container_start()
+        copy = run.hooks.container_start()
         started = original_enter(container)
-        active.append(container)
+        run.active.append(container)
         if copy is not None:
             try:
                 container.copy_into(*copy)
             except Exception as e:  # the cache must never be why a build fails
-                hooks.copy_failed(f"{type(e).__name__}: {e}")
+                run.hooks.copy_failed(f"{type(e).__name__}: {e}")
         return started
 
     def exit_(container: Any, *a: Any) -> Any:
-        if container in active:
-            active.remove(container)
+        if container in run.active:
+            run.active.remove(container)
             # A build that failed ends here, with no build_end: its finishing step still
             # runs (what its pip and uv wrote as root becomes the host user's to remove).
             if a and isinstance(a[0], type) and issubclass(a[0], Exception):
-                finish(container)
+                run.finish(container)
         return original_exit(container, *a)
 
-    original_call = OCIContainer.call
-
-    def with_build_env(env: Any) -> Any:
-        """The environment of a command, with what the build running now alone gets; only
-        in a build ccwheel composed (its environment has ccwheel's variables). A copy:
-        cibuildwheel's own dict stays as it is."""
-        extra = build_envs.get(current[0]) if current else None
-        if extra and env is not None and FRONTEND_SCRIPT in env:
-            return {**env, **extra}
-        return env
-
-    def with_build_env_kw(kw: dict[str, Any]) -> dict[str, Any]:
-        """The keyword arguments of a host command (`env=`), with_build_env applied."""
-        return {**kw, "env": with_build_env(kw["env"])} if kw.get("env") is not None else kw
-
     def call(container: Any, args: Any, *a: Any, **kw: Any) -> Any:
-        env = with_build_env(kw.get("env", a[0] if a else None))
+        env = run.with_build_env(kw.get("env", a[0] if a else None))
         if "env" in kw:
             kw = {**kw, "env": env}
         elif a:
             a = (env, *a[1:])
-        if is_frontend_command(list(args)):
-            hooks.frontend_ran()
-        wrapped = frontend_command(list(args), env)
-        if wrapped is None:
-            return original_call(container, args, *a, **kw)
-        try:
-            return original_call(container, wrapped, *a, **kw)
-        except subprocess.CalledProcessError as e:
-            # cibuildwheel tells a failed build by its command (troubleshooting hints).
-            e.cmd = args
-            raise
+        return run.frontend(
+            args, env, lambda cmd: original_call(container, cmd, *a, **kw), shown=args
+        )
 
-    # The host builds run every command through their module's `call(*args, env=...)`,
-    # and before-all, before-build, repair (and on Windows the tests) through its
-    # `shell(command, env=...)`: both get what names the build.
-    host_calls = [(module, module.call) for module in _host_modules()]
-    host_shells = [(m, m.shell) for m in _host_modules() if callable(getattr(m, "shell", None))]
+    stack.enter_context(_patched(OCIContainer, "__enter__", enter))
+    stack.enter_context(_patched(OCIContainer, "__exit__", exit_))
+    stack.enter_context(_patched(OCIContainer, "call", call))
+
+
+def _host_commands(stack: contextlib.ExitStack, run: _Run) -> None:
+    """The host builds run every command through their module's `call(*args, env=...)`,
+    and before-all, before-build, repair (and on Windows the tests) through its
+    `shell(command, env=...)`: both get what names the build, the frontend's command goes
+    through frontend.py."""
 
     def host_shell(original: Any) -> Any:
         def shell(*commands: Any, **kw: Any) -> Any:
-            return original(*commands, **with_build_env_kw(kw))
+            return original(*commands, **run.with_build_env_kw(kw))
 
         return shell
 
     def host_call(original: Any) -> Any:
         def call(*args: Any, **kw: Any) -> Any:
-            kw = with_build_env_kw(kw)
-            if is_frontend_command(list(args)):
-                hooks.frontend_ran()
-            wrapped = frontend_command(list(args), kw.get("env"))
-            if wrapped is None:
-                return original(*args, **kw)
-            try:
-                return original(*wrapped, **kw)
-            except subprocess.CalledProcessError as e:
-                e.cmd = [str(a) for a in args]
-                raise
+            kw = run.with_build_env_kw(kw)
+            shown = [str(a) for a in args]
+            return run.frontend(args, kw.get("env"), lambda cmd: original(*cmd, **kw), shown)
 
         return call
 
-    cibw_main.compute_options = compute_options
-    cibw_main.mkdtemp = mkdtemp
-    log.build_start, log.build_end = build_start, build_end
-    OCIContainer.__enter__, OCIContainer.__exit__ = enter, exit_
-    OCIContainer.call = call
-    for module, original in host_calls:
-        module.call = host_call(original)
-    for module, original in host_shells:
-        module.shell = host_shell(original)
-    try:
+    for module in _host_modules():
+        stack.enter_context(_patched(module, "call", host_call(module.call)))
+        if callable(getattr(module, "shell", None)):
+            stack.enter_context(_patched(module, "shell", host_shell(module.shell)))
+
+
+# Each patch of cibuildwheel's internals, applied in this order and undone in reverse.
+_PATCHES = (_compose_options, _run_directory, _build_marks, _containers, _host_commands)
+
+# Every internal the patches replace or call, with the parameters ccwheel passes by name
+# or relies on (see the module's docstring). `missing_seams` checks them on the installed
+# cibuildwheel, and a test runs it against every supported line: a release that moves one
+# fails that test by name instead of a user's build.
+SEAMS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("cibuildwheel.__main__", "compute_options", ()),
+    ("cibuildwheel.__main__", "mkdtemp", ("prefix",)),
+    ("cibuildwheel.__main__", "main", ()),
+    ("cibuildwheel.logger", "log.build_start", ("identifier",)),
+    ("cibuildwheel.logger", "log.build_end", ()),
+    ("cibuildwheel.oci_container", "OCIContainer.__enter__", ()),
+    ("cibuildwheel.oci_container", "OCIContainer.__exit__", ()),
+    ("cibuildwheel.oci_container", "OCIContainer.call", ("args", "env", "capture_output")),
+    ("cibuildwheel.oci_container", "OCIContainer.copy_into", ("from_path", "to_path")),
+    ("cibuildwheel.environment", "parse_environment", ()),
+)
+# The fields of BuildOptions that _view reads and _compose replaces.
+BUILD_OPTION_FIELDS = (
+    "environment",
+    "before_build",
+    "build_frontend",
+    "config_settings",
+    "container_engine",
+)
+
+
+def missing_seams() -> list[str]:
+    """What of SEAMS, BUILD_OPTION_FIELDS and the host modules' `call` the installed
+    cibuildwheel lacks, each as one line (empty when ccwheel can hook it)."""
+    import importlib
+    import inspect
+
+    missing = []
+    for module_name, path, params in SEAMS:
+        try:
+            target: Any = importlib.import_module(module_name)
+            for part in path.split("."):
+                target = getattr(target, part)
+            signature = inspect.signature(target)
+        except (ImportError, AttributeError, TypeError, ValueError) as e:
+            missing.append(f"{module_name}.{path}: {e}")
+            continue
+        for param in params:
+            if param not in signature.parameters:
+                missing.append(f"{module_name}.{path}: no parameter {param!r}")
+    from cibuildwheel.options import BuildOptions
+
+    fields = {f.name for f in dataclasses.fields(BuildOptions)}
+    missing += [f"BuildOptions.{f}: not a field" for f in BUILD_OPTION_FIELDS if f not in fields]
+    modules = _host_modules()
+    if len(modules) != 2 or not all(callable(getattr(m, "call", None)) for m in modules):
+        missing.append(f"the macOS and Windows modules' call: found {modules}")
+    return missing
+
+
+@contextlib.contextmanager
+def _hooks(hooks: Hooks) -> Iterator[None]:
+    run = _Run(hooks)
+    with contextlib.ExitStack() as stack:
+        for patch in _PATCHES:
+            patch(stack, run)
         yield
-    finally:
-        cibw_main.compute_options = original_compute
-        cibw_main.mkdtemp = original_mkdtemp
-        OCIContainer.__enter__, OCIContainer.__exit__ = original_enter, original_exit
-        OCIContainer.call = original_call
-        for module, original in host_calls:
-            module.call = original
-        for module, original in host_shells:
-            module.shell = original
-        # Drop the instance attributes so the class methods show through again.
-        for name in ("build_start", "build_end"):
-            log.__dict__.pop(name, None)
 
 
 def _host_modules() -> list[Any]:
