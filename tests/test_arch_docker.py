@@ -148,5 +148,5 @@ def test_setup_and_ccache_run_where_there_is_no_c_library(
     # No compiler in there to route: said so, not passed off as routed.
     assert "is ready, but no compiler was found on PATH" in done.stderr, done.stderr
     info = cache.Run(mount, "RUN").info("cp311-musllinux_x86_64")
-    assert info["origin"] == "ccwheel" and info["cache"] == "shared", info
-    assert info["routed"] == "", info
+    assert info is not None and info.origin == "ccwheel" and info.cache == "shared", info
+    assert info.routed == (), info

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from ccwheel import cache, cli, config, report, run, stats
+from ccwheel.buildinfo import BuildInfo
 from ccwheel.errors import HitRateTooLowError
 
 
@@ -283,25 +284,29 @@ def test_report_forms_agree(tmp_path: Path) -> None:
     assert summary.read_text().startswith("before\n### ccwheel")
 
 
+def _info(fields: dict[str, str]) -> BuildInfo:
+    return BuildInfo.parse(" ".join(f"{k}={v}" for k, v in fields.items()))
+
+
 def test_the_report_says_which_ccache_ran() -> None:
     emulated = {"origin": "ccwheel", "version": "4.14.2", "arch": "x86_64", "container": "aarch64"}
     assert (
-        report.describe_ccache({**emulated, "emulated": "no"})
+        report.describe_ccache(_info({**emulated, "emulated": "no"}))
         == "ccwheel's ccache 4.14.2 (x86_64, native; container aarch64)"
     )
     image = {"origin": "image", "version": "4.9", "arch": "s390x", "container": "s390x"}
-    assert report.describe_ccache({**image, "emulated": "unknown"}) == (
+    assert report.describe_ccache(_info({**image, "emulated": "unknown"})) == (
         "the image's ccache 4.9 (s390x, native or not: unknown)"
     )
     assert (
-        report.describe_ccache({**image, "emulated": "yes", "unrouted": "/opt/cc,/opt/c++"})
+        report.describe_ccache(_info({**image, "emulated": "yes", "unrouted": "/opt/cc,/opt/c++"}))
         == "the image's ccache 4.9 (s390x, emulated); not routed: /opt/cc (named by full path), "
         "/opt/c++ (named by full path)"
     )
     # A host build's other reasons, each said as it is (C:\ has a colon too).
     host = {"origin": "ccwheel", "version": "4.14.2", "arch": "arm64", "emulated": "no"}
     host["unrouted"] = r"gcc-13:not-found,CC:by-a-command,C:\tools\cl.exe"
-    assert report.describe_ccache(host) == (
+    assert report.describe_ccache(_info(host)) == (
         "ccwheel's ccache 4.14.2 (arm64, native); not routed: gcc-13 (found on no PATH), "
         r"CC (set by a command), C:\tools\cl.exe (named by full path)"
     )

@@ -19,6 +19,7 @@ import pytest
 from conftest import end_build
 
 from ccwheel import cache, cibw, config, platforms, report, run
+from ccwheel.buildinfo import BuildInfo
 from ccwheel.cli import main
 from ccwheel.errors import ConfigError, HitRateTooLowError
 from ccwheel.platforms import host
@@ -559,8 +560,8 @@ def test_cc_from_the_user_s_environment_option_is_routed(
     elsewhere = dataclasses.replace(missing, compilers=(("CC", "gcc-13"), path))
     builds.compose(elsewhere, platforms.Backend(), tmp_path / "run")
     assert sorted(p.name for p in (builds.host().links).iterdir()) == ["cc", "gcc-13", "gcc-fake"]
-    info = (tmp_path / "run" / f"{MAC313}.info").read_text()
-    assert "routed=cc,gcc-13,gcc-fake" in info and info.endswith("unrouted=\n")
+    info = BuildInfo.parse((tmp_path / "run" / f"{MAC313}.info").read_text())
+    assert info.routed == ("cc", "gcc-13", "gcc-fake") and info.unrouted == ()
     builds.close()
 
 
@@ -824,6 +825,7 @@ def test_a_compiler_of_the_user_s_that_is_not_routed_is_said_with_why() -> None:
     # Windows: the copy named cl.exe routes cl and cl.exe; nothing else is routed.
     names = ["cl.exe", "CL", "clang-cl"]
     assert host.unrouted_names(names, ["cl"], windows=True) == ["clang-cl:only-cl"]
-    assert report.describe_ccache({"unrouted": "clang-cl:only-cl"}).endswith(
+    info = BuildInfo(unrouted=("clang-cl:only-cl",))
+    assert report.describe_ccache(info).endswith(
         "not routed: clang-cl (ccwheel routes cl.exe only, on Windows)"
     )

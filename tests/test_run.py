@@ -383,7 +383,7 @@ def test_a_build_the_container_reported_nothing_of_says_so(
     """What the host sees when the container could not see the mount: no .info, no
     .status. The report must not show a silent zero."""
     _fake_cibuildwheel(monkeypatch)
-    monkeypatch.setattr(cache.Run, "info", lambda self, identifier: {})
+    monkeypatch.setattr(cache.Run, "info", lambda self, identifier: None)
     trims = _trims(monkeypatch)
     assert run.build(settings, []) == 0
     (b,) = json.loads(Path(str(settings.report)).read_text())["builds"]

@@ -13,7 +13,7 @@ from typing import Callable
 
 import pytest
 
-from ccwheel import binaries, cache, cibw, stats
+from ccwheel import binaries, buildinfo, cache, cibw, stats
 from ccwheel.platforms import linux as container
 
 ID = "cp311-manylinux_x86_64"
@@ -134,6 +134,10 @@ def test_it_routes_the_compiler_and_the_second_compile_hits(
     assert (s.misses, s.direct_hits) == (1, 1)
     info = b.path(f"{container.MOUNT}/.ccwheel/runs/{RUN}/{ID}.info").read_text()
     assert "origin=ccwheel" in info
+    # setup.sh writes the fields buildinfo.py declares, in its order: what it writes is what
+    # the host's record reads (and writes for a host build).
+    assert [part.split("=", 1)[0] for part in info.split()] == list(buildinfo.FIELDS)
+    assert buildinfo.BuildInfo.parse(info).format() == info
 
 
 def test_a_mount_the_container_cannot_see_is_one_warning_and_no_cache(
@@ -228,7 +232,9 @@ def test_the_compiler_the_build_interpreter_names_is_routed_and_counted(
 
 
 def _info(b: Box) -> dict[str, str]:
-    return cache.Run(b.path(container.MOUNT), RUN).info(ID)
+    info = cache.Run(b.path(container.MOUNT), RUN).info(ID)
+    assert info is not None
+    return info.as_json()
 
 
 def test_an_emulated_container_prefers_a_ccache_the_kernel_runs_natively(

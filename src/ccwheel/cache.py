@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 from ccwheel import binaries, config
+from ccwheel.buildinfo import BuildInfo
 from ccwheel.errors import CacheDirNotDirectoryError, UnsafeCacheDirError
 
 TAG_SIGNATURE = "Signature: 8a477f597d28d172789f06886806bc55"
@@ -76,12 +77,13 @@ class Run:
         except OSError:
             return None
 
-    def info(self, identifier: str) -> dict[str, str]:
+    def info(self, identifier: str) -> BuildInfo | None:
+        """The build's info file (see buildinfo.py), None when it left none."""
         try:
             text = (self.dir / f"{identifier}.info").read_text()
         except OSError:
-            return {}
-        return dict(part.split("=", 1) for part in text.split() if "=" in part)
+            return None
+        return BuildInfo.parse(text) if text.strip() else None
 
 
 def warm_marker(cache_dir: Path, identifier: str) -> Path:

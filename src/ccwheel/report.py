@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ccwheel.buildinfo import BuildInfo
 from ccwheel.explain import Explanation, summarize
 from ccwheel.stats import BuildStats
 
@@ -31,7 +32,8 @@ class BuildRecord:
     frontend_ran: bool = True
     # Something the user should know about a build that did use the cache.
     note: str | None = None
-    ccache: dict[str, str] = dataclasses.field(default_factory=dict)
+    # Which ccache ran and what it routed (its info file), when the build left one.
+    ccache: BuildInfo | None = None
     # With --explain: why each unit that missed did.
     explanations: list[Explanation] = dataclasses.field(default_factory=list)
     # A warm build: the seconds the last cold build of its identifier took, if recorded.
@@ -179,50 +181,20 @@ def _rows(report: Report) -> list[list[str]]:
     return rows
 
 
-def describe_ccache(info: dict[str, str]) -> str:
+def describe_ccache(info: BuildInfo) -> str:
     """Which ccache a build ran: whose, its architecture, native or emulated."""
-    whose = {"image": "the image's", "ccwheel": "ccwheel's"}.get(info.get("origin", ""), "a")
-    arch = info.get("arch", "")
-    text = f"{whose} ccache {info.get('version', '?')}"
-    how = {"yes": "emulated", "no": "native"}.get(
-        info.get("emulated", ""), "native or not: unknown"
-    )
-    details = [f"{arch}, {how}"] if arch else []
-    container = info.get("container", "")
-    if container and container != arch:
-        details.append(f"container {container}")
+    whose = {"image": "the image's", "ccwheel": "ccwheel's"}.get(info.origin, "a")
+    text = f"{whose} ccache {info.version or '?'}"
+    how = {"yes": "emulated", "no": "native"}.get(info.emulated, "native or not: unknown")
+    details = [f"{info.arch}, {how}"] if info.arch else []
+    if info.container and info.container != info.arch:
+        details.append(f"container {info.container}")
     if details:
         text += f" ({'; '.join(details)})"
-    unrouted = not_routed(info)
+    unrouted = info.not_routed()
     if unrouted:
         text += f"; {unrouted}"
     return text
-
-
-def not_routed(info: dict[str, str]) -> str | None:
-    """The compilers of the user's that a build's info file lists as not routed, each with
-    why: "not routed: ...", or None."""
-    unrouted = [c for c in info.get("unrouted", "").split(",") if c]
-    if not unrouted:
-        return None
-    return f"not routed: {', '.join(unrouted_reason(c) for c in unrouted)}"
-
-
-# Why a compiler of the user's is not routed, by the suffix the host side gives an entry of
-# the info file's `unrouted` list (platforms/host.py); an entry without one is a compiler
-# named by full path (both sides).
-UNROUTED_REASONS = {
-    "not-found": "found on no PATH",
-    "by-a-command": "set by a command",
-    "only-cl": "ccwheel routes cl.exe only, on Windows",
-}
-
-
-def unrouted_reason(entry: str) -> str:
-    name, sep, why = entry.rpartition(":")
-    if sep and why in UNROUTED_REASONS:
-        return f"{name} ({UNROUTED_REASONS[why]})"
-    return f"{entry} (named by full path)"
 
 
 # What to change, for ccache's reasons that a build's own settings cause (MSVC's above all).
@@ -400,7 +372,7 @@ def to_json(report: Report) -> dict[str, Any]:
                 "cached": b.cached,
                 "warning": b.warning,
                 "note": b.note,
-                "ccache": b.ccache,
+                "ccache": b.ccache.as_json() if b.ccache else {},
                 **_stats_json(b.stats),
                 "missed_files": b.stats.missed_files,
                 "explain": [dataclasses.asdict(e) for e in b.explanations],

@@ -20,6 +20,7 @@ from pathlib import Path, PurePosixPath
 from typing import Iterator, Sequence
 
 from ccwheel import binaries, cache, cibw, config, explain, platforms, remote, report, stats
+from ccwheel.buildinfo import BuildInfo
 from ccwheel.console import in_github_actions, note, warn
 from ccwheel.errors import ConfigError, HitRateTooLowError
 from ccwheel.platforms import host
@@ -342,17 +343,17 @@ def _collect(life: _Lifecycle, run: cache.Run | None, code: int) -> report.Repor
     settings = life.settings
     records = []
     warning: str | None
-    info: dict[str, str]
+    info: BuildInfo | None
     for identifier in life.builds.order:
         note_: str | None = life.notes.get(identifier)
         # Whether the build went without the cache, ccwheel knowing why (not a container
         # that left no word: the report warns of it, but nothing said it went without).
         cached = False
         if identifier in life.uncached:
-            build_stats, info = stats.BuildStats(), {}
+            build_stats, info = stats.BuildStats(), None
             warning = f"not cached: {life.uncached[identifier]}"
         elif run is None:
-            build_stats, warning, info = stats.BuildStats(), "no cache directory this run", {}
+            build_stats, warning, info = stats.BuildStats(), "no cache directory this run", None
         else:
             copy_failure = life.copy_failed_builds.get(identifier)
             status = run.status(identifier)
@@ -365,7 +366,7 @@ def _collect(life: _Lifecycle, run: cache.Run | None, code: int) -> report.Repor
                 warning = f"cannot read its statistics: {e.strerror or e}"
                 cached = False  # nothing measured it
             info = run.info(identifier)
-            if info.get("cache") == "remote-only":
+            if info is not None and info.cache == "remote-only":
                 note_ = REMOTE_ONLY_NOTE
             # Finished without running its frontend, nothing compiled, and ccache not
             # refused: cibuildwheel reused a wheel (in a container, before ccwheel's setup
@@ -388,7 +389,7 @@ def _collect(life: _Lifecycle, run: cache.Run | None, code: int) -> report.Repor
                 finished=identifier in life.builds.seconds,
                 warning=warning,
                 cached=cached,
-                past_ccache=life.notes.get(identifier) or report.not_routed(info),
+                past_ccache=life.notes.get(identifier) or (info.not_routed() if info else None),
                 frontend_ran=identifier in life.frontend_ran,
                 ccache=info,
                 note=note_,

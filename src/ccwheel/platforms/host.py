@@ -27,6 +27,7 @@ import tempfile
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 
+from ccwheel.buildinfo import BuildInfo
 from ccwheel.platforms import (
     FRONTEND_SCRIPT,
     INCLUDE_DIGEST,
@@ -223,7 +224,7 @@ def route(
 
 def unrouted_names(names: Iterable[str], routed: Collection[str], *, windows: bool) -> list[str]:
     """The user's compilers (bare names) that were not routed, each with why, as the info
-    file lists them (report.UNROUTED_REASONS). On Windows only cl.exe is (a copy of ccache
+    file lists them (buildinfo.UNROUTED). On Windows only cl.exe is (a copy of ccache
     under that name); elsewhere a name found on neither PATH is said, not linked blindly
     (a link would turn the build's "not found" into ccache's error)."""
     if windows:
@@ -659,19 +660,18 @@ class HostBuilds:
             explain=self.explain,
             msvc=msvc,
         )
-        info = {
-            "ccache": str(self.ccache),
-            "origin": "ccwheel",
-            "version": self.ccache_version,
-            "arch": platform_module.machine().lower(),
-            "emulated": "no",
-            "cache": "shared",
-            "routed": ",".join(self._routed),
-            "unrouted": ",".join(unrouted),
-        }
+        info = BuildInfo(
+            ccache=str(self.ccache),
+            origin="ccwheel",
+            version=self.ccache_version,
+            arch=platform_module.machine().lower(),
+            emulated="no",
+            cache="shared",
+            unrouted=tuple(unrouted),
+            routed=tuple(self._routed),
+        )
         try:
-            text = " ".join(f"{k}={v}" for k, v in info.items())
-            (run_dir / f"{view.identifier}.info").write_text(text + "\n")
+            (run_dir / f"{view.identifier}.info").write_text(info.format())
         except OSError as e:
             raise HostUnavailable(
                 f"cannot write to the cache directory: {e.strerror or e}"
