@@ -532,25 +532,20 @@ def test_the_hooks_undo_every_patch() -> None:
     from cibuildwheel.logger import log
     from cibuildwheel.oci_container import OCIContainer
 
-    before = (
-        cibw_main.compute_options,
-        cibw_main.mkdtemp,
-        OCIContainer.__enter__,
-        OCIContainer.__exit__,
-        OCIContainer.call,
-        [m.call for m in cibw._host_modules()],
-    )
+    def patched() -> list[object]:
+        return [
+            cibw_main.compute_options,
+            cibw_main.mkdtemp,
+            OCIContainer.__enter__,
+            OCIContainer.__exit__,
+            OCIContainer.call,
+            *(m.call for m in cibw._host_modules()),
+        ]
+
+    before = patched()
     with cibw._hooks(cibw.Hooks(compose=lambda _v: None)):
-        assert cibw_main.compute_options is not before[0]
-        assert OCIContainer.call is not before[4]
+        during = patched()
+        assert all(a is not b for a, b in zip(before, during)), during
         assert "build_start" in vars(log)
-    after = (
-        cibw_main.compute_options,
-        cibw_main.mkdtemp,
-        OCIContainer.__enter__,
-        OCIContainer.__exit__,
-        OCIContainer.call,
-        [m.call for m in cibw._host_modules()],
-    )
-    assert after == before
+    assert patched() == before
     assert "build_start" not in vars(log) and "build_end" not in vars(log)
