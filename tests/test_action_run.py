@@ -274,8 +274,8 @@ def _readme_workflows() -> list[dict[str, Any]]:
 def test_the_readme_s_workflows_run_twice_and_hit(machine: dict[str, Any]) -> None:
     """The README's and the docs' workflows in order, on their Linux X64 legs, sharing one
     cache store: each wheels workflow green twice, its second run hitting every unit; the
-    canary (its hit-rate floor) green on what they saved. A workflow that installs ccwheel from a copy
-    in the repository (`pip install ./tools/ccwheel`) finds one there."""
+    canary (its hit-rate floor) green on what they saved. A workflow that installs ccwheel
+    from a copy in the repository (`pip install ./tools/ccwheel`) finds one there."""
     project = machine["project"]
     ran = []
     for workflow in _readme_workflows():

@@ -17,7 +17,11 @@ Build = Callable[..., int]  # the ccwheel_build fixture
 ID = "cp312-manylinux_x86_64"
 
 
-@pytest.mark.parametrize("frontend", ["pip", "build", "build[uv]", "uv"])
+# uv's cases, and the failed build below, run once (`long`), not against every line.
+UV_CASES = [pytest.param(f, marks=pytest.mark.long) for f in ("build[uv]", "uv")]
+
+
+@pytest.mark.parametrize("frontend", ["pip", "build", *UV_CASES])
 def test_a_warm_build_downloads_no_build_requirement(
     frontend: str,
     tmp_path: Path,
@@ -65,6 +69,7 @@ def _assert_everyone_may_remove(tree: Path) -> None:
     assert all(p.stat().st_mode & 0o002 for p in found), tree
 
 
+@pytest.mark.long
 def test_what_a_failed_build_downloaded_is_the_host_user_s_too(
     tmp_path: Path,
     wheelhouse: Path,
