@@ -25,6 +25,9 @@ class BuildRecord:
     # False for a build ccwheel did not cache: a platform it does not cache yet, a host
     # build that could not use the cache (`warning` says why). Nothing measured it.
     cached: bool = True
+    # The build may have used the cache, but has no numbers (`warning` says why): not
+    # "built without the cache".
+    unmeasured: bool = False
     # Why the build's compiles went past ccache although it was cached (a compiler named by
     # full path, CMake's Visual Studio generator), when ccwheel knows; and whether the build
     # ran its frontend at all (cibuildwheel skips a build that can reuse an abi3 wheel).
@@ -247,7 +250,8 @@ def render_text(report: Report) -> str:
             lines.append("  " + "  ".join("-" * w for w in widths))
     for b in report.builds:
         if b.warning:
-            lines.append(f"  {b.identifier}: built without the cache: {b.warning}")
+            what = "no numbers" if b.unmeasured else "built without the cache"
+            lines.append(f"  {b.identifier}: {what}: {b.warning}")
         if b.note:
             lines.append(f"  {b.identifier}: {b.note}")
         if b.ccache:
@@ -370,6 +374,7 @@ def to_json(report: Report) -> dict[str, Any]:
                 "cold_seconds": b.cold_seconds,
                 "saved_seconds": b.saved,
                 "cached": b.cached,
+                "unmeasured": b.unmeasured,
                 "warning": b.warning,
                 "note": b.note,
                 "ccache": b.ccache.as_json() if b.ccache else {},

@@ -19,21 +19,23 @@ import time
 from pathlib import Path, PurePosixPath
 from typing import Iterator, Sequence
 
-from ccwheel import binaries, cache, cibw, config, explain, platforms, remote, report, stats
-from ccwheel.buildinfo import BuildInfo
+from ccwheel import (
+    binaries,
+    cache,
+    cibw,
+    config,
+    explain,
+    platforms,
+    remote,
+    report,
+    stats,
+    verdict,
+)
 from ccwheel.console import in_github_actions, note, warn
-from ccwheel.errors import ConfigError, HitRateTooLowError
+from ccwheel.errors import ConfigError
 from ccwheel.platforms import host
 from ccwheel.platforms import linux as container
 
-# A build that finished without running its frontend, and of whose container nothing was
-# heard: cibuildwheel found a wheel it built earlier in this run that this identifier can
-# use (abi3 or pure), and skipped the build step, ccwheel's setup with it.
-REUSED_NOTE = "nothing built: cibuildwheel reused a compatible (abi3) wheel of this run"
-REMOTE_ONLY_NOTE = (
-    "the container could not see the cache directory: ccache used the remote storage only "
-    "(statistics read back from the container)"
-)
 # The variable through which the remote storage URL reaches the containers: the engine's
 # `--env NAME` copies it from ccwheel's own environment (see container.plan).
 REMOTE_ENV = container.REMOTE_ENV
@@ -321,81 +323,44 @@ class _Lifecycle:
             self.run.close()
 
 
-def _build_warning(
-    run: cache.Run, identifier: str, cache_dir: Path, copy_failure: str | None
-) -> str | None:
-    """Why this build went without the cache, or without statistics; None if it had both."""
-    status = run.status(identifier)
-    if status or run.info(identifier):
-        return status
-    if copy_failure:
-        return copy_failure
-    # setup.sh writes one or the other, which the host reads back from the container when
-    # the container could not write them into the cache directory.
-    return (
-        f"the container left no word in the cache directory {cache_dir}: it cannot see it "
-        f"(a remote or rootless container engine, or SELinux without --selinux-relabel?), "
-        f"or the build stopped before ccwheel's setup step; no statistics for this build"
+def _facts(life: _Lifecycle, run: cache.Run | None, identifier: str) -> verdict.Facts:
+    """What happened to one build: from the hooks, and the files it left in the run's
+    directory (read here, once)."""
+    base = verdict.Facts(
+        identifier=identifier,
+        finished=identifier in life.builds.seconds,
+        seconds=life.builds.seconds.get(identifier),
+        frontend_ran=identifier in life.frontend_ran,
+        warm=life.warm_before.get(identifier, False),
+        cold_seconds=life.cold_seconds.get(identifier),
+        note=life.notes.get(identifier),
+    )
+    if identifier in life.uncached:
+        return dataclasses.replace(base, uncached=life.uncached[identifier])
+    if run is None:
+        return dataclasses.replace(base, no_run_dir=True)
+    stats_error = None
+    try:
+        build_stats = stats.read(run.stats_log(identifier), life.root_files)
+    except OSError as e:
+        build_stats, stats_error = stats.BuildStats(), str(e.strerror or e)
+    return dataclasses.replace(
+        base,
+        copy_failure=life.copy_failed_builds.get(identifier),
+        status=run.status(identifier),
+        info=run.info(identifier),
+        stats=build_stats,
+        stats_error=stats_error,
+        explanations=_explain(life.settings, run, identifier, build_stats),
     )
 
 
 def _collect(life: _Lifecycle, run: cache.Run | None, code: int) -> report.Report:
     settings = life.settings
-    records = []
-    warning: str | None
-    info: BuildInfo | None
-    for identifier in life.builds.order:
-        note_: str | None = life.notes.get(identifier)
-        # Whether the build went without the cache, ccwheel knowing why (not a container
-        # that left no word: the report warns of it, but nothing said it went without).
-        cached = False
-        if identifier in life.uncached:
-            build_stats, info = stats.BuildStats(), None
-            warning = f"not cached: {life.uncached[identifier]}"
-        elif run is None:
-            build_stats, warning, info = stats.BuildStats(), "no cache directory this run", None
-        else:
-            copy_failure = life.copy_failed_builds.get(identifier)
-            status = run.status(identifier)
-            warning = _build_warning(run, identifier, settings.cache_dir, copy_failure)
-            cached = not (status or copy_failure)
-            try:
-                build_stats = stats.read(run.stats_log(identifier), life.root_files)
-            except OSError as e:  # a CCACHE_UMASK of the user's own, say
-                build_stats = stats.BuildStats()
-                warning = f"cannot read its statistics: {e.strerror or e}"
-                cached = False  # nothing measured it
-            info = run.info(identifier)
-            if info is not None and info.cache == "remote-only":
-                note_ = REMOTE_ONLY_NOTE
-            # Finished without running its frontend, nothing compiled, and ccache not
-            # refused: cibuildwheel reused a wheel (in a container, before ccwheel's setup
-            # step ran). Neither a cache it could not see nor a build without it.
-            reused = (
-                identifier in life.builds.seconds
-                and identifier not in life.frontend_ran
-                and not status
-                and not (build_stats.cacheable or build_stats.calls_past_cache)
-            )
-            if reused:
-                warning, note_, cached = None, REUSED_NOTE, True
-        records.append(
-            report.BuildRecord(
-                identifier=identifier,
-                stats=build_stats,
-                seconds=life.builds.seconds.get(identifier),
-                warm=life.warm_before.get(identifier, False),
-                cold_seconds=life.cold_seconds.get(identifier),
-                finished=identifier in life.builds.seconds,
-                warning=warning,
-                cached=cached,
-                past_ccache=life.notes.get(identifier) or (info.not_routed() if info else None),
-                frontend_ran=identifier in life.frontend_ran,
-                ccache=info,
-                note=note_,
-                explanations=_explain(settings, run, identifier, build_stats),
-            )
-        )
+    records = [
+        verdict.record(_facts(life, run, identifier), settings.cache_dir)
+        for identifier in life.builds.order
+    ]
     # Not a walk through a directory that is not the cache (another tool's, say).
     size = 0 if life.unusable else cache.usage(settings.cache_dir)[0]
     rep = report.Report(settings.cache_dir, records, size, code, _remote_label(settings))
@@ -460,51 +425,17 @@ def _publish(rep: report.Report, settings: config.Settings) -> None:
 
 
 def _mark_warm(rep: report.Report, cache_dir: Path) -> None:
-    """A build that finished with the cache has filled it: next time it is warm (not one
-    that reused an earlier wheel and compiled nothing). A cold one records its time, the
-    baseline of what later warm builds saved; not one the remote storage served."""
-    for b in rep.builds:
-        if b.finished and not b.warning and b.frontend_ran:
-            marker = cache.warm_marker(cache_dir, b.identifier)
-            cold = None if b.warm or b.stats.remote_hits else b.seconds
-            try:
-                cache.mark_warm(marker, cold)
-            except OSError as e:
-                warn(f"cannot mark {b.identifier} as warm in {cache_dir}: {e.strerror or e}")
+    """The warm markers verdict.warm_marks names, written."""
+    for identifier, cold in verdict.warm_marks(rep):
+        try:
+            cache.mark_warm(cache.warm_marker(cache_dir, identifier), cold)
+        except OSError as e:
+            warn(f"cannot mark {identifier} as warm in {cache_dir}: {e.strerror or e}")
 
 
-def check_hit_rate(rep: report.Report, minimum: float | None) -> None:
-    """--min-hit-rate: only warm builds that finished count (a cold build misses by nature);
-    and a build ccwheel did not cache fails it, since nothing measured it (a platform
-    ccwheel does not cache yet, a host build that could not use the cache)."""
-    if minimum is None:
-        return
-    unmeasured = [f"{b.identifier} ({b.warning})" for b in rep.builds if not b.cached]
-    # A warm build that ran its frontend and none of whose compiles reached ccache, or was
-    # cacheable, for a reason ccwheel knows (a compiler named by full path, CMake's Visual
-    # Studio generator, MSVC's /Zi).
-    for b in rep.builds:
-        if not (b.cached and b.warm and b.finished and b.frontend_ran):
-            continue
-        if b.stats.cacheable:
-            continue
-        why = b.past_ccache or report.uncacheable_line(b.stats, hinted_only=True)
-        if why:
-            unmeasured.append(f"{b.identifier} (nothing reached ccache's cache: {why})")
-    if unmeasured:
-        msg = (
-            f"--min-hit-rate {100 * minimum:.1f}% cannot hold for builds nothing measured: "
-            f"{'; '.join(unmeasured)}"
-        )
-        raise HitRateTooLowError(msg)
-    low = [
-        f"{b.identifier} {100 * b.stats.hit_rate:.1f}%"
-        for b in rep.builds
-        if b.warm and b.finished and b.stats.hit_rate is not None and b.stats.hit_rate < minimum
-    ]
-    if low:
-        msg = f"hit rate below --min-hit-rate {100 * minimum:.1f}% on warm builds: {', '.join(low)}"
-        raise HitRateTooLowError(msg)
+# Kept under its old name: what `--min-hit-rate` says (verdict.py).
+check_hit_rate = verdict.check_hit_rate
+REUSED_NOTE, REMOTE_ONLY_NOTE = verdict.REUSED_NOTE, verdict.REMOTE_ONLY_NOTE
 
 
 def github_output(cache_dir: Path) -> None:
