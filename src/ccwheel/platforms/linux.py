@@ -235,52 +235,16 @@ def plan(
     the engine client's environment without ever printing it (see run.py)."""
     backend = backend or Backend()
     check_mounts(view.create_args)
+    check_remote(view, bool(remote), remote_read_only)
     runs = run_dir(run_name)
     mode = isolation_mode(view, stable_build_env)
-
-    env = [("PATH", f'"{LINKS}:$PATH"')]
-    # The user's own CCACHE_* settings win: ccwheel only fills in what they left unset.
-    defaults: dict[str, str | bool] = {
-        "DIR": str(CCACHE_DIR),
-        "BASEDIR": ":".join(str(d) for d in BASE_DIRS),
-        **ccache_defaults(max_size),
-        # The container's root writes the cache; the host user must be able to read and
-        # remove it (the cache directory itself is kept owner-only, see cache.py).
-        "UMASK": "000",
-    }
-    env += ccache_env(view, defaults)
-    # The per-build statistics: a log of this build's own compilations, so two runs that
-    # share the cache, or a build that fails half-way, still report exactly their own.
-    # ccwheel's log wins over a CCACHE_STATSLOG of the user's (the report needs it). Like
-    # all that names one build, given to the build's commands (see Injection.build_env).
-    build_env = [("CCACHE_STATSLOG", f"{runs}/{view.identifier}.stats")]
+    env = [("PATH", f'"{LINKS}:$PATH"'), *_ccache_env(view, max_size)]
     create_args = [f"--volume={host_cache_dir}:{MOUNT}" + (":z" if selinux_relabel else "")]
-    check_remote(view, bool(remote), remote_read_only)
     if remote:
-        # cibuildwheel prints every environment assignment (unevaluated) and the
-        # create-args; the value itself comes from ccwheel's own environment, where run.py
-        # puts it for the run under a name no cibuildwheel option passes on.
-        create_args.append(f"--env={REMOTE_ENV}")
         env.append(("CCACHE_REMOTE_STORAGE", f'"${REMOTE_ENV}"'))
-        if remote_storage.is_loopback(remote) and not any(
-            a.startswith(("--network", "--net=")) or a == "--net" for a in view.create_args
-        ):
-            # A server on the host's loopback is only reachable with the host's network.
-            create_args.append("--network=host")
-    for name, tool in DOWNLOAD_CACHES:
-        # Theirs wins, and so does their PIP_NO_CACHE_DIR/UV_NO_CACHE (no cache at all).
-        if name not in view.env_names:
-            env.append((name, _quote(str(runs / RUN_DOWNLOADS / tool))))
-    if "UV_LINK_MODE" not in view.env_names:
-        # uv's cache is on the mount, its environments are not: it would try hard links
-        # and warn on every install before copying anyway.
-        env.append(("UV_LINK_MODE", "copy"))
-    if explain:
-        # Debug files (the hash inputs of every compilation) for the host to compare.
-        # Both per build: with no directory, ccache writes its debug files beside each
-        # object.
-        build_env.append(("CCACHE_DEBUG", "1"))
-        build_env.append(("CCACHE_DEBUGDIR", f"{runs}/debug/{view.identifier}"))
+        create_args += _remote_args(view, remote)
+    env += _download_env(view, runs)
+    build_env = _build_env(view, runs, explain)
     contract = setup_contract(
         run_name=run_name,
         identifier=view.identifier,
@@ -302,19 +266,79 @@ def plan(
     )
     env += stable_env
 
-    # setup.sh always exits 0. It is missing only when copying it into the container failed,
-    # which the host has said already: the user's before-build and the build still run.
-    setup = f"if [ -r {SETUP} ]; then sh {SETUP} || true; fi"
-    before_build = f"{setup}; {view.before_build}" if view.before_build else setup
-
     return Injection(
         environment=tuple(env),
         build_env=tuple(build_env),
-        before_build=before_build,
+        before_build=_before_build(view),
         frontend_args=frontend_args,
         create_args=tuple(create_args),
         config_settings=config_settings,
     )
+
+
+def _before_build(view: BuildView) -> str:
+    """setup.sh, then the user's before-build. setup.sh always exits 0. It is missing only
+    when copying it into the container failed, which the host has said already: the
+    user's before-build and the build still run."""
+    setup = f"if [ -r {SETUP} ]; then sh {SETUP} || true; fi"
+    return f"{setup}; {view.before_build}" if view.before_build else setup
+
+
+def _ccache_env(view: BuildView, max_size: str) -> list[tuple[str, str]]:
+    """ccache's settings; the user's own CCACHE_* settings win: ccwheel only fills in what
+    they left unset."""
+    defaults: dict[str, str | bool] = {
+        "DIR": str(CCACHE_DIR),
+        "BASEDIR": ":".join(str(d) for d in BASE_DIRS),
+        **ccache_defaults(max_size),
+        # The container's root writes the cache; the host user must be able to read and
+        # remove it (the cache directory itself is kept owner-only, see cache.py).
+        "UMASK": "000",
+    }
+    return ccache_env(view, defaults)
+
+
+def _remote_args(view: BuildView, remote: str) -> list[str]:
+    """The create-args for a remote storage. cibuildwheel prints every environment
+    assignment (unevaluated) and the create-args; the value itself comes from ccwheel's
+    own environment, where run.py puts it for the run under a name no cibuildwheel option
+    passes on."""
+    args = [f"--env={REMOTE_ENV}"]
+    if remote_storage.is_loopback(remote) and not any(
+        a.startswith(("--network", "--net=")) or a == "--net" for a in view.create_args
+    ):
+        # A server on the host's loopback is only reachable with the host's network.
+        args.append("--network=host")
+    return args
+
+
+def _download_env(view: BuildView, runs: PurePosixPath) -> list[tuple[str, str]]:
+    """pip's and uv's cache roots, the run's own (see BUILT_BY_INSTALLERS)."""
+    env = []
+    for name, tool in DOWNLOAD_CACHES:
+        # Theirs wins, and so does their PIP_NO_CACHE_DIR/UV_NO_CACHE (no cache at all).
+        if name not in view.env_names:
+            env.append((name, _quote(str(runs / RUN_DOWNLOADS / tool))))
+    if "UV_LINK_MODE" not in view.env_names:
+        # uv's cache is on the mount, its environments are not: it would try hard links
+        # and warn on every install before copying anyway.
+        env.append(("UV_LINK_MODE", "copy"))
+    return env
+
+
+def _build_env(view: BuildView, runs: PurePosixPath, explain: bool) -> list[tuple[str, str]]:
+    """What names this build alone, given to its commands (see Injection.build_env)."""
+    # The per-build statistics: a log of this build's own compilations, so two runs that
+    # share the cache, or a build that fails half-way, still report exactly their own.
+    # ccwheel's log wins over a CCACHE_STATSLOG of the user's (the report needs it).
+    env = [("CCACHE_STATSLOG", f"{runs}/{view.identifier}.stats")]
+    if explain:
+        # Debug files (the hash inputs of every compilation) for the host to compare.
+        # Both per build: with no directory, ccache writes its debug files beside each
+        # object.
+        env.append(("CCACHE_DEBUG", "1"))
+        env.append(("CCACHE_DEBUGDIR", f"{runs}/debug/{view.identifier}"))
+    return env
 
 
 class ContainerBuilds:
