@@ -126,7 +126,7 @@ def test_a_report_that_cannot_be_written_after_the_build_is_one_warning(
     """Once the wheels are built, a failed write loses nothing but the file."""
     (tmp_path / "gone").write_text("")  # where the report's directory should be
     settings = config.Settings(cache_dir=tmp_path, report=tmp_path / "gone" / "r.json")
-    run._publish(_report(tmp_path), settings)
+    report.publish(_report(tmp_path), settings.report)
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and err[0].startswith("ccwheel: warning: cannot write the report")
 

@@ -245,12 +245,16 @@ def test_the_remote_url_is_in_ccwheel_s_environment_only_during_the_run(
     monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("CCACHE_REMOTE_STORAGE", raising=False)
     settings = config.Settings(remote_storage="redis://pw@localhost", remote_read_only=True)
-    with run._remote_in_environment(settings):
+    with run.process.remote_in_environment(
+        settings.remote_storage, settings.remote_read_only, run.REMOTE_ENV
+    ):
         assert os.environ[name] == "redis://pw@localhost|read-only"
         assert "CCACHE_REMOTE_STORAGE" not in os.environ
     assert name not in os.environ
     monkeypatch.setenv(name, "theirs")
-    with pytest.raises(RuntimeError), run._remote_in_environment(settings):
+    with pytest.raises(RuntimeError), run.process.remote_in_environment(
+        settings.remote_storage, settings.remote_read_only, run.REMOTE_ENV
+    ):
         raise RuntimeError
     assert os.environ[name] == "theirs"
 

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from ccwheel import __version__, cache, ci, cibw, config, report, run, stats
+from ccwheel import __version__, cache, ci, cibw, config, console, report, run, stats
 from ccwheel.console import error
 from ccwheel.errors import CcwheelError, ConfigError
 
@@ -106,7 +106,7 @@ def cache_command(args: argparse.Namespace) -> int:
         cache.check_is_directory(cache_dir)
     if args.action == "dir":
         print(cache_dir)
-        run.github_output(cache_dir)
+        console.github_output(cache_dir)
         return 0
     if args.action == "clean":
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 
 def colour(text: str, code: str) -> str:
@@ -39,3 +40,14 @@ def error(message: str) -> None:
         print(f"::error title=ccwheel::{_annotation_text(message)}", file=sys.stderr)
         return
     print(colour(f"ccwheel: error: {message}", "31"), file=sys.stderr)
+
+
+def github_output(cache_dir: Path) -> None:
+    """In GitHub Actions, the cache directory as a step output (for actions/cache)."""
+    path = os.environ.get("GITHUB_OUTPUT")
+    if path:
+        try:
+            with Path(path).open("a", encoding="utf-8") as f:
+                f.write(f"cache-dir={cache_dir}\n")
+        except OSError as e:
+            warn(f"cannot write GITHUB_OUTPUT: {e}")

@@ -227,3 +227,10 @@ def is_loopback(value: str) -> bool:
         except ValueError:
             continue
     return False
+
+
+def label(url: str, read_only: bool) -> str | None:
+    """How the report names the remote storage: credentials redacted, or None."""
+    if not url:
+        return None
+    return redact(url) + (" (read-only)" if read_only else "")

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
 from ccwheel.buildinfo import BuildInfo
+from ccwheel.console import in_github_actions, warn
 from ccwheel.explain import Explanation, summarize
 from ccwheel.stats import BuildStats
 
@@ -400,3 +403,30 @@ def write_json(report: Report, path: Path) -> None:
 def append_step_summary(report: Report, path: Path) -> None:
     with path.open("a", encoding="utf-8") as f:
         f.write(render_markdown(report) + "\n")
+
+
+def publish(rep: Report, json_path: Path | None) -> None:
+    """The report on stdout, and as JSON and in the step summary where asked."""
+    # Under GitHub Actions the table folds into one line of the log (the step summary shows
+    # it too); the verdict after it stays in sight.
+    folded = in_github_actions()
+    if folded:
+        print(f"::group::ccwheel: ccache per build ({len(rep.builds)})")
+    print(render_text(rep))
+    if folded:
+        print("::endgroup::")
+    failed_remote = rep.totals.remote_errors
+    if failed_remote:  # ccache itself says nothing: the cache just fills no remote
+        sys.stdout.flush()
+        warn(remote_errors_line(failed_remote))
+    if json_path:
+        try:
+            write_json(rep, json_path)
+        except OSError as e:
+            warn(f"cannot write the report to {json_path}: {e.strerror or e}")
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        try:
+            append_step_summary(rep, Path(summary))
+        except OSError as e:
+            warn(f"cannot append to GITHUB_STEP_SUMMARY: {e}")

@@ -8,30 +8,30 @@ may change its exit code except `--min-hit-rate`: a failed write is one warning.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import os
 import signal
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path, PurePosixPath
-from typing import Iterator, Sequence
+from typing import Sequence
 
 from ccwheel import (
     binaries,
     cache,
     cibw,
     config,
+    console,
     explain,
     platforms,
+    process,
     remote,
     report,
     stats,
     verdict,
 )
-from ccwheel.console import in_github_actions, note, warn
+from ccwheel.console import note, warn
 from ccwheel.errors import ConfigError
 from ccwheel.platforms import host
 from ccwheel.platforms import linux as container
@@ -59,51 +59,6 @@ class _Builds:
         if self.current is not None:
             self.seconds[self.current] = time.monotonic() - self.started[self.current]
             self.current = None
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised like Ctrl-C so every context manager on the way out runs."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
-@contextlib.contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
-    if threading.current_thread() is not threading.main_thread():
-        yield  # signal handlers can only be set from the main thread
-        return
-
-    def handler(signum: int, _frame: object) -> None:
-        raise Terminated(signum)
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-@contextlib.contextmanager
-def _remote_in_environment(settings: config.Settings) -> Iterator[None]:
-    """The URL, for the container engine's `--env NAME` to copy into each container: it
-    never touches a file (a killed run leaves nothing behind) or a printed command line."""
-    if not settings.remote_storage:
-        yield
-        return
-    value = settings.remote_storage
-    if settings.remote_read_only:
-        value = remote.with_read_only(value)
-    previous = os.environ.get(REMOTE_ENV)
-    os.environ[REMOTE_ENV] = value
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop(REMOTE_ENV, None)
-        else:
-            os.environ[REMOTE_ENV] = previous
 
 
 def check_writable(path: Path, name: str) -> None:
@@ -373,7 +328,13 @@ def _collect(life: _Lifecycle, run: cache.Run | None, code: int) -> report.Repor
     ]
     # Not a walk through a directory that is not the cache (another tool's, say).
     size = 0 if life.unusable else cache.usage(settings.cache_dir)[0]
-    rep = report.Report(settings.cache_dir, records, size, code, _remote_label(settings))
+    rep = report.Report(
+        settings.cache_dir,
+        records,
+        size,
+        code,
+        remote.label(settings.remote_storage, settings.remote_read_only),
+    )
     rep.unusable = life.unusable
     return rep
 
@@ -401,39 +362,6 @@ def _explain(
         return []
 
 
-def _remote_label(settings: config.Settings) -> str | None:
-    if not settings.remote_storage:
-        return None
-    label = remote.redact(settings.remote_storage)
-    return label + (" (read-only)" if settings.remote_read_only else "")
-
-
-def _publish(rep: report.Report, settings: config.Settings) -> None:
-    # Under GitHub Actions the table folds into one line of the log (the step summary shows
-    # it too); the verdict after it stays in sight.
-    folded = in_github_actions()
-    if folded:
-        print(f"::group::ccwheel: ccache per build ({len(rep.builds)})")
-    print(report.render_text(rep))
-    if folded:
-        print("::endgroup::")
-    failed_remote = rep.totals.remote_errors
-    if failed_remote:  # ccache itself says nothing: the cache just fills no remote
-        sys.stdout.flush()
-        warn(report.remote_errors_line(failed_remote))
-    if settings.report:
-        try:
-            report.write_json(rep, settings.report)
-        except OSError as e:
-            warn(f"cannot write the report to {settings.report}: {e.strerror or e}")
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary:
-        try:
-            report.append_step_summary(rep, Path(summary))
-        except OSError as e:
-            warn(f"cannot append to GITHUB_STEP_SUMMARY: {e}")
-
-
 def _mark_warm(rep: report.Report, cache_dir: Path) -> None:
     """The warm markers verdict.warm_marks names, written."""
     for identifier, cold in verdict.warm_marks(rep):
@@ -446,17 +374,6 @@ def _mark_warm(rep: report.Report, cache_dir: Path) -> None:
 # Kept under its old name: what `--min-hit-rate` says (verdict.py).
 check_hit_rate = verdict.check_hit_rate
 REUSED_NOTE, REMOTE_ONLY_NOTE = verdict.REUSED_NOTE, verdict.REMOTE_ONLY_NOTE
-
-
-def github_output(cache_dir: Path) -> None:
-    """In GitHub Actions, the cache directory as a step output (for actions/cache)."""
-    path = os.environ.get("GITHUB_OUTPUT")
-    if path:
-        try:
-            with Path(path).open("a", encoding="utf-8") as f:
-                f.write(f"cache-dir={cache_dir}\n")
-        except OSError as e:
-            warn(f"cannot write GITHUB_OUTPUT: {e}")
 
 
 def _selinux_relabel(settings: config.Settings) -> bool:
@@ -485,18 +402,8 @@ def build(settings: config.Settings, argv: Sequence[str]) -> int:
     # print. For the run it is under ccwheel's private name only (_remote_in_environment):
     # the containers get it through the engine, the host builds inherit it (ccache in
     # them needs it). Put back afterwards: `main()` may be called again in the same process.
-    with _without_env(config.env_name("remote_storage")):
+    with process.without_env(config.env_name("remote_storage")):
         return _build(settings, argv)
-
-
-@contextlib.contextmanager
-def _without_env(name: str) -> Iterator[None]:
-    saved = os.environ.pop(name, None)
-    try:
-        yield
-    finally:
-        if saved is not None:
-            os.environ[name] = saved
 
 
 def _build(settings: config.Settings, argv: Sequence[str]) -> int:
@@ -523,7 +430,7 @@ def _build(settings: config.Settings, argv: Sequence[str]) -> int:
         warn(f"{e} - building without the cache{remote_too}")
         settings = dataclasses.replace(settings, remote_storage="")
     else:
-        github_output(settings.cache_dir.resolve())
+        console.github_output(settings.cache_dir.resolve())
         _say_what_read_only_protects(settings)
         selinux_relabel = _selinux_relabel(settings)
 
@@ -533,13 +440,16 @@ def _build(settings: config.Settings, argv: Sequence[str]) -> int:
         life = _Lifecycle(settings, Path(tools), selinux_relabel, unusable)
         try:
             try:
-                with _terminate_as_interrupt(), _remote_in_environment(settings):
+                remote_env = process.remote_in_environment(
+                    settings.remote_storage, settings.remote_read_only, REMOTE_ENV
+                )
+                with process.terminate_as_interrupt(), remote_env:
                     code = cibw.run(argv, life.hooks())
             except KeyboardInterrupt as e:
                 # cibuildwheel's containers were removed on the way out (its context
                 # managers ran); what was compiled so far is still reported, as incomplete.
                 interrupted = True
-                code = 128 + (e.signum if isinstance(e, Terminated) else signal.SIGINT)
+                code = 128 + (e.signum if isinstance(e, process.Terminated) else signal.SIGINT)
             return _finish(life, code, interrupted)
         finally:
             # Only now may another run prune this one: its files are read above.
@@ -570,7 +480,7 @@ def _finish(life: _Lifecycle, code: int, interrupted: bool) -> int:
     rep.interrupted = interrupted
     _mark_warm(rep, settings.cache_dir)
     if rep.builds:
-        _publish(rep, settings)
+        report.publish(rep, settings.report)
     # Always, also when cibuildwheel failed or was stopped: the report's last line on
     # stdout; on stderr when no build ran, where stdout is cibuildwheel's alone (a
     # --print-build-identifiers list a script reads). A failed --min-hit-rate follows it.
