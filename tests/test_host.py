@@ -18,7 +18,7 @@ from typing import Any, Sequence
 import pytest
 from conftest import end_build
 
-from ccwheel import cache, cibw, config, platforms, report, run
+from ccwheel import binaries, cache, cibw, config, platforms, report, run
 from ccwheel.buildinfo import BuildInfo
 from ccwheel.cli import main
 from ccwheel.errors import ConfigError, HitRateTooLowError
@@ -462,7 +462,7 @@ def test_a_host_build_that_cannot_use_the_cache_is_still_built(
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
     monkeypatch.delenv("GITHUB_OUTPUT", raising=False)
-    monkeypatch.setattr(run.binaries, "host_binary", lambda: None)
+    monkeypatch.setattr(binaries, "host_binary", lambda: None)
     monkeypatch.setattr(cibw, "run", _fake_run_of([MAC], "macos"))
     settings = config.Settings(cache_dir=tmp_path / "c", report=tmp_path / "r.json")
     assert run.build(settings, []) == 0

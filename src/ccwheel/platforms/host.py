@@ -28,6 +28,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 
 from ccwheel.buildinfo import BuildInfo
+from ccwheel.config import Settings
 from ccwheel.platforms import (
     FRONTEND_SCRIPT,
     INCLUDE_DIGEST,
@@ -589,6 +590,28 @@ class HostBuilds:
         self._msvc: dict[str, Msvc | HostUnavailable] = {}
 
     needs_run_dir = True
+
+    @classmethod
+    def for_run(cls, settings: Settings, unusable: str | None, remote_env: str) -> HostBuilds:
+        """The host builds of one run with `settings`; `remote_env` names the variable of
+        this process that holds the remote storage URL during the run, or is ""."""
+        import sys
+
+        from ccwheel import binaries
+
+        return cls(
+            # Not resolved when unusable: a symlink loop, say, which resolve() raises on.
+            cache_dir=settings.cache_dir if unusable else settings.cache_dir.resolve(),
+            max_size=settings.max_size,
+            stable_build_env=settings.stable_build_env,
+            explain=settings.explain,
+            remote_env=remote_env,
+            remote_read_only=settings.remote_read_only,
+            ccache=binaries.host_binary(),
+            ccache_version=binaries.host_version() or "?",
+            windows=sys.platform == "win32",
+            frontend_script=Path(__file__).parent.parent / "resources" / "frontend.py",
+        )
 
     def host(self) -> Host:
         """This run's Host: its work directory claimed, frontend.py and pyproject_hooks put

