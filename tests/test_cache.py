@@ -427,3 +427,14 @@ def test_a_run_s_downloads_join_the_shared_cache_first_come_and_never_mixed(
     shared = tmp_path / "downloads"
     found = sorted(str(p.relative_to(shared)) for p in shared.rglob("*") if p.is_file())
     assert found == ["pip/http-v2/a", "uv/wheels-v5/a"]
+
+
+def test_a_build_s_info_file_without_a_field_is_no_info(tmp_path: Path) -> None:
+    run = cache.Run(tmp_path, "RUN")
+    run.dir.mkdir(parents=True)
+    assert run.info("ID") is None
+    (run.dir / "ID.info").write_text("garbage\n")
+    assert run.info("ID") is None
+    (run.dir / "ID.info").write_text("origin=image version=4.9\n")
+    info = run.info("ID")
+    assert info is not None and (info.origin, info.version) == ("image", "4.9")

@@ -553,3 +553,47 @@ def test_the_hooks_undo_every_patch() -> None:
         assert "build_start" in vars(log)
     assert patched() == before
     assert "build_start" not in vars(log) and "build_end" not in vars(log)
+
+
+@pytest.mark.parametrize(
+    ("error", "finished"),
+    [("RuntimeError", True), ("NonPlatformWheelError", True), ("KeyboardInterrupt", False)],
+)
+def test_a_build_that_fails_in_its_container_still_runs_its_finishing_step(
+    error: str, finished: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """cibuildwheel ends a failed build with no build_end, raising an Exception (a failed
+    command) or one of its own errors (BaseExceptions) inside the container's `with`: the
+    finishing step runs there, then cibuildwheel's own exit. Not when the user stops it."""
+    import cibuildwheel.errors
+    from cibuildwheel.oci_container import OCIContainer
+
+    calls: list[object] = []
+    monkeypatch.setattr(OCIContainer, "__enter__", lambda self: self)
+    monkeypatch.setattr(OCIContainer, "__exit__", lambda self, *a: calls.append("exit"))
+    monkeypatch.setattr(OCIContainer, "call", lambda self, args, *a, **kw: calls.append(args))
+    exc = getattr(cibuildwheel.errors, error, None) or __builtins__[error]  # type: ignore[index]
+    hooks = cibw.Hooks(compose=lambda _v: None, after_build=lambda: ["finish"])
+    with cibw._hooks(hooks), pytest.raises(exc), OCIContainer.__new__(OCIContainer):
+        raise exc.__new__(exc)
+    assert calls == ([["finish"]] if finished else []) + ["exit"]
+
+
+def test_an_interrupt_during_the_finishing_step_still_removes_the_container(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from cibuildwheel.oci_container import OCIContainer
+
+    calls: list[object] = []
+
+    def call(self: object, args: object, *a: object, **kw: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(OCIContainer, "__enter__", lambda self: self)
+    monkeypatch.setattr(OCIContainer, "__exit__", lambda self, *a: calls.append("exit"))
+    monkeypatch.setattr(OCIContainer, "call", call)
+    hooks = cibw.Hooks(compose=lambda _v: None, after_build=lambda: ["finish"])
+    box = OCIContainer.__new__(OCIContainer)
+    with cibw._hooks(hooks), pytest.raises(KeyboardInterrupt), box:
+        raise RuntimeError("the build failed")
+    assert calls == ["exit"]

@@ -83,7 +83,7 @@ class Run:
             text = (self.dir / f"{identifier}.info").read_text()
         except OSError:
             return None
-        return BuildInfo.parse(text) if text.strip() else None
+        return BuildInfo.parse(text) if "=" in text else None
 
 
 def warm_marker(cache_dir: Path, identifier: str) -> Path:

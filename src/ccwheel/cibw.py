@@ -341,13 +341,21 @@ def _containers(stack: contextlib.ExitStack, run: _Run) -> None:
         return started
 
     def exit_(container: Any, *a: Any) -> Any:
-        if container in run.active:
-            run.active.remove(container)
-            # A build that failed ends here, with no build_end: its finishing step still
-            # runs (what its pip and uv wrote as root becomes the host user's to remove).
-            if a and isinstance(a[0], type) and issubclass(a[0], Exception):
-                run.finish(container)
-        return original_exit(container, *a)
+        failed = bool(a) and isinstance(a[0], type)
+        try:
+            if container in run.active:
+                run.active.remove(container)
+                # A build that failed ends here, with no build_end (cibuildwheel's own
+                # errors are BaseExceptions): its finishing step still runs, so what its
+                # pip and uv wrote as root becomes the host user's to remove. Not when the
+                # user stops the run.
+                if failed and not issubclass(a[0], KeyboardInterrupt):
+                    run.finish(container)
+        finally:
+            # cibuildwheel stops and removes the container whatever happened above (an
+            # interrupt during the finishing step goes on after it).
+            result = original_exit(container, *a)
+        return result
 
     def call(container: Any, args: Any, *a: Any, **kw: Any) -> Any:
         env = run.with_build_env(kw.get("env", a[0] if a else None))

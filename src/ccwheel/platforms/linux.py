@@ -236,9 +236,9 @@ def plan(
     the engine client's environment without ever printing it (see run.py)."""
     backend = backend or Backend()
     check_mounts(view.create_args)
-    check_remote(view, bool(remote), remote_read_only)
     runs = run_dir(run_name)
     mode = isolation_mode(view, stable_build_env)
+    check_remote(view, bool(remote), remote_read_only)
     env = [("PATH", f'"{LINKS}:$PATH"'), *_ccache_env(view, max_size)]
     create_args = [f"--volume={host_cache_dir}:{MOUNT}" + (":z" if selinux_relabel else "")]
     if remote:
