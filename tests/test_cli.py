@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ccwheel import cache, cli, config, report, run, stats
+from ccwheel import cache, cli, config, report, stats, verdict
 from ccwheel.buildinfo import BuildInfo
 from ccwheel.errors import HitRateTooLowError
 
@@ -246,12 +246,12 @@ def test_min_hit_rate_applies_to_warm_builds_only(tmp_path: Path) -> None:
             finished=True,
         )
     )
-    run.check_hit_rate(rep, None)
-    run.check_hit_rate(rep, 0.5)  # warm build at 50%; the cold ones at 0% do not count
+    verdict.check_hit_rate(rep, None)
+    verdict.check_hit_rate(rep, 0.5)  # warm build at 50%; the cold ones at 0% do not count
     with pytest.raises(
         HitRateTooLowError, match=r"warm builds: cp311-manylinux_x86_64 50\.0%$"
     ) as e:
-        run.check_hit_rate(rep, 0.9)
+        verdict.check_hit_rate(rep, 0.9)
     assert e.value.exit_code == 20
 
 

@@ -18,7 +18,7 @@ from typing import Any, Sequence
 import pytest
 from conftest import end_build
 
-from ccwheel import binaries, cache, cibw, config, platforms, report, run
+from ccwheel import binaries, cache, cibw, config, platforms, report, run, verdict
 from ccwheel.buildinfo import BuildInfo
 from ccwheel.cli import main
 from ccwheel.errors import ConfigError, HitRateTooLowError
@@ -425,7 +425,7 @@ def test_min_hit_rate_fails_on_any_build_that_was_not_measured(tmp_path: Path) -
         finished=True,
     )
     rep = report.Report(tmp_path, [measured], 0, 0, None)
-    run.check_hit_rate(rep, 0.9)
+    verdict.check_hit_rate(rep, 0.9)
     # A build that went without the cache for a reason of its own (the container's setup
     # did not run: cibuildwheel reused a compatible abi3 wheel) was not ccwheel's choice.
     rep.builds.append(
@@ -438,7 +438,7 @@ def test_min_hit_rate_fails_on_any_build_that_was_not_measured(tmp_path: Path) -
             warning="the container left no word in the cache directory",
         )
     )
-    run.check_hit_rate(rep, 0.9)
+    verdict.check_hit_rate(rep, 0.9)
     rep.builds.append(
         report.BuildRecord(
             "cp312-win_amd64",
@@ -451,8 +451,8 @@ def test_min_hit_rate_fails_on_any_build_that_was_not_measured(tmp_path: Path) -
         )
     )
     with pytest.raises(HitRateTooLowError, match=r"cp312-win_amd64 \(not cached: Visual"):
-        run.check_hit_rate(rep, 0.9)
-    run.check_hit_rate(rep, None)  # no --min-hit-rate: nothing to hold
+        verdict.check_hit_rate(rep, 0.9)
+    verdict.check_hit_rate(rep, None)  # no --min-hit-rate: nothing to hold
 
 
 def test_a_host_build_that_cannot_use_the_cache_is_still_built(
@@ -620,23 +620,23 @@ def test_a_warm_build_whose_compiles_never_reached_ccache_fails_the_min_hit_rate
 
     rep = report.Report(tmp_path, [rec(past_ccache="not routed: /opt/cc")], 0, 0, None)
     with pytest.raises(HitRateTooLowError, match=r"nothing reached ccache's cache: not routed"):
-        run.check_hit_rate(rep, 0.9)
+        verdict.check_hit_rate(rep, 0.9)
     # cibuildwheel reused a compatible abi3 wheel: the build compiled nothing at all.
     rep.builds[0] = rec(past_ccache="not routed: /opt/cc", frontend_ran=False)
-    run.check_hit_rate(rep, 0.9)
+    verdict.check_hit_rate(rep, 0.9)
     # Nothing to compile through a C compiler (Rust, say), and no reason known: passes,
     # also with a note that is not about the compiles (the remote-only one).
-    rep.builds[0] = rec(note=run.REMOTE_ONLY_NOTE)
-    run.check_hit_rate(rep, 0.9)
+    rep.builds[0] = rec(note=verdict.REMOTE_ONLY_NOTE)
+    verdict.check_hit_rate(rep, 0.9)
     # Every compile uncacheable for a reason of the build's own (MSVC's /Zi).
     zi = stats.parse("# a.c\nunsupported_compiler_option\n# b.obj\ncalled_for_link\n")
     rep.builds[0] = report.BuildRecord(WIN, zi, 1.0, warm=True, finished=True)
     with pytest.raises(HitRateTooLowError, match=r"unsupported_compiler_option 1 \(an option"):
-        run.check_hit_rate(rep, 0.9)
+        verdict.check_hit_rate(rep, 0.9)
     # ... not for links alone.
     links = stats.parse("# b.obj\ncalled_for_link\n")
     rep.builds[0] = report.BuildRecord(WIN, links, 1.0, warm=True, finished=True)
-    run.check_hit_rate(rep, 0.9)
+    verdict.check_hit_rate(rep, 0.9)
 
 
 def test_a_job_with_msvc_set_up_already_is_cached(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from typing import Any, Callable, Sequence
 
 import pytest
 
-from ccwheel import binaries, cache, cibw, config, platforms, run
+from ccwheel import binaries, cache, cibw, config, platforms, run, verdict
 from ccwheel.platforms import linux as container
 
 ID = "cp311-manylinux_x86_64"
@@ -175,7 +175,7 @@ def test_a_build_that_reused_a_wheel_says_so_and_is_not_marked_warm(
     _trims(monkeypatch)
     assert run.build(settings, []) == 0
     (b,) = json.loads(Path(str(settings.report)).read_text())["builds"]
-    assert b["warning"] is None and b["note"] == run.REUSED_NOTE
+    assert b["warning"] is None and b["note"] == verdict.REUSED_NOTE
     assert not cache.warm_marker(settings.cache_dir, ID).exists()
     # The same with its frontend run: the container did not see the cache.
     _fake_cibuildwheel(monkeypatch, stats_text="", host_sees=False)
@@ -436,7 +436,7 @@ def test_statistics_are_read_back_from_a_container_that_cannot_see_the_cache(
     assert run.build(settings, []) == 0
     (b,) = json.loads(Path(str(settings.report)).read_text())["builds"]
     assert (b["hits"], b["remote_hits"], b["warning"]) == (1, 1, None)
-    assert b["note"] == run.REMOTE_ONLY_NOTE
+    assert b["note"] == verdict.REMOTE_ONLY_NOTE
     assert cache.warm_marker(settings.cache_dir, ID).exists()  # --min-hit-rate applies next
 
 

@@ -318,11 +318,6 @@ def _mark_warm(rep: report.Report, cache_dir: Path) -> None:
             warn(f"cannot mark {identifier} as warm in {cache_dir}: {e.strerror or e}")
 
 
-# Kept under its old name: what `--min-hit-rate` says (verdict.py).
-check_hit_rate = verdict.check_hit_rate
-REUSED_NOTE, REMOTE_ONLY_NOTE = verdict.REUSED_NOTE, verdict.REMOTE_ONLY_NOTE
-
-
 def _selinux_relabel(settings: config.Settings) -> bool:
     if settings.selinux_relabel is not None:
         return settings.selinux_relabel
@@ -434,5 +429,5 @@ def _finish(life: _Lifecycle, code: int, interrupted: bool) -> int:
     sys.stdout.flush()
     print(report.verdict(rep, code), file=sys.stdout if rep.builds else sys.stderr, flush=True)
     if code == 0:
-        check_hit_rate(rep, settings.min_hit_rate)
+        verdict.check_hit_rate(rep, settings.min_hit_rate)
     return code

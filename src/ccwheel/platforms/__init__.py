@@ -20,7 +20,7 @@ import dataclasses
 import re
 import shlex
 from collections.abc import Mapping, Sequence
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Protocol
 
 from ccwheel.errors import ConfigError
@@ -248,6 +248,21 @@ def ccache_defaults(max_size: str) -> dict[str, str | bool]:
 def ccache_env(view: BuildView, settings: Mapping[str, str | bool]) -> list[tuple[str, str]]:
     """`settings` as environment assignments, leaving out those the user set."""
     return [_ccache_env(k, v) for k, v in settings.items() if not _user_set(view, k)]
+
+
+def ccache_build_env(run_dir: PurePath, identifier: str, explain: bool) -> list[tuple[str, str]]:
+    """ccache's settings that name one build, in the run's directory as the build sees it
+    (cache.Run reads them there): its statistics log, a log of this build's own
+    compilations, so two runs that share the cache, or a build that fails half-way, still
+    report exactly their own; with --explain its debug files (the hash inputs of every
+    compilation), in a directory of the build's own (with none, ccache writes them beside
+    each object). ccwheel's log wins over a CCACHE_STATSLOG of the user's (the report needs
+    it): like all that names one build, it is given to the build's commands."""
+    env = [("CCACHE_STATSLOG", str(run_dir / f"{identifier}.stats"))]
+    if explain:
+        env.append(("CCACHE_DEBUG", "1"))
+        env.append(("CCACHE_DEBUGDIR", str(run_dir / "debug" / identifier)))
+    return env
 
 
 def check_remote(view: BuildView, remote: bool, read_only: bool) -> None:

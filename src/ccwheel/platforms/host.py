@@ -39,6 +39,7 @@ from ccwheel.platforms import (
     Unavailable,
     _quote,
     _user_set,
+    ccache_build_env,
     ccache_defaults,
     ccache_env,
     check_remote,
@@ -484,18 +485,12 @@ def _build_env(view: BuildView, run_dir: Path, mode: str, explain: bool) -> list
     frontend.py runs its frontend) goes to each of its commands, not to the environment
     option, which cibuildwheel prints once per group of identical values (see
     Injection.build_env). Given last: ccwheel's log wins over a CCACHE_STATSLOG of yours."""
-    env = [
-        ("CCACHE_STATSLOG", str(run_dir / f"{view.identifier}.stats")),
+    return [
+        *ccache_build_env(run_dir, view.identifier, explain),
         ("CCWHEEL_IDENTIFIER", view.identifier),
         # How frontend.py runs the build's frontend command (see isolation_mode).
         ("CCWHEEL_ISOLATION", mode),
     ]
-    if explain:
-        # Both per build: with no directory, ccache writes its debug files beside each
-        # object (a before-all's compile, say, in the user's tree).
-        env.append(("CCACHE_DEBUG", "1"))
-        env.append(("CCACHE_DEBUGDIR", str(run_dir / "debug" / view.identifier)))
-    return env
 
 
 def _compiler_env(view: BuildView, host: Host, msvc: Msvc | None) -> list[tuple[str, str]]:

@@ -22,6 +22,7 @@ from ccwheel.platforms import (
     Injection,
     StablePaths,
     _quote,
+    ccache_build_env,
     ccache_defaults,
     ccache_env,
     check_remote,
@@ -245,7 +246,7 @@ def plan(
         env.append(("CCACHE_REMOTE_STORAGE", f'"${REMOTE_ENV}"'))
         create_args += _remote_args(view, remote)
     env += _download_env(view, runs)
-    build_env = _build_env(view, runs, explain)
+    build_env = ccache_build_env(runs, view.identifier, explain)
     contract = setup_contract(
         run_name=run_name,
         identifier=view.identifier,
@@ -324,21 +325,6 @@ def _download_env(view: BuildView, runs: PurePosixPath) -> list[tuple[str, str]]
         # uv's cache is on the mount, its environments are not: it would try hard links
         # and warn on every install before copying anyway.
         env.append(("UV_LINK_MODE", "copy"))
-    return env
-
-
-def _build_env(view: BuildView, runs: PurePosixPath, explain: bool) -> list[tuple[str, str]]:
-    """What names this build alone, given to its commands (see Injection.build_env)."""
-    # The per-build statistics: a log of this build's own compilations, so two runs that
-    # share the cache, or a build that fails half-way, still report exactly their own.
-    # ccwheel's log wins over a CCACHE_STATSLOG of the user's (the report needs it).
-    env = [("CCACHE_STATSLOG", f"{runs}/{view.identifier}.stats")]
-    if explain:
-        # Debug files (the hash inputs of every compilation) for the host to compare.
-        # Both per build: with no directory, ccache writes its debug files beside each
-        # object.
-        env.append(("CCACHE_DEBUG", "1"))
-        env.append(("CCACHE_DEBUGDIR", f"{runs}/debug/{view.identifier}"))
     return env
 
 
