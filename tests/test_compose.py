@@ -13,6 +13,7 @@ from conftest import end_build
 
 from ccwheel import cibw, config, platforms, run
 from ccwheel.errors import ConfigError
+from ccwheel.platforms import common
 from ccwheel.platforms import linux as container
 
 ID = "cp311-manylinux_x86_64"
@@ -212,10 +213,10 @@ def test_older_pythons_get_an_environment_of_ccwheel_s_own_instead_of_env_dir(
 
 
 def test_python_version_of_identifiers() -> None:
-    assert platforms.python_version("cp311-manylinux_x86_64") == (3, 11)
-    assert platforms.python_version("pp310-manylinux_x86_64") == (3, 10)
-    assert platforms.python_version("cp39-musllinux_aarch64") == (3, 9)
-    assert platforms.python_version("gp311_242-manylinux_x86_64") == (3, 11)  # GraalPy
+    assert common.python_version("cp311-manylinux_x86_64") == (3, 11)
+    assert common.python_version("pp310-manylinux_x86_64") == (3, 10)
+    assert common.python_version("cp39-musllinux_aarch64") == (3, 9)
+    assert common.python_version("gp311_242-manylinux_x86_64") == (3, 11)  # GraalPy
 
 
 def test_remote_storage_reaches_the_container_without_its_url(
@@ -393,26 +394,26 @@ def test_the_frontend_command_runs_through_frontend_py_only_in_composed_builds()
     build = ["python", "-m", "build", PurePosixPath("/project"), "--wheel"]
     uv = ["uv", "build", "--python=/opt/python/cp312-cp312/bin/python", "/project"]
     for cmd in (pip, build, uv):
-        assert platforms.frontend_command(cmd, composed) == [
+        assert common.frontend_command(cmd, composed) == [
             "python",
             "/opt/ccwheel/frontend.py",
             *cmd,
         ]
     for mode in ("env-dir", "no-isolation"):
-        assert platforms.frontend_command(build, {"CCWHEEL_ISOLATION": mode, **script})
+        assert common.frontend_command(build, {"CCWHEEL_ISOLATION": mode, **script})
     # On the host, uv by its full path (macos.py, windows.py).
     for path in ("/opt/homebrew/bin/uv", r"C:\tools\uv.exe"):
-        assert platforms.frontend_command([path, "build", "."], composed) is not None
-    assert platforms.frontend_command(["/bin/uvx", "build"], composed) is None
+        assert common.frontend_command([path, "build", "."], composed) is not None
+    assert common.frontend_command(["/bin/uvx", "build"], composed) is None
     # Without the script's path, nothing to run.
-    assert platforms.frontend_command(pip, {"CCWHEEL_ISOLATION": "fixed-env"}) is None
+    assert common.frontend_command(pip, {"CCWHEEL_ISOLATION": "fixed-env"}) is None
     # Not composed (plain cibuildwheel, a copy that failed, or 'off'): untouched.
-    assert platforms.frontend_command(pip, {}) is None
-    assert platforms.frontend_command(pip, None) is None
-    assert platforms.frontend_command(pip, {"CCWHEEL_ISOLATION": "off"}) is None
+    assert common.frontend_command(pip, {}) is None
+    assert common.frontend_command(pip, None) is None
+    assert common.frontend_command(pip, {"CCWHEEL_ISOLATION": "off"}) is None
     # Every other command of a build, too.
-    assert platforms.frontend_command(["python", "-m", "pip", "install", "x"], composed) is None
-    assert platforms.frontend_command(["sh", "-c", "python -m build"], composed) is None
+    assert common.frontend_command(["python", "-m", "pip", "install", "x"], composed) is None
+    assert common.frontend_command(["sh", "-c", "python -m build"], composed) is None
 
 
 def test_the_user_s_own_download_caches_win(plain: Path, tmp_path: Path) -> None:

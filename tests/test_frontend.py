@@ -12,6 +12,7 @@ from types import ModuleType
 import pytest
 
 from ccwheel import platforms
+from ccwheel.platforms import common
 from ccwheel.platforms import linux as container
 
 PIP = ["python", "-m", "pip", "wheel", "/project", "--wheel-dir=/out", "--no-deps"]
@@ -100,20 +101,20 @@ def test_isolation_the_user_chose_is_kept(tmp_path: Path) -> None:
         package_dir=tmp_path,
         project_dir=tmp_path,
     )
-    assert platforms.isolation_mode(view, "auto") == "off"
+    assert common.isolation_mode(view, "auto") == "off"
     import dataclasses
 
     by_env = dataclasses.replace(
         view, frontend_args=(), env_names=frozenset({"PIP_NO_BUILD_ISOLATION"})
     )
-    assert platforms.isolation_mode(by_env, "auto") == "off"
-    assert platforms.isolation_mode(dataclasses.replace(view, frontend_args=()), "auto") == (
+    assert common.isolation_mode(by_env, "auto") == "off"
+    assert common.isolation_mode(dataclasses.replace(view, frontend_args=()), "auto") == (
         "fixed-env"
     )
     graalpy = dataclasses.replace(
         view, frontend="build", frontend_args=(), identifier="gp311_242-manylinux_x86_64"
     )
-    assert platforms.isolation_mode(graalpy, "auto") == "env-dir"
+    assert common.isolation_mode(graalpy, "auto") == "env-dir"
 
 
 def test_a_fault_of_frontend_py_runs_the_frontend_s_command_as_it_is(tmp_path: Path) -> None:
@@ -362,6 +363,6 @@ def test_a_host_build_s_frontend_goes_through_frontend_py_whatever_its_isolation
     """The include directory's digest is written there, also where the user chose how the
     frontend isolates (off); a container build in that mode runs its command as it is."""
     env = {"CCWHEEL_FRONTEND_SCRIPT": "/w/frontend.py", "CCWHEEL_ISOLATION": "off"}
-    assert platforms.frontend_command(PIP, env) is None
+    assert common.frontend_command(PIP, env) is None
     host_env = {**env, "CCWHEEL_INCLUDE_DIGEST": "/w/venv-include.digest"}
-    assert platforms.frontend_command(PIP, host_env) == ["python", "/w/frontend.py", *PIP]
+    assert common.frontend_command(PIP, host_env) == ["python", "/w/frontend.py", *PIP]

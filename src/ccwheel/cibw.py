@@ -41,13 +41,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterator, Optional, Sequence, Tuple
 
 from ccwheel.errors import UnsupportedCibuildwheelError
-from ccwheel.platforms import (
-    FRONTEND_SCRIPT,
-    BuildView,
-    Injection,
-    frontend_command,
-    is_frontend_command,
-)
+from ccwheel.platforms import BuildView, Injection
+from ccwheel.platforms.common import FRONTEND_SCRIPT, frontend_command, is_frontend_command
 
 Composer = Callable[[BuildView], Optional[Injection]]
 # Called before each build container starts; returns a host directory to copy into the

@@ -29,23 +29,20 @@ from pathlib import Path
 
 from ccwheel.buildinfo import BuildInfo
 from ccwheel.config import Settings
-from ccwheel.platforms import (
+from ccwheel.platforms import Backend, BuildView, Injection, Unavailable
+from ccwheel.platforms.common import (
     FRONTEND_SCRIPT,
     INCLUDE_DIGEST,
-    Backend,
-    BuildView,
-    Injection,
     StablePaths,
-    Unavailable,
-    _quote,
-    _user_set,
     ccache_build_env,
     ccache_defaults,
     ccache_env,
     check_remote,
     escape_in_quotes,
     isolation_mode,
+    quote,
     stable_build,
+    user_set,
 )
 
 # The on-host contract, declared once.
@@ -421,7 +418,7 @@ def msvc_assignments(view: BuildView, msvc: Msvc) -> list[tuple[str, str]]:
             env.append((name, f'"{joined};${name}"'))
         else:
             env.append((name, f'"{joined}"'))
-    env += [(k, _quote(v)) for k, v in msvc.values if k not in view.env_names]
+    env += [(k, quote(v)) for k, v in msvc.values if k not in view.env_names]
     return env
 
 
@@ -464,7 +461,7 @@ def plan(
     env += ccache_env(view, defaults)
     if remote_env:
         env.append(("CCACHE_REMOTE_STORAGE", f'"${remote_env}"'))
-    env += [(k, _quote(v)) for k, v in _contract(view, host).items()]
+    env += [(k, quote(v)) for k, v in _contract(view, host).items()]
     if msvc is not None and backend.is_scikit_build_core:
         # CMake's Debug and RelWithDebInfo put /Zi on MSVC's compile lines, which ccache
         # cannot cache: /Z7 (the debug information in the object) instead. Before the
@@ -505,7 +502,7 @@ def _compiler_env(view: BuildView, host: Host, msvc: Msvc | None) -> list[tuple[
     rest = [p for p in msvc.path if p != msvc.cl_dir]
     path = f'"{escape_in_quotes(str(host.links))};{escape_in_quotes(msvc.cl_dir)};$PATH'
     path += f';{escape_in_quotes(";".join(rest))}"' if rest else '"'
-    if not _user_set(view, "PATH"):
+    if not user_set(view, "PATH"):
         # Where ccache looks for the compiler it runs (set before PATH gets the links):
         # the copy named cl.exe then finds MSVC's, and `ccache clang-cl` still finds
         # clang-cl on the build's PATH.

@@ -15,18 +15,16 @@ from pathlib import Path, PurePosixPath
 from ccwheel import remote as remote_storage
 from ccwheel.config import Settings
 from ccwheel.errors import ConfigError
-from ccwheel.platforms import (
+from ccwheel.platforms import Backend, BuildView, Injection
+from ccwheel.platforms.common import (
     FRONTEND_SCRIPT,
-    Backend,
-    BuildView,
-    Injection,
     StablePaths,
-    _quote,
     ccache_build_env,
     ccache_defaults,
     ccache_env,
     check_remote,
     isolation_mode,
+    quote,
     stable_build,
 )
 
@@ -260,7 +258,7 @@ def plan(
     # environment option, which cibuildwheel prints once per group of identifiers with the
     # same value (what names one build would make a group of each). Only the frontend
     # script's stays there: it is how cibw.py tells a build ccwheel composed.
-    env.append((FRONTEND_SCRIPT, _quote(contract.pop(FRONTEND_SCRIPT))))
+    env.append((FRONTEND_SCRIPT, quote(contract.pop(FRONTEND_SCRIPT))))
     build_env += contract.items()
 
     stable_env, frontend_args, config_settings = stable_build(
@@ -320,7 +318,7 @@ def _download_env(view: BuildView, runs: PurePosixPath) -> list[tuple[str, str]]
     for name, tool in DOWNLOAD_CACHES:
         # Theirs wins, and so does their PIP_NO_CACHE_DIR/UV_NO_CACHE (no cache at all).
         if name not in view.env_names:
-            env.append((name, _quote(str(runs / RUN_DOWNLOADS / tool))))
+            env.append((name, quote(str(runs / RUN_DOWNLOADS / tool))))
     if "UV_LINK_MODE" not in view.env_names:
         # uv's cache is on the mount, its environments are not: it would try hard links
         # and warn on every install before copying anyway.
