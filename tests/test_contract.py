@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ccwheel import binaries, cache, cibw, config, platforms
+from ccwheel import binaries, cache, cibw, config, layout, platforms
 from ccwheel.errors import ConfigError
 from ccwheel.platforms import linux as container
 
@@ -61,10 +61,18 @@ def test_every_value_ccwheel_gives_a_default_build(project: Path) -> None:
         "CCACHE_UMASK": "000",
         "CCACHE_STATSLOG": f"/tmp/ccwheel/cache/.ccwheel/runs/RUN/{ID}.stats",
         "CCWHEEL_MOUNT": "/ccache",
-        "CCWHEEL_TOOLS": "/opt/ccwheel",
+        "CCWHEEL_MOUNT_RUN_DIR": "/ccache/.ccwheel/runs/RUN",
+        "CCWHEEL_MOUNT_DATA": "/ccache/data",
+        "CCWHEEL_BINARIES": "/opt/ccwheel/bin",
+        "CCWHEEL_NO_BINARY": "/opt/ccwheel/bin/unavailable",
         "CCWHEEL_WORK": "/tmp/ccwheel",
+        "CCWHEEL_LINKS": "/tmp/ccwheel/bin",
+        "CCWHEEL_FRESH": (
+            "/tmp/ccwheel/bin /tmp/ccwheel/build-env /tmp/ccwheel/skbuild /tmp/ccwheel/mesonpy"
+        ),
+        "CCWHEEL_SMOKE": "/tmp/ccwheel/smoke",
+        "CCWHEEL_LOCAL_CACHE": "/tmp/ccwheel/local",
         "CCWHEEL_CACHE_LINK": "/tmp/ccwheel/cache",
-        "CCWHEEL_RUN": "RUN",
         "CCWHEEL_RUN_DIR": "/tmp/ccwheel/cache/.ccwheel/runs/RUN",
         "CCWHEEL_HOST_CACHE_DIR": "/host/cache",
         "CCWHEEL_KERNEL_ARCH": "x86_64",
@@ -74,6 +82,7 @@ def test_every_value_ccwheel_gives_a_default_build(project: Path) -> None:
         "CCWHEEL_FRONTEND_SCRIPT": "/opt/ccwheel/frontend.py",
         "CCWHEEL_DOWNLOADS": "/tmp/ccwheel/cache/downloads",
         "CCWHEEL_RUN_DOWNLOADS": "/tmp/ccwheel/cache/.ccwheel/runs/RUN/downloads",
+        "CCWHEEL_ALL_RUN_DOWNLOADS": "/tmp/ccwheel/cache/.ccwheel/runs/*/downloads",
         "CCWHEEL_DOWNLOAD_CACHES": "pip uv",
         "CCWHEEL_BUILT_BY_INSTALLERS": "pip/wheels uv/sdists-v* uv/built-wheels-v*",
         "CCWHEEL_FRONTEND": "build",
@@ -86,6 +95,34 @@ def test_every_value_ccwheel_gives_a_default_build(project: Path) -> None:
     assert values["PIP_CACHE_DIR"] == "/tmp/ccwheel/cache/.ccwheel/runs/RUN/downloads/pip"
     assert values["UV_CACHE_DIR"] == "/tmp/ccwheel/cache/.ccwheel/runs/RUN/downloads/uv"
     assert values["UV_LINK_MODE"] == "copy"
+
+
+def test_setup_sh_spells_no_name_of_the_layout_it_is_given() -> None:
+    """Every path setup.sh uses comes from the contract's variables, made from layout.py:
+    a name of the cache's or the work directory's layout spelled in setup.sh would be a
+    second declaration of it."""
+    names = [
+        *(str(p) for p in (layout.DATA, layout.DOWNLOADS, layout.RUNS, layout.WARM)),
+        *layout.STATE.parts,
+        *layout.RUNS.parts,
+        *layout.FRESH,
+        layout.TOOLS_BIN,
+        layout.NO_BINARY,
+        container.SMOKE.name,
+        container.LOCAL_CACHE.name,
+    ]
+    spelled = [
+        (n, line.strip())
+        for line in (container.RESOURCES / "setup.sh").read_text().splitlines()
+        if not line.lstrip().startswith("#")
+        for n in names
+        if re.search(rf"/{re.escape(n)}(?=[/\"'\s;)]|$)", line)
+    ]
+    assert spelled == []
+    # ... and the contract gives it each of them.
+    contract = container.setup_contract(run_name="RUN", identifier=ID)
+    assert contract["CCWHEEL_FRESH"].split() == [str(container.WORK / n) for n in layout.FRESH]
+    assert contract["CCWHEEL_MOUNT_DATA"] == str(container.MOUNT / layout.DATA)
 
 
 def test_explain_keeps_ccache_s_debug_inputs_per_build(project: Path) -> None:

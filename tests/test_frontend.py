@@ -35,6 +35,30 @@ def frontend(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     return module
 
 
+@pytest.mark.parametrize(
+    "cmd",
+    [
+        PIP,
+        BUILD,
+        UV,
+        ["/usr/local/bin/uv", "build", "/project"],
+        ["C:\\tools\\uv.exe", "build", "C:\\project"],
+        ["python", "-m", "pip", "install", "x"],
+        ["python", "-m", "build_helper"],
+        ["python", "-m", "pip"],
+        ["uv", "pip", "install", "x"],
+        ["python", "-c", "pass"],
+        ["uvx", "build"],
+    ],
+)
+def test_the_host_and_frontend_py_tell_a_frontend_command_alike(
+    frontend: ModuleType, cmd: list[str]
+) -> None:
+    """cibw.py hands a command to frontend.py when common.is_frontend_command says it is
+    a frontend's; frontend.py must then know which one (and nothing else is handed over)."""
+    assert common.is_frontend_command(cmd) == (frontend.kind_of(cmd) is not None)
+
+
 def test_config_settings_in_every_form(frontend: ModuleType) -> None:
     cmd = [
         *BUILD,

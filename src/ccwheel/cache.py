@@ -1,13 +1,6 @@
 """The host cache directory: what is in it, and getting it ready for a run.
 
-Layout (mounted at /ccache in every build container):
-    CACHEDIR.TAG            marks it as a cache (backup tools skip it; `cache clean` checks it)
-    data/                   ccache's own directory (CCACHE_DIR)
-    downloads/pip, uv       pip's and uv's caches, shared by every run (trim_downloads)
-    .ccwheel/runs/RUN/      one run: its lock, and per build its stats log, status and info;
-                            downloads/ the cache roots of its pip and uv (publish_downloads)
-    .ccwheel/warm/ID        this build identifier has filled this cache before; holds the
-                            seconds its cold build took (what a warm build saved is against it)
+Its layout is declared in layout.py.
 """
 
 from __future__ import annotations
@@ -25,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from ccwheel import binaries, config
+from ccwheel import binaries, config, layout
 from ccwheel.buildinfo import BuildInfo
 from ccwheel.errors import CacheDirNotDirectoryError, UnsafeCacheDirError
 
@@ -61,7 +54,7 @@ class Run:
 
     @property
     def dir(self) -> Path:
-        return self.cache_dir / ".ccwheel" / "runs" / self.name
+        return self.cache_dir / layout.RUNS / self.name
 
     def stats_log(self, identifier: str) -> Path:
         return self.dir / f"{identifier}.stats"
@@ -87,7 +80,7 @@ class Run:
 
 
 def warm_marker(cache_dir: Path, identifier: str) -> Path:
-    return cache_dir / ".ccwheel" / "warm" / identifier
+    return cache_dir / layout.WARM / identifier
 
 
 def cold_seconds(marker: Path) -> float | None:
@@ -191,7 +184,7 @@ def _prune_runs(runs_dir: Path, keep: int, own: str) -> None:
 def others_live(cache_dir: Path, own: str) -> bool:
     """Whether another run is using this cache directory now (holds its run's lock)."""
     try:
-        paths = [p for p in (cache_dir / ".ccwheel" / "runs").iterdir() if p.name != own]
+        paths = [p for p in (cache_dir / layout.RUNS).iterdir() if p.name != own]
     except OSError:
         return False
     for path in paths:
@@ -252,7 +245,7 @@ def _owner_only(cache_dir: Path) -> list[str]:
 def _remove_stale_secrets(cache_dir: Path) -> None:
     """ccwheel 0.1.0 wrote the remote storage URL into its run directory and removed it
     at the end of a run; a run that was killed left it there."""
-    for path in (cache_dir / ".ccwheel" / "runs").glob(f"*/{_OLD_REMOTE_FILE}"):
+    for path in (cache_dir / layout.RUNS).glob(f"*/{_OLD_REMOTE_FILE}"):
         with contextlib.suppress(OSError):
             path.unlink()
 
@@ -301,7 +294,7 @@ def prepare(cache_dir: Path) -> list[str]:
             finally:
                 with contextlib.suppress(OSError):
                     partial.unlink(missing_ok=True)
-        (cache_dir / "data").mkdir(exist_ok=True)
+        (cache_dir / layout.DATA).mkdir(exist_ok=True)
         _remove_stale_secrets(cache_dir)
         _remove_stale_partial_tags(cache_dir)
     except OSError as e:
@@ -375,7 +368,7 @@ def runs(cache_dir: Path) -> list[Run]:
     """The runs kept in the cache directory, newest first."""
     try:
         names = sorted(
-            (p.name for p in (cache_dir / ".ccwheel" / "runs").iterdir() if p.is_dir()),
+            (p.name for p in (cache_dir / layout.RUNS).iterdir() if p.is_dir()),
             reverse=True,
         )
     except OSError:
@@ -394,10 +387,10 @@ def trim(cache_dir: Path, max_size: str) -> None:
     cache restored and saved by CI would keep whatever else it held; this walks all of it.
     Raises CacheUnusable with the reason when it cannot."""
     binary = binaries.host_binary()
-    if binary is None or not (cache_dir / "data").is_dir():
+    if binary is None or not (cache_dir / layout.DATA).is_dir():
         return
     env = {
-        "CCACHE_DIR": str(cache_dir / "data"),
+        "CCACHE_DIR": str(cache_dir / layout.DATA),
         "CCACHE_MAXSIZE": max_size,
         "CCACHE_CONFIGPATH": os.devnull,
         # As in the container: what ccache creates here stays removable by anyone who can
@@ -445,7 +438,7 @@ def publish_downloads(cache_dir: Path, own: Path, kept_apart: tuple[str, ...]) -
     `cache_dir`/downloads, but not what matches a `kept_apart` glob ("uv/sdists-v*"), nor
     what another run moved there first (a rename is refused onto a directory that has
     something in it, so the two never mix). The rest of `own`, this run's alone, goes."""
-    shared = cache_dir / "downloads"
+    shared = cache_dir / layout.DOWNLOADS
     with contextlib.suppress(OSError):
         for tool in own.iterdir():
             for entry in tool.iterdir():
@@ -466,7 +459,7 @@ def trim_downloads(cache_dir: Path, max_size: str, stale: tuple[str, ...] = ()) 
     changed first), never file by file. What matches a `stale` glob goes first (what pip
     and uv built from sdists, kept there by ccwheel before 0.3.0, and never used since).
     Only while no other run is live. The reason, when it cannot."""
-    downloads = cache_dir / "downloads"
+    downloads = cache_dir / layout.DOWNLOADS
     for pattern in stale:
         for path in downloads.glob(pattern):
             shutil.rmtree(path, ignore_errors=True)
@@ -490,5 +483,5 @@ def trim_downloads(cache_dir: Path, max_size: str, stale: tuple[str, ...] = ()) 
 
 def usage(cache_dir: Path) -> tuple[int, int]:
     """(bytes, files) that ccache stores in the cache directory, in one walk."""
-    size, files, _ = _walk(cache_dir / "data")
+    size, files, _ = _walk(cache_dir / layout.DATA)
     return size, files

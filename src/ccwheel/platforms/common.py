@@ -11,6 +11,7 @@ import shlex
 from collections.abc import Mapping, Sequence
 from pathlib import PurePath
 
+from ccwheel import layout
 from ccwheel.errors import ConfigError
 from ccwheel.platforms import Backend, BuildView
 
@@ -206,6 +207,15 @@ class StablePaths:
     env_dir: str
     skbuild_dir: str
     mesonpy_dir: str
+
+    @classmethod
+    def under(cls, work: PurePath) -> StablePaths:
+        """In a work directory (see layout.py)."""
+        return cls(
+            env_dir=str(work / layout.ENV_DIR),
+            skbuild_dir=str(work / layout.SKBUILD_DIR),
+            mesonpy_dir=str(work / layout.MESONPY_DIR),
+        )
 
 
 # The frontends' options that pass a config setting (pip, pypa/build and uv): `-C KEY=V`,

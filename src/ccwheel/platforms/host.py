@@ -27,6 +27,7 @@ import tempfile
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 
+from ccwheel import layout
 from ccwheel.buildinfo import BuildInfo
 from ccwheel.config import Settings
 from ccwheel.platforms import Backend, BuildView, Injection, Unavailable
@@ -52,7 +53,7 @@ from ccwheel.platforms.common import (
 # one inside the project moves with it, and keeps hitting). Emptied when the run ends, so
 # nothing of it is saved with the cache; held locked while a run uses it (a second run at
 # the same time gets a directory of its own, and misses).
-WORK = Path(".ccwheel", "work")
+WORK = layout.HOST_WORK
 LOCK_FILE = ".lock"
 # Where cibuildwheel's run directory goes instead of a random `cibw-run-*` in the system's
 # temporary directory: each build's virtualenv is in it, and setuptools puts its include
@@ -109,15 +110,11 @@ class Host:
 
     @property
     def links(self) -> Path:
-        return self.work / "bin"
+        return self.work / layout.LINKS
 
     @property
     def paths(self) -> StablePaths:
-        return StablePaths(
-            env_dir=str(self.work / "build-env"),
-            skbuild_dir=str(self.work / "skbuild"),
-            mesonpy_dir=str(self.work / "mesonpy"),
-        )
+        return StablePaths.under(self.work)
 
     @property
     def compilers(self) -> tuple[str, ...]:
@@ -139,10 +136,7 @@ def system_tmp_dirs() -> tuple[Path, ...]:
 
 # What a run leaves in the work directory, removed when it ends.
 WORK_ENTRIES = (
-    "bin",
-    "build-env",
-    "skbuild",
-    "mesonpy",
+    *layout.FRESH,
     "frontend.py",
     "lib",
     RUN_DIRECTORY,
@@ -445,7 +439,7 @@ def plan(
     mode = isolation_mode(view, stable_build_env)
     env = _compiler_env(view, host, msvc)
     defaults: dict[str, str | bool] = {
-        "DIR": str(cache_dir / "data"),
+        "DIR": str(cache_dir / layout.DATA),
         # The project moves between machines and checkouts; some backends build from a
         # temporary copy of it (as on Linux, where /tmp is a base directory too). Under
         # these, ccache hashes paths relative to the compile's directory. The work

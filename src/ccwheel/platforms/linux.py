@@ -12,6 +12,7 @@ import re
 import shutil
 from pathlib import Path, PurePosixPath
 
+from ccwheel import layout
 from ccwheel import remote as remote_storage
 from ccwheel.config import Settings
 from ccwheel.errors import ConfigError
@@ -54,10 +55,12 @@ BASE_DIRS = (PROJECT, TMP)
 # Fixed, container-local paths for everything that tools would otherwise put under a
 # random temporary name that then lands on the compile line.
 WORK = PurePosixPath("/tmp/ccwheel")
-LINKS = WORK / "bin"
-ENV_DIR = WORK / "build-env"
-SKBUILD_DIR = WORK / "skbuild"
-MESONPY_DIR = WORK / "mesonpy"
+LINKS = WORK / layout.LINKS
+ENV_DIR = WORK / layout.ENV_DIR
+# Where setup.sh tries each ccache candidate on one line, and the cache of a container
+# that cannot use the mount (see CACHE).
+SMOKE = WORK / "smoke"
+LOCAL_CACHE = WORK / "local"
 # Every cache path ccache is given goes through this link, which setup.sh points at the
 # mount when the container sees this run's directory there and can write to it, or else
 # (with a remote storage) at a container-local directory: ccache fails the compile when
@@ -66,10 +69,10 @@ CACHE = WORK / "cache"
 # The variable that carries the remote storage URL from ccwheel's environment into the
 # container (the engine's `--env NAME`); the build's CCACHE_REMOTE_STORAGE is set from it.
 REMOTE_ENV = "_CCWHEEL_REMOTE_STORAGE"
-CCACHE_DIR = CACHE / "data"
+CCACHE_DIR = CACHE / layout.DATA
 # pip's and uv's caches, beside ccache's data: a warm build installs its build requirements
 # without downloading them again (both check every file against its hash themselves).
-DOWNLOADS = CACHE / "downloads"
+DOWNLOADS = CACHE / layout.DOWNLOADS
 DOWNLOAD_CACHES = (("PIP_CACHE_DIR", "pip"), ("UV_CACHE_DIR", "uv"))
 # What pip and uv built from sdists, kept under those: tagged linux_<arch>, which every
 # image of an architecture accepts whatever C library it was built against, so it is never
@@ -171,11 +174,11 @@ def selinux_enforcing() -> bool:
 
 def run_dir(run_name: str) -> PurePosixPath:
     """A run's directory as the container sees it, through the cache link."""
-    return CACHE / ".ccwheel" / "runs" / run_name
+    return CACHE / layout.RUNS / run_name
 
 
 # Under a run's directory: the cache roots its pip and uv use (see BUILT_BY_INSTALLERS).
-RUN_DOWNLOADS = "downloads"
+RUN_DOWNLOADS = layout.RUN_DOWNLOADS
 
 
 def setup_contract(
@@ -189,13 +192,23 @@ def setup_contract(
     package: str = str(PROJECT),
 ) -> dict[str, str]:
     """The variables setup.sh takes its paths and its build from: the in-container
-    contract, in one place."""
+    contract, in one place (setup.sh spells no name of layout.py's)."""
+    tools_bin = TOOLS / layout.TOOLS_BIN
     return {
         "CCWHEEL_MOUNT": str(MOUNT),
-        "CCWHEEL_TOOLS": str(TOOLS),
+        # Seen there, this run's directory proves the mount is the host's cache directory.
+        "CCWHEEL_MOUNT_RUN_DIR": str(MOUNT / layout.RUNS / run_name),
+        "CCWHEEL_MOUNT_DATA": str(MOUNT / layout.DATA),
+        # ccwheel's ccache per architecture (BINARIES/ARCH/ccache), or why there is none.
+        "CCWHEEL_BINARIES": str(tools_bin),
+        "CCWHEEL_NO_BINARY": str(tools_bin / layout.NO_BINARY),
         "CCWHEEL_WORK": str(WORK),
+        "CCWHEEL_LINKS": str(LINKS),
+        # What every build starts without (each under CCWHEEL_WORK, or setup.sh does nothing).
+        "CCWHEEL_FRESH": " ".join(str(WORK / name) for name in layout.FRESH),
+        "CCWHEEL_SMOKE": str(SMOKE),
+        "CCWHEEL_LOCAL_CACHE": str(LOCAL_CACHE),
         "CCWHEEL_CACHE_LINK": str(CACHE),
-        "CCWHEEL_RUN": run_name,
         "CCWHEEL_RUN_DIR": str(run_dir(run_name)),
         "CCWHEEL_HOST_CACHE_DIR": host_cache_dir,
         # The architecture the containers' kernel runs natively: an emulated container
@@ -209,6 +222,8 @@ def setup_contract(
         FRONTEND_SCRIPT: str(FRONTEND),
         "CCWHEEL_DOWNLOADS": str(DOWNLOADS),
         "CCWHEEL_RUN_DOWNLOADS": str(run_dir(run_name) / RUN_DOWNLOADS),
+        # Every run's, a glob: setup.sh makes them the host user's (see setup.sh).
+        "CCWHEEL_ALL_RUN_DOWNLOADS": str(run_dir("*") / RUN_DOWNLOADS),
         "CCWHEEL_DOWNLOAD_CACHES": " ".join(name for _, name in DOWNLOAD_CACHES),
         "CCWHEEL_BUILT_BY_INSTALLERS": " ".join(BUILT_BY_INSTALLERS),
         "CCWHEEL_FRONTEND": frontend,
@@ -262,7 +277,7 @@ def plan(
     build_env += contract.items()
 
     stable_env, frontend_args, config_settings = stable_build(
-        view, backend, StablePaths(str(ENV_DIR), str(SKBUILD_DIR), str(MESONPY_DIR)), mode
+        view, backend, StablePaths.under(WORK), mode
     )
     env += stable_env
 

@@ -10,11 +10,14 @@
 # must stay readable and removable by them (ccache's own files follow CCACHE_UMASK).
 umask 000
 
-# Every path below comes from these variables, and some are removed with rm -rf: with one
-# missing (a composition gone wrong), nothing is touched at all.
+# Every path below comes from these variables (no name of the cache's or the work
+# directory's layout is spelled here), and some are removed with rm -rf: with one missing
+# (a composition gone wrong), nothing is touched at all.
 value=""
-for var in CCWHEEL_WORK CCWHEEL_TOOLS CCWHEEL_MOUNT CCWHEEL_CACHE_LINK CCWHEEL_RUN \
-  CCWHEEL_RUN_DIR CCWHEEL_RUN_DOWNLOADS CCWHEEL_IDENTIFIER; do
+for var in CCWHEEL_WORK CCWHEEL_BINARIES CCWHEEL_NO_BINARY CCWHEEL_MOUNT \
+  CCWHEEL_MOUNT_RUN_DIR CCWHEEL_MOUNT_DATA CCWHEEL_CACHE_LINK CCWHEEL_RUN_DIR \
+  CCWHEEL_RUN_DOWNLOADS CCWHEEL_IDENTIFIER CCWHEEL_LINKS CCWHEEL_FRESH CCWHEEL_SMOKE \
+  CCWHEEL_LOCAL_CACHE; do
   eval "value=\${$var:-}"
   case "$value" in
     "" | / | *"/../"* | *"/..") echo "ccwheel: warning: ccwheel setup: $var is not set - building without the cache" >&2; exit 0 ;;
@@ -24,8 +27,15 @@ case "$CCWHEEL_WORK" in
   /*/*) ;;
   *) echo "ccwheel: warning: ccwheel setup: CCWHEEL_WORK=$CCWHEEL_WORK is not a working directory of its own - building without the cache" >&2; exit 0 ;;
 esac
+# What is removed at the start lies in the work directory, or nothing is touched.
+for path in $CCWHEEL_FRESH $CCWHEEL_SMOKE $CCWHEEL_CACHE_LINK $CCWHEEL_LOCAL_CACHE; do
+  case "$path" in
+    "$CCWHEEL_WORK"/?*) ;;
+    *) echo "ccwheel: warning: ccwheel setup: $path is not in $CCWHEEL_WORK - building without the cache" >&2; exit 0 ;;
+  esac
+done
 
-links=$CCWHEEL_WORK/bin
+links=$CCWHEEL_LINKS
 status="$CCWHEEL_RUN_DIR/$CCWHEEL_IDENTIFIER.status"
 info="$CCWHEEL_RUN_DIR/$CCWHEEL_IDENTIFIER.info"
 
@@ -36,8 +46,8 @@ warn() {
 
 # A fresh start for every build: links and stable directories left by the previous
 # Python version in this container must not leak into this one.
-rm -rf "${CCWHEEL_WORK:?}/bin" "${CCWHEEL_WORK:?}/build-env" "${CCWHEEL_WORK:?}/skbuild" \
-  "${CCWHEEL_WORK:?}/mesonpy" "${CCWHEEL_WORK:?}/smoke" "${CCWHEEL_CACHE_LINK:?}"
+# shellcheck disable=SC2086 # a list of paths, each checked above
+rm -rf $CCWHEEL_FRESH "${CCWHEEL_SMOKE:?}" "${CCWHEEL_CACHE_LINK:?}"
 mkdir -p "$CCWHEEL_WORK"
 
 # Nothing about the build frontend happens here: the user's before-build runs after this
@@ -57,18 +67,18 @@ writable() {
 # the end of the build when they are not in its cache directory, so they are written
 # through the link in every case.
 cache_mode=shared
-if [ -d "$CCWHEEL_MOUNT/.ccwheel/runs/$CCWHEEL_RUN" ] && writable "$CCWHEEL_MOUNT/data"; then
+if [ -d "$CCWHEEL_MOUNT_RUN_DIR" ] && writable "$CCWHEEL_MOUNT_DATA"; then
   ln -s "$CCWHEEL_MOUNT" "$CCWHEEL_CACHE_LINK"
   mkdir -p "$CCWHEEL_RUN_DIR" 2>/dev/null
 else
-  if [ -d "$CCWHEEL_MOUNT/.ccwheel/runs/$CCWHEEL_RUN" ]; then
+  if [ -d "$CCWHEEL_MOUNT_RUN_DIR" ]; then
     why="the container cannot write the cache directory $CCWHEEL_HOST_CACHE_DIR"
   else
     why="the container cannot see the cache directory $CCWHEEL_HOST_CACHE_DIR (a remote or rootless container engine, or SELinux without --selinux-relabel?)"
   fi
   # A directory of this container's own: it lives as long as the container.
-  if ! { mkdir -p "$CCWHEEL_WORK/local" && ln -s "$CCWHEEL_WORK/local" "$CCWHEEL_CACHE_LINK"; }; then
-    warn "$why, and $CCWHEEL_WORK/local cannot be created"
+  if ! { mkdir -p "$CCWHEEL_LOCAL_CACHE" && ln -s "$CCWHEEL_LOCAL_CACHE" "$CCWHEEL_CACHE_LINK"; }; then
+    warn "$why, and $CCWHEEL_LOCAL_CACHE cannot be created"
     exit 0
   fi
   mkdir -p "$CCWHEEL_RUN_DIR" 2>/dev/null
@@ -116,8 +126,8 @@ share_downloads() {
 if [ -n "${CCWHEEL_DOWNLOADS:-}" ]; then
   # Every run's own too: a run killed before its builds' finishing steps leaves its files
   # unremovable by the host user until a later container does this.
-  chmod -R a+rwX "$CCWHEEL_DOWNLOADS" "${CCWHEEL_RUN_DIR%/*}"/*/"${CCWHEEL_RUN_DOWNLOADS##*/}" \
-    2>/dev/null
+  # shellcheck disable=SC2086 # CCWHEEL_ALL_RUN_DOWNLOADS is a glob
+  chmod -R a+rwX "$CCWHEEL_DOWNLOADS" ${CCWHEEL_ALL_RUN_DOWNLOADS:-} 2>/dev/null
   share_downloads
 fi
 mkdir -p "$links" || { warn "cannot create $links"; exit 0; }
@@ -130,7 +140,7 @@ ccache_version() {
 # candidate compiles one line (in a scratch cache) before it is trusted.
 works() {
   cc=$(command -v cc || command -v gcc || command -v clang) || return 0  # nothing to route
-  smoke=${CCWHEEL_WORK:?}/smoke
+  smoke=${CCWHEEL_SMOKE:?}
   rm -rf "$smoke" && mkdir -p "$smoke" && printf 'int ccwheel_smoke;\n' >"$smoke/s.c" &&
     CCACHE_DIR="$smoke/cache" CCACHE_STATSLOG='' CCACHE_REMOTE_STORAGE='' CCACHE_NODEBUG=1 \
       "$1" "$cc" -c "$smoke/s.c" -o "$smoke/s.o" >/dev/null 2>&1 &&
@@ -148,7 +158,7 @@ ccache=""
 origin=""
 ccwheel_binary() {  # $1: an architecture, or * for any
   # shellcheck disable=SC2086 # $1 may be the glob *
-  for candidate in "$CCWHEEL_TOOLS"/bin/$1/ccache; do
+  for candidate in "$CCWHEEL_BINARIES"/$1/ccache; do
     # A Windows host's tar drops the execute bit; this container's root can put it back.
     [ -f "$candidate" ] && [ ! -x "$candidate" ] && chmod +x "$candidate" 2>/dev/null
     if [ -x "$candidate" ] && [ -n "$(ccache_version "$candidate")" ] && works "$candidate"; then
@@ -182,7 +192,7 @@ if [ -z "$ccache" ] && image_ccache 4 0; then
 fi
 if [ -z "$ccache" ]; then
   # The host says why it could not give one (a download that failed, say).
-  why=$(sed -n 1p "$CCWHEEL_TOOLS/bin/unavailable" 2>/dev/null)
+  why=$(sed -n 1p "$CCWHEEL_NO_BINARY" 2>/dev/null)
   warn "no usable ccache for $machine in the container (the image has none >= 4.0; ${why:-ccwheel has no binary that runs here})"
   exit 0
 fi
