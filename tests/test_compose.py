@@ -339,14 +339,14 @@ def test_selinux_is_relabelled_by_default_where_it_is_enforcing(
 ) -> None:
     enforce = tmp_path / "enforce"
     monkeypatch.setattr(container, "SELINUX_ENFORCE", enforce)
-    assert run._selinux_relabel(config.Settings()) is False  # no SELinux at all
+    assert container.selinux_relabel(None) is False  # no SELinux at all
     enforce.write_text("0\n")
-    assert run._selinux_relabel(config.Settings()) is False  # permissive
+    assert container.selinux_relabel(None) is False  # permissive
     enforce.write_text("1\n")
-    assert run._selinux_relabel(config.Settings()) is True
-    assert run._selinux_relabel(config.Settings(selinux_relabel=False)) is False
+    assert container.selinux_relabel(None) is True
+    assert container.selinux_relabel(False) is False
     enforce.unlink()
-    assert run._selinux_relabel(config.Settings(selinux_relabel=True)) is True
+    assert container.selinux_relabel(True) is True
 
 
 def test_loopback_remote_storage_gets_the_host_network(plain: Path, tmp_path: Path) -> None:

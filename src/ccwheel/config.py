@@ -440,3 +440,21 @@ def config_file_for(package_dir: Path, config_file: str) -> Path:
 
 def environ() -> Mapping[str, str]:
     return os.environ
+
+
+def check_writable(path: Path, name: str) -> None:
+    """Before any container starts: a file ccwheel will write after the build must be
+    writable, or the user learns it only once the work is done."""
+    if path.is_dir():
+        msg = f"{name} {path}: is a directory"
+        raise ConfigError(msg)
+    if path.exists():
+        ok = os.access(path, os.W_OK)
+    else:
+        parent = path.absolute().parent
+        while not parent.exists():
+            parent = parent.parent
+        ok = parent.is_dir() and os.access(parent, os.W_OK | os.X_OK)
+    if not ok:
+        msg = f"{name} {path}: cannot be written (permission denied)"
+        raise ConfigError(msg)

@@ -9,7 +9,6 @@ may change its exit code except `--min-hit-rate`: a failed write is one warning.
 from __future__ import annotations
 
 import dataclasses
-import os
 import signal
 import sys
 import tempfile
@@ -31,7 +30,6 @@ from ccwheel import (
     verdict,
 )
 from ccwheel.console import note, warn
-from ccwheel.errors import ConfigError
 from ccwheel.platforms import host
 from ccwheel.platforms import linux as container
 
@@ -58,24 +56,6 @@ class _Builds:
         if self.current is not None:
             self.seconds[self.current] = time.monotonic() - self.started[self.current]
             self.current = None
-
-
-def check_writable(path: Path, name: str) -> None:
-    """Before any container starts: a file ccwheel will write after the build must be
-    writable, or the user learns it only once the work is done."""
-    if path.is_dir():
-        msg = f"{name} {path}: is a directory"
-        raise ConfigError(msg)
-    if path.exists():
-        ok = os.access(path, os.W_OK)
-    else:
-        parent = path.absolute().parent
-        while not parent.exists():
-            parent = parent.parent
-        ok = parent.is_dir() and os.access(parent, os.W_OK | os.X_OK)
-    if not ok:
-        msg = f"{name} {path}: cannot be written (permission denied)"
-        raise ConfigError(msg)
 
 
 class _Lifecycle:
@@ -209,24 +189,10 @@ class _Lifecycle:
             self._kind_of[identifier].build_started(identifier)
 
     def build_end(self, read: cibw.ReadBack | None) -> None:
-        """When the container could not see the cache directory, this build's status,
-        info and stats files are in the container only: read them back while it lives."""
         identifier = self.builds.current
         self.builds.end()
-        run = self.run
-        if identifier is None or read is None or run is None:
-            return
-        if run.info(identifier) or run.status(identifier):
-            return  # the mount worked: the host has them already
-        inside = container.run_dir(self.run_name)
-        for suffix in ("status", "info", "stats"):
-            text = read(inside / f"{identifier}.{suffix}")
-            if text:
-                try:
-                    (run.dir / f"{identifier}.{suffix}").write_text(text)
-                except OSError as e:
-                    warn(f"cannot keep {identifier}'s statistics: {e.strerror or e}")
-                    return
+        if identifier is not None and read is not None and self.run is not None:
+            self.containers.read_back(identifier, read, self.run)
 
     def close(self) -> None:
         for kind in self.kinds.values():
@@ -267,12 +233,9 @@ def _facts(life: _Lifecycle, run: cache.Run | None, identifier: str) -> verdict.
     )
 
 
-def _collect(life: _Lifecycle, run: cache.Run | None, code: int) -> report.Report:
+def _collect(life: _Lifecycle, facts: list[verdict.Facts], code: int) -> report.Report:
     settings = life.settings
-    records = [
-        verdict.record(_facts(life, run, identifier), settings.cache_dir)
-        for identifier in life.builds.order
-    ]
+    records = [verdict.record(f, settings.cache_dir) for f in facts]
     # Not a walk through a directory that is not the cache (another tool's, say).
     size = 0 if life.unusable else cache.usage(settings.cache_dir)[0]
     rep = report.Report(
@@ -318,15 +281,6 @@ def _mark_warm(rep: report.Report, cache_dir: Path) -> None:
             warn(f"cannot mark {identifier} as warm in {cache_dir}: {e.strerror or e}")
 
 
-def _selinux_relabel(settings: config.Settings) -> bool:
-    if settings.selinux_relabel is not None:
-        return settings.selinux_relabel
-    if container.selinux_enforcing():
-        note("SELinux is enforcing here: the cache is mounted with :z (relabelled)")
-        return True
-    return False
-
-
 def _say_what_read_only_protects(settings: config.Settings) -> None:
     if settings.remote_storage and settings.remote_read_only:
         note(
@@ -356,7 +310,7 @@ def _build(settings: config.Settings, argv: Sequence[str]) -> int:
         print(report.verdict(None, code, "--no-cache"), file=sys.stderr)
         return code
     if settings.report:
-        check_writable(settings.report, "--report")
+        config.check_writable(settings.report, "--report")
     # A cache directory ccwheel cannot use: the builds go on as plain cibuildwheel's, and
     # are still reported (--report is still written, --min-hit-rate does not pass unseen).
     # Without it nothing is cached, remote storage included: its URL stays out of the
@@ -374,7 +328,7 @@ def _build(settings: config.Settings, argv: Sequence[str]) -> int:
     else:
         console.github_output(settings.cache_dir.resolve())
         _say_what_read_only_protects(settings)
-        selinux_relabel = _selinux_relabel(settings)
+        selinux_relabel = container.selinux_relabel(settings.selinux_relabel)
 
     interrupted = False
     with tempfile.TemporaryDirectory(prefix="ccwheel-tools-") as tools:
@@ -400,9 +354,10 @@ def _build(settings: config.Settings, argv: Sequence[str]) -> int:
 
 def _finish(life: _Lifecycle, code: int, interrupted: bool) -> int:
     settings, run = life.settings, life.run
+    facts = [_facts(life, run, identifier) for identifier in life.builds.order]
     # A CCACHE_MAXSIZE of the user's own wins over ccwheel's cap, here as in the container;
     # and a run in which no build could use ccache wrote nothing to trim.
-    used = run is not None and any(run.info(i) for i in life.builds.order)
+    used = any(f.info for f in facts)
     if used and not life.own_max_size:
         try:
             cache.trim(settings.cache_dir, settings.max_size)
@@ -418,7 +373,7 @@ def _finish(life: _Lifecycle, code: int, interrupted: bool) -> int:
         problem = cache.trim_downloads(settings.cache_dir, settings.max_size, stale)
         if problem:
             warn(problem)
-    rep = _collect(life, run, code)
+    rep = _collect(life, facts, code)
     rep.interrupted = interrupted
     _mark_warm(rep, settings.cache_dir)
     if rep.builds:

@@ -11,6 +11,7 @@ import posixpath
 import re
 import shutil
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Callable
 
 from ccwheel import layout
 from ccwheel import remote as remote_storage
@@ -28,6 +29,9 @@ from ccwheel.platforms.common import (
     quote,
     stable_build,
 )
+
+if TYPE_CHECKING:
+    from ccwheel import cache
 
 # The in-container contract, declared once: setup.sh reads every path from the variables
 # plan() sets, so nothing here is repeated there.
@@ -170,6 +174,18 @@ def selinux_enforcing() -> bool:
         return SELINUX_ENFORCE.read_text().strip() == "1"
     except OSError:
         return False
+
+
+def selinux_relabel(given: bool | None) -> bool:
+    """Whether the mount is relabelled (:z): as the user said, else where SELinux enforces."""
+    from ccwheel.console import note
+
+    if given is not None:
+        return given
+    if selinux_enforcing():
+        note("SELinux is enforcing here: the cache is mounted with :z (relabelled)")
+        return True
+    return False
 
 
 def run_dir(run_name: str) -> PurePosixPath:
@@ -457,6 +473,26 @@ class ContainerBuilds:
         did not reach is said so in the report."""
         if self.plain and self.copy_failure:
             self.copy_failed_builds[identifier] = self.copy_failure
+
+    def read_back(
+        self, identifier: str, read: Callable[[PurePosixPath], str], run: cache.Run
+    ) -> None:
+        """At a build's end, while its container lives: when the container could not see
+        the cache directory, the build's status, info and stats files are in the
+        container only, and are read back into the run's directory (`read`: cibw.ReadBack,
+        a file's text in the container, or "")."""
+        from ccwheel.console import warn
+
+        if run.info(identifier) or run.status(identifier):
+            return  # the mount worked: the host has them already
+        for suffix in ("status", "info", "stats"):
+            text = read(run_dir(self.run_name) / f"{identifier}.{suffix}")
+            if text:
+                try:
+                    (run.dir / f"{identifier}.{suffix}").write_text(text)
+                except OSError as e:
+                    warn(f"cannot keep {identifier}'s statistics: {e.strerror or e}")
+                    return
 
     def after_build(self) -> list[str] | None:
         """The finishing command of a build in the current container (finish_command)."""
