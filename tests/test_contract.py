@@ -110,13 +110,14 @@ def test_setup_sh_spells_no_name_of_the_layout_it_is_given() -> None:
         layout.NO_BINARY,
         container.SMOKE.name,
         container.LOCAL_CACHE.name,
+        container.CACHE.name,
     ]
     spelled = [
         (n, line.strip())
         for line in (container.RESOURCES / "setup.sh").read_text().splitlines()
         if not line.lstrip().startswith("#")
         for n in names
-        if re.search(rf"/{re.escape(n)}(?=[/\"'\s;)]|$)", line)
+        if re.search(rf"/[\"']?{re.escape(n)}(?=[/\"'\s;)]|$)", line)
     ]
     assert spelled == []
     # ... and the contract gives it each of them.

@@ -55,7 +55,9 @@ def test_the_host_and_frontend_py_tell_a_frontend_command_alike(
     frontend: ModuleType, cmd: list[str]
 ) -> None:
     """cibw.py hands a command to frontend.py when common.is_frontend_command says it is
-    a frontend's; frontend.py must then know which one (and nothing else is handed over)."""
+    a frontend's; frontend.py must then know which one. For the commands cibuildwheel
+    runs and near misses of them (frontend.py alone also takes `python3 -m pip wheel`,
+    which cibuildwheel never runs and the host never hands over)."""
     assert common.is_frontend_command(cmd) == (frontend.kind_of(cmd) is not None)
 
 

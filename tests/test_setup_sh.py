@@ -140,23 +140,57 @@ def test_it_routes_the_compiler_and_the_second_compile_hits(
     assert buildinfo.BuildInfo.parse(info).format() == info
 
 
+@pytest.mark.parametrize(
+    ("var", "outside"),
+    [
+        ("CCWHEEL_FRESH", "{links} {theirs}"),
+        ("CCWHEEL_SMOKE", "{theirs}"),
+        ("CCWHEEL_CACHE_LINK", "{theirs}"),
+        ("CCWHEEL_LOCAL_CACHE", "{theirs}"),
+        # A glob matching the work directory is not the work directory.
+        ("CCWHEEL_CACHE_LINK", "{theirs}"),
+        ("CCWHEEL_FRESH", "{theirs}"),
+    ],
+    ids=["fresh", "smoke", "cache-link", "local", "glob-cache-link", "glob-fresh"],
+)
 def test_a_path_to_remove_outside_the_work_directory_removes_nothing(
-    box: Callable[..., Box], tmp_path: Path
+    var: str, outside: str, box: Callable[..., Box], tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    """setup.sh removes what CCWHEEL_FRESH lists: a path there outside CCWHEEL_WORK (a
-    composition gone wrong) stops it before anything is removed."""
+    """setup.sh removes the paths it is given: one outside CCWHEEL_WORK (a composition
+    gone wrong) stops it before anything is removed."""
     b = box()
-    victim = tmp_path / "theirs"
-    victim.mkdir()
-    (b.path(container.LINKS)).mkdir(parents=True)
-    b.env["CCWHEEL_FRESH"] = f"{b.path(container.LINKS)} {victim}"
+    work = b.path(container.WORK)
+    links = b.path(container.LINKS)
+    links.mkdir(parents=True)
+    if "glob" in request.node.callspec.id:
+        # <box>/wor[k]/x: a directory of its own, which the glob <box>/wor[k] would match.
+        victim = work.parent / f"{work.name[:-1]}[{work.name[-1]}]" / "x"
+    else:
+        victim = tmp_path / "theirs"
+    victim.mkdir(parents=True)
+    (work / "x").mkdir()
+    b.env[var] = outside.format(links=links, theirs=victim)
     done = b.setup()
     assert done.returncode == 0
     assert done.stderr.splitlines() == [
-        f"ccwheel: warning: ccwheel setup: {victim} is not in {b.path(container.WORK)} - "
-        "building without the cache"
+        f"ccwheel: warning: ccwheel setup: {victim} is not in {work} - building without the cache"
     ]
-    assert victim.is_dir() and b.path(container.LINKS).is_dir()
+    assert victim.is_dir() and links.is_dir() and (work / "x").is_dir()
+
+
+def test_a_path_to_remove_through_the_link_to_the_cache_never_reaches_the_mount(
+    box: Callable[..., Box],
+) -> None:
+    """The link to the mount, left by the previous build, goes before anything else: a path
+    given through it (in the work directory by its name) reaches nothing of the host's."""
+    b = box()
+    assert b.setup().returncode == 0  # the link now points at the mount
+    kept = b.root / "mount" / "data" / "obj"
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    kept.write_text("the host's")
+    b.env["CCWHEEL_FRESH"] += f" {b.path(container.CCACHE_DIR)}"
+    assert b.setup().returncode == 0
+    assert kept.read_text() == "the host's"
 
 
 def test_a_mount_the_container_cannot_see_is_one_warning_and_no_cache(

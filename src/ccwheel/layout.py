@@ -1,4 +1,5 @@
-"""Every name in the cache directory and in ccwheel's work directories, declared once.
+"""Every directory's name in the cache directory and in ccwheel's work directories,
+declared once (the files of one build in a run's directory are cache.Run's).
 
 The host joins them to its paths (cache.py, binaries.py, platforms/host.py). A container's
 setup.sh spells none of them: it gets every path it uses from the variables of

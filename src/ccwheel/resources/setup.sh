@@ -27,13 +27,17 @@ case "$CCWHEEL_WORK" in
   /*/*) ;;
   *) echo "ccwheel: warning: ccwheel setup: CCWHEEL_WORK=$CCWHEEL_WORK is not a working directory of its own - building without the cache" >&2; exit 0 ;;
 esac
-# What is removed at the start lies in the work directory, or nothing is touched.
-for path in $CCWHEEL_FRESH $CCWHEEL_SMOKE $CCWHEEL_CACHE_LINK $CCWHEEL_LOCAL_CACHE; do
+# What is removed at the start lies in the work directory, or nothing is touched. No
+# globbing: CCWHEEL_FRESH, a list, is split on spaces only, here as where it is removed.
+set -f
+# shellcheck disable=SC2086 # a list of paths
+for path in $CCWHEEL_FRESH "$CCWHEEL_SMOKE" "$CCWHEEL_CACHE_LINK" "$CCWHEEL_LOCAL_CACHE"; do
   case "$path" in
     "$CCWHEEL_WORK"/?*) ;;
     *) echo "ccwheel: warning: ccwheel setup: $path is not in $CCWHEEL_WORK - building without the cache" >&2; exit 0 ;;
   esac
 done
+set +f
 
 links=$CCWHEEL_LINKS
 status="$CCWHEEL_RUN_DIR/$CCWHEEL_IDENTIFIER.status"
@@ -46,8 +50,11 @@ warn() {
 
 # A fresh start for every build: links and stable directories left by the previous
 # Python version in this container must not leak into this one.
+# The link to the cache first: a path through it would reach the mount.
+set -f
 # shellcheck disable=SC2086 # a list of paths, each checked above
-rm -rf $CCWHEEL_FRESH "${CCWHEEL_SMOKE:?}" "${CCWHEEL_CACHE_LINK:?}"
+rm -rf "${CCWHEEL_CACHE_LINK:?}" $CCWHEEL_FRESH "${CCWHEEL_SMOKE:?}"
+set +f
 mkdir -p "$CCWHEEL_WORK"
 
 # Nothing about the build frontend happens here: the user's before-build runs after this
@@ -142,7 +149,7 @@ works() {
   cc=$(command -v cc || command -v gcc || command -v clang) || return 0  # nothing to route
   smoke=${CCWHEEL_SMOKE:?}
   rm -rf "$smoke" && mkdir -p "$smoke" && printf 'int ccwheel_smoke;\n' >"$smoke/s.c" &&
-    CCACHE_DIR="$smoke/cache" CCACHE_STATSLOG='' CCACHE_REMOTE_STORAGE='' CCACHE_NODEBUG=1 \
+    CCACHE_DIR="$smoke/scratch" CCACHE_STATSLOG='' CCACHE_REMOTE_STORAGE='' CCACHE_NODEBUG=1 \
       "$1" "$cc" -c "$smoke/s.c" -o "$smoke/s.o" >/dev/null 2>&1 &&
     [ -s "$smoke/s.o" ]
 }
