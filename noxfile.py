@@ -31,6 +31,19 @@ def _wants_docker(session: nox.Session) -> bool:
     return flag or "--run-docker" in session.posargs
 
 
+# The container tier, a file per worker and as many workers as cores: most of a build is
+# waiting (a container's start, installs, the repair), so two cores build two at once
+# (measured here: a line session's selection in 7m24s, which took 10 to 11 minutes one test
+# after another). The slowest
+# tests are named, where the CI log shows where its time goes.
+DOCKER_TIER_ARGS = ("-n", "auto", "--dist", "loadfile", "--durations=15")
+
+
+def _pytest_args(session: nox.Session) -> tuple[str, ...]:
+    own = DOCKER_TIER_ARGS if _wants_docker(session) else ()
+    return (*own, *session.posargs)
+
+
 def _build_image(session: nox.Session) -> None:
     session.run("bash", "tests/standin/build-image.sh", external=True)
     # Emulated: minutes the first time, then kept (rebuilt when its script changes).
@@ -42,7 +55,7 @@ def tests(session: nox.Session) -> None:
     session.install(".[test]")
     if _wants_docker(session):
         _build_image(session)
-    session.run("pytest", *session.posargs)
+    session.run("pytest", *_pytest_args(session))
 
 
 @nox.session
@@ -54,7 +67,7 @@ def cibuildwheel(session: nox.Session, line: str) -> None:
         _build_image(session)
     # These runs check the seam (cibw.py) against each line: the unit tests and the core
     # container tests. The long ones (matrix, remote, robustness) run once, in `tests`.
-    session.run("pytest", "-m", "not long", *session.posargs)
+    session.run("pytest", "-m", "not long", *_pytest_args(session))
 
 
 @nox.session
