@@ -4,6 +4,7 @@ reach any index. Shared by the container tests (conftest.py) and the benchmark (
 
 from __future__ import annotations
 
+import fcntl
 import subprocess
 import sys
 from pathlib import Path
@@ -52,8 +53,17 @@ def cibuildwheel_sdist(version: str, downloads: Path) -> Path:
 
 def fill_wheelhouse(target: Path, archs: tuple[str, ...] = ("x86_64",)) -> Path:
     """Download the example projects' build requirements into `target` (a no-op for what is
-    already there), for every Python of the image, for the images of `archs`."""
+    already there), for every Python of the image, for the images of `archs`. Held locked:
+    test files run side by side (one pytest-xdist worker each), and a wheelhouse of
+    CCWHEELTEST_WHEELHOUSE is one for all of them, where pip's copy of a file is not
+    atomic."""
     target.mkdir(parents=True, exist_ok=True)
+    with (target / ".fill.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _fill(target, archs)
+
+
+def _fill(target: Path, archs: tuple[str, ...]) -> Path:
     requirements = (HERE / "projects" / "requirements.txt").read_text().split()
     for arch, version in [(a, v) for a in archs for v in PYTHONS]:
         pip_download(
@@ -71,7 +81,9 @@ def fill_wheelhouse(target: Path, archs: tuple[str, ...] = ("x86_64",)) -> Path:
     for pin in PINNED:  # one at a time: together they conflict
         pip_download(target, "--only-binary=:all:", "--no-deps", pin)
     # uv reads no PIP_* variable, and this uv has no UV_NO_INDEX: a config file it is.
-    (target / "uv.toml").write_text('no-index = true\nfind-links = ["/wheelhouse"]\n')
+    uv_toml = 'no-index = true\nfind-links = ["/wheelhouse"]\n'
+    if not (target / "uv.toml").is_file() or (target / "uv.toml").read_text() != uv_toml:
+        (target / "uv.toml").write_text(uv_toml)
     return target
 
 

@@ -38,6 +38,23 @@ def redis_port(tmp_path: Path) -> Iterator[int]:
     server = shutil.which("redis-server")
     if server is None:
         pytest.fail("remote storage tests need redis-server (Debian package redis-server)")
+    # The free port is free until redis-server binds it: a test file running beside this
+    # one may take it first, and then this server exits and another port is tried.
+    for _ in range(5):
+        port, proc = _start_redis(server, tmp_path)
+        if proc is not None:
+            break
+    else:
+        pytest.fail("redis-server did not start")
+    try:
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _start_redis(server: str, tmp_path: Path) -> tuple[int, subprocess.Popen[bytes] | None]:
+    """redis-server on a free port, once it answers; None when it exited first."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
@@ -59,19 +76,17 @@ def redis_port(tmp_path: Path) -> Iterator[int]:
         ],
         stdout=subprocess.DEVNULL,
     )
-    try:
-        for _ in range(100):
-            try:
-                if _redis(port, f"AUTH {PASSWORD}", "PING")[1] == b"+PONG":
-                    break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("redis-server did not start")
-        yield port
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    for _ in range(100):
+        if proc.poll() is not None:
+            return port, None  # not ours on that port, whatever answers there
+        try:
+            if _redis(port, f"AUTH {PASSWORD}", "PING")[1] == b"+PONG":
+                return port, proc
+        except OSError:
+            time.sleep(0.1)
+    proc.terminate()
+    proc.wait(timeout=10)
+    return port, None
 
 
 def _entries(port: int) -> int:
