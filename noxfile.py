@@ -34,8 +34,7 @@ def _wants_docker(session: nox.Session) -> bool:
 # The container tier, a file per worker and as many workers as cores: most of a build is
 # waiting (a container's start, installs, the repair), so two cores build two at once
 # (measured here: a line session's selection in 7m24s, which took 10 to 11 minutes one test
-# after another). The slowest
-# tests are named, where the CI log shows where its time goes.
+# after another). The slowest tests are named, so the CI log shows where its time goes.
 DOCKER_TIER_ARGS = ("-n", "auto", "--dist", "loadfile", "--durations=15")
 
 

@@ -81,7 +81,10 @@ def _start_redis(server: str, tmp_path: Path) -> tuple[int, subprocess.Popen[byt
             return port, None  # not ours on that port, whatever answers there
         try:
             if _redis(port, f"AUTH {PASSWORD}", "PING")[1] == b"+PONG":
-                return port, proc
+                # The answer may be the other file's server, with the same password, while
+                # ours is still failing to bind: it exits within milliseconds when it does.
+                time.sleep(0.2)
+                return (port, proc) if proc.poll() is None else (port, None)
         except OSError:
             time.sleep(0.1)
     proc.terminate()
