@@ -13,7 +13,7 @@ HERE = Path(__file__).parent
 IMAGE = "ccwheel-standin:latest"
 AARCH64_IMAGE = "ccwheel-standin-aarch64:latest"
 # The Pythons the stand-in image builds for, and so the wheelhouse must serve.
-PYTHONS = ("3.9", "3.11", "3.12")
+PYTHONS = ("3.9", "3.10", "3.11", "3.12", "3.13")
 # Two releases of one pure-Python package for every one of them: the fidelity example pins
 # one in its build requirements and its before-build installs the other. Two setuptools: a
 # constraint of the differential test picks the older.
@@ -21,6 +21,10 @@ PINNED = ("packaging==24.2", "packaging==25.0", "setuptools==82.0.1")
 # A current pip (the image's is older than 25.3, the first with build constraints): the
 # differential test's before-build installs it, as a user's may.
 CURRENT_PIP = "pip>=25.3"
+# What the requirements need on Pythons older than this machine's (3.10: tomli and
+# exceptiongroup for scikit-build-core and meson): `pip download --python-version` checks
+# each wheel's tags against that version, but evaluates the markers for this interpreter.
+BACKPORTS = ("tomli", "exceptiongroup", "typing-extensions")
 
 
 def pip_download(target: Path, *args: str) -> None:
@@ -74,6 +78,7 @@ def _fill(target: Path, archs: tuple[str, ...]) -> Path:
             "--platform",
             f"manylinux2014_{arch}",
             *requirements,
+            *BACKPORTS,
         )
         pip_download(
             target, "--only-binary=:all:", "--no-deps", "--python-version", version, CURRENT_PIP

