@@ -11,17 +11,21 @@ For every project it runs, one after the other, each in fresh containers:
   ccwheel warm  `ccwheel build` again, same cache
 
 and prints wall time, hit rate and direct-hit rate for each, with the ratios warm/cold
-(ccwheel warm against plain cold) and ccwheel cold/plain cold. Everything also goes to a
+(ccwheel warm against plain cold) and ccwheel cold/plain cold. Then, for `--jobs N`, the
+same project's JOBS_BUILD identifiers (four) with `ccwheel build --jobs 1` and `--jobs N`,
+cold (a fresh cache) and warm, and the ratios N/1 cold and warm. Everything also goes to a
 JSON file. Targets (not asserted anywhere): warm/cold <= 0.15 on the most compile-heavy
 example, ccwheel cold <= 1.05 x plain cold.
 
 usage: python tests/bench.py [--only ID] [--image IMAGE] [--wheelhouse DIR] [--json PATH]
-                             [--repeat N] [--index local] [--with-tests] [PROJECT ...]
+                             [--repeat N] [--index local] [--with-tests]
+                             [--jobs N] [--jobs-only] [PROJECT ...]
 
 --repeat N runs every scenario N times (a fresh cache for each cold one) and prints the
 median with the spread; --index local serves the wheelhouse over HTTP on the host's
 loopback and adds a warm run without the download cache, to show what the download cache
-saves (wheels fetched, and the wheel step's time); the project's own tests are skipped
+saves (wheels fetched, and the wheel step's time); --jobs 0 leaves out the --jobs
+comparison, --jobs-only runs nothing else; the project's own tests are skipped
 (CIBW_TEST_SKIP) unless --with-tests. A failed run keeps its logs and says where.
 
 Without PROJECT, the examples in tests/projects. --image and --wheelhouse are what this
@@ -48,10 +52,12 @@ import index_server
 import offline
 
 from ccwheel import binaries, stats
-from ccwheel.platforms.linux import read_backend
+from ccwheel.platforms import read_backend
 
 PROJECTS = Path(__file__).parent / "projects"
 EXAMPLES = ("setuptools", "scikit-build-pybind11", "meson-c", "pybind11-heavy")
+# The identifiers of the --jobs comparison: every Python of the stand-in image but the utility one.
+JOBS_BUILD = tuple(f"cp3{m}-manylinux_x86_64" for m in (10, 11, 12, 13))
 
 
 def offline_env(
@@ -275,6 +281,45 @@ def bench_project(
     return results
 
 
+def bench_jobs(
+    project: Path, base_env: dict[str, str], work: Path, jobs: int, repeat: int = 1
+) -> dict[str, dict[str, Any]]:
+    """JOBS_BUILD with --jobs 1 and --jobs `jobs`, each cold (a fresh cache) then warm,
+    `repeat` times: the median wall of each."""
+    env = {**base_env, "CIBW_BUILD": " ".join(JOBS_BUILD)}
+    print(f"bench: {project.name}, --jobs 1 and {jobs} ({len(JOBS_BUILD)} builds)", file=sys.stderr)
+    samples: dict[str, list[float]] = {}
+    for i in range(repeat):
+        for n in (1, jobs):
+            cache_dir = work / f"jobs{n}-cache-{i + 1}"
+            for state in ("cold", "warm"):
+                slug = f"jobs{n}-{state}-{i + 1}"
+                cmd = [sys.executable, "-m", "ccwheel", "build", "--platform", "linux"]
+                cmd += ["--jobs", str(n), "--cache-dir", str(cache_dir)]
+                cmd += ["--output-dir", str(work / slug)]
+                seconds = timed(cmd, project, env, work / f"{slug}.log")
+                samples.setdefault(f"--jobs {n} {state}", []).append(seconds)
+    return {k: {"seconds": median(v), "samples": v} for k, v in samples.items()}
+
+
+def render_jobs(name: str, jobs: int, r: dict[str, dict[str, Any]]) -> str:
+    lines = [f"{name}, {len(JOBS_BUILD)} builds: --jobs 1 against --jobs {jobs}"]
+    for scenario, row in r.items():
+        spread = row["samples"]
+        text = f"{min(spread):.1f}-{max(spread):.1f}s (n={len(spread)})" if len(spread) > 1 else ""
+        lines.append(f"  {scenario:<24} {row['seconds']:>6.1f}s {text}".rstrip())
+    lines.append("   ".join(f"{k} {v:.2f}" for k, v in jobs_ratios(jobs, r).items()))
+    return "\n".join(lines)
+
+
+def jobs_ratios(jobs: int, r: dict[str, dict[str, Any]]) -> dict[str, float]:
+    return {
+        f"jobs {jobs}/1 {state}": r[f"--jobs {jobs} {state}"]["seconds"]
+        / r[f"--jobs 1 {state}"]["seconds"]
+        for state in ("cold", "warm")
+    }
+
+
 def ratios(r: dict[str, dict[str, Any]]) -> dict[str, float]:
     plain = r["plain cold"]["seconds"]
     return {
@@ -343,6 +388,8 @@ def main(argv: list[str] | None = None) -> int:
         help="local: fetch requirements from an HTTP index on the host's loopback",
     )
     parser.add_argument("--with-tests", action="store_true", help="run the projects' tests")
+    parser.add_argument("--jobs", type=int, default=2, help="the --jobs compared with 1 (0: none)")
+    parser.add_argument("--jobs-only", action="store_true", help="only the --jobs comparison")
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
@@ -380,23 +427,30 @@ def main(argv: list[str] | None = None) -> int:
             work = Path(tempfile.mkdtemp(prefix="ccwheel-bench-"))
             copy = work / project.name
             shutil.copytree(project, copy, ignore=shutil.ignore_patterns(".git", ".nox"))
+            entry: dict[str, Any] = {}
+            results["projects"][project.name] = entry
             try:
-                r = bench_project(
-                    copy,
-                    args.only,
-                    base_env,
-                    work,
-                    hand=not args.no_hand,
-                    repeat=args.repeat,
-                    index=counter,
-                )
+                if not args.jobs_only:
+                    r = bench_project(
+                        copy,
+                        args.only,
+                        base_env,
+                        work,
+                        hand=not args.no_hand,
+                        repeat=args.repeat,
+                        index=counter,
+                    )
+                    entry.update(scenarios=r, ratios=ratios(r))
+                    print(render(project.name, r), flush=True)
+                if args.jobs > 1:
+                    j = bench_jobs(copy, base_env, work, args.jobs, args.repeat)
+                    entry.update(jobs=j, jobs_ratios=jobs_ratios(args.jobs, j))
+                    print(render_jobs(project.name, args.jobs, j), flush=True)
             except RunFailed as e:
                 print(f"bench: {e} (logs kept in {work})", file=sys.stderr)
                 args.json.write_text(json.dumps(results, indent=2) + "\n")
                 return 1
             shutil.rmtree(work, ignore_errors=True)
-            results["projects"][project.name] = {"scenarios": r, "ratios": ratios(r)}
-            print(render(project.name, r), flush=True)
     args.json.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nbench: results written to {args.json}", file=sys.stderr)
     return 0

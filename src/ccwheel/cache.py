@@ -103,6 +103,18 @@ def mark_warm(marker: Path, cold: float | None) -> None:
         marker.write_text(f"{cold:.1f}\n")
 
 
+def record_seconds(cache_dir: Path, identifier: str, seconds: float) -> None:
+    """What the identifier's build took this time: the estimate of its next one."""
+    path = cache_dir / layout.TIMES / identifier
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"{seconds:.1f}\n")
+
+
+def last_seconds(cache_dir: Path, identifier: str) -> float | None:
+    """The seconds the identifier's last finished build took here (None: not recorded)."""
+    return cold_seconds(cache_dir / layout.TIMES / identifier)
+
+
 _last_ns = 0
 
 

@@ -62,6 +62,8 @@ class Hooks:
     after_build: Callable[[], Sequence[str] | None] = lambda: None
     # With a reader of the finished build's container (None outside one).
     build_end: Callable[[ReadBack | None], None] = lambda _: None
+    # After cibuildwheel has logged the build's end (its last line of the build).
+    build_logged: Callable[[], None] = lambda: None
     container_start: ContainerStart = lambda: None
     # Told when the copy into a started container failed (the build goes on).
     copy_failed: Callable[[str], None] = lambda _: None
@@ -310,7 +312,9 @@ def _build_marks(stack: contextlib.ExitStack, run: _Run) -> None:
         if run.active:
             run.finish(run.active[-1])
         run.hooks.build_end(_reader(run.active[-1]) if run.active else None)
-        return original_end(*a, **kw)
+        result = original_end(*a, **kw)
+        run.hooks.build_logged()
+        return result
 
     stack.enter_context(_patched(log, "build_start", build_start))
     stack.enter_context(_patched(log, "build_end", build_end))
@@ -508,6 +512,18 @@ def run(argv: Sequence[str], hooks: Hooks | None = None) -> int:
     return 0
 
 
+def identifiers(argv: Sequence[str]) -> tuple[list[str], int]:
+    """The identifiers cibuildwheel would build with `argv`, in its order (its own
+    --print-build-identifiers, in this process), and its exit code. What it says besides
+    is not shown: the runs that build say it."""
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        code = run(["--print-build-identifiers", *argv])
+    return out.getvalue().split(), code
+
+
 def _exit_code(code: object) -> int:
     if code is None:
         return 0
@@ -601,6 +617,7 @@ __all__: list[str] = [
     "ReadBack",
     "Resolved",
     "check_supported",
+    "identifiers",
     "resolved",
     "run",
     "split_package_args",

@@ -166,8 +166,9 @@ def ci_command(args: argparse.Namespace) -> int:
 def build_command(args: argparse.Namespace, passthrough: list[str]) -> int:
     _check_unknown(passthrough)
     package_dir, config_file = cibw.split_package_args(passthrough)
-    settings = config.load(config.flags_from(args), package_dir, config_file)
-    return run.build(settings, passthrough)
+    flags = config.flags_from(args)
+    settings = config.load(flags, package_dir, config_file)
+    return run.build(settings, passthrough, flags)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

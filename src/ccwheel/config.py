@@ -132,6 +132,18 @@ def _parse_optional_path(value: object, name: str) -> Path | None:
     return _parse_path(value, name) if value not in (None, "") else None
 
 
+def _parse_jobs(value: object, name: str) -> int | None:
+    """A number of groups built side by side, at least 1; None for "auto" (the cores this
+    process may use, see jobs.cores)."""
+    text = str(value).strip().lower()
+    if text == "auto":
+        return None
+    if not text.isdigit() or int(text) < 1:
+        msg = f"{name}: expected a number of builds side by side (1, 2, ...) or auto, got {value!r}"
+        raise ConfigError(msg)
+    return int(text)
+
+
 def _parse_remote(value: object, name: str) -> str:
     from ccwheel import remote
 
@@ -247,6 +259,15 @@ class Settings:
         "kernel this host's ccache cannot serve (a macOS/Windows host, a remote engine); "
         "without it, pip downloads the one needed",
         default_text="download",
+    )
+    jobs: int | None = option(
+        1,
+        parse=_parse_jobs,
+        metavar="N",
+        help="Linux container builds: split the selected identifiers into N groups built "
+        "side by side, each by its own cibuildwheel run and container, sharing the cache "
+        "(auto: one per core; docs: Options, Builds side by side)",
+        default_text="1",
     )
     explain: bool = option(
         False,

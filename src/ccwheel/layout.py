@@ -13,6 +13,8 @@ The cache directory (mounted at /ccache in every build container):
                             downloads/ the cache roots of its pip and uv (publish_downloads)
     .ccwheel/warm/ID        this build identifier has filled this cache before; holds the
                             seconds its cold build took (what a warm build saved is against it)
+    .ccwheel/times/ID       the seconds the identifier's last finished build took (how
+                            `--jobs` splits the identifiers so its groups finish together)
     .ccwheel/bin/ARCH/      the Linux ccache ccwheel downloaded for ARCH, kept
     .ccwheel/work/          the host builds' work directory (platforms/host.py)
 
@@ -30,6 +32,7 @@ DOWNLOADS = PurePosixPath("downloads")
 STATE = PurePosixPath(".ccwheel")
 RUNS = STATE / "runs"
 WARM = STATE / "warm"
+TIMES = STATE / "times"
 KEPT_BINARIES = STATE / "bin"
 HOST_WORK = STATE / "work"
 # Under a run's directory: the cache roots its pip and uv use.

@@ -22,6 +22,7 @@ from ccwheel import (
     config,
     console,
     explain,
+    jobs,
     platforms,
     process,
     remote,
@@ -104,6 +105,8 @@ class _Lifecycle:
             settings, unusable, REMOTE_ENV if settings.remote_storage else ""
         )
         self.kinds: dict[str, platforms.Kind] = {"linux": self.containers, "host": self.hosts}
+        # This run is one group of a `--jobs` run, or None.
+        self.member = jobs.member()
 
     def hooks(self) -> cibw.Hooks:
         return cibw.Hooks(
@@ -111,6 +114,7 @@ class _Lifecycle:
             build_start=self.build_start,
             after_build=self.containers.after_build,
             build_end=self.build_end,
+            build_logged=self.build_logged,
             container_start=self.container_start,
             copy_failed=self.containers.copy_failed,
             plain=lambda: self.containers.plain,
@@ -157,6 +161,8 @@ class _Lifecycle:
             self.uncached[view.identifier] = str(e)
             warn(f"{view.identifier}: {e} - building without the cache")
             return None
+        if injection is not None and self.member and self.member.parallel:
+            injection = _share_cores(injection, view, self.member.parallel)
         line = kind.note(view, backend)
         if line:
             self.notes[view.identifier] = line
@@ -179,6 +185,8 @@ class _Lifecycle:
                 warn(f"{e} - building without the cache")
 
     def build_start(self, identifier: str) -> None:
+        if self.member is not None:
+            self.member.started(identifier)  # raises jobs.Stopped after another's failure
         marker = cache.warm_marker(self.settings.cache_dir, identifier)
         self.warm_before[identifier] = not self.unusable and marker.exists()
         if self.warm_before[identifier]:
@@ -194,11 +202,26 @@ class _Lifecycle:
         if identifier is not None and read is not None and self.run is not None:
             self.containers.read_back(identifier, read, self.run)
 
+    def build_logged(self) -> None:
+        if self.member is not None and self.builds.order:
+            self.member.ended(self.builds.order[-1])
+
     def close(self) -> None:
         for kind in self.kinds.values():
             kind.close()
         if self.run is not None:
             self.run.close()
+
+
+def _share_cores(
+    injection: platforms.Injection, view: platforms.BuildView, parallel: int
+) -> platforms.Injection:
+    """A group's share of the cores for its backend's compiles, where the user did not set
+    it (scikit-build-core and CMake's `--build` otherwise take every core, in every group)."""
+    if jobs.PARALLEL_VARIABLE in view.env_names:
+        return injection
+    extra = ((jobs.PARALLEL_VARIABLE, str(parallel)),)
+    return dataclasses.replace(injection, environment=(*injection.environment, *extra))
 
 
 def _facts(life: _Lifecycle, run: cache.Run | None, identifier: str) -> verdict.Facts:
@@ -233,11 +256,12 @@ def _facts(life: _Lifecycle, run: cache.Run | None, identifier: str) -> verdict.
     )
 
 
-def _collect(life: _Lifecycle, facts: list[verdict.Facts], code: int) -> report.Report:
-    settings = life.settings
+def _collect(
+    settings: config.Settings, unusable: str | None, facts: list[verdict.Facts], code: int
+) -> report.Report:
     records = [verdict.record(f, settings.cache_dir) for f in facts]
     # Not a walk through a directory that is not the cache (another tool's, say).
-    size = 0 if life.unusable else cache.usage(settings.cache_dir)[0]
+    size = 0 if unusable else cache.usage(settings.cache_dir)[0]
     rep = report.Report(
         settings.cache_dir,
         records,
@@ -245,7 +269,7 @@ def _collect(life: _Lifecycle, facts: list[verdict.Facts], code: int) -> report.
         code,
         remote.label(settings.remote_storage, settings.remote_read_only),
     )
-    rep.unusable = life.unusable
+    rep.unusable = unusable
     return rep
 
 
@@ -273,12 +297,19 @@ def _explain(
 
 
 def _mark_warm(rep: report.Report, cache_dir: Path) -> None:
-    """The warm markers verdict.warm_marks names, written."""
+    """The warm markers verdict.warm_marks names, written; and what each finished build
+    took (what `--jobs` splits by)."""
     for identifier, cold in verdict.warm_marks(rep):
         try:
             cache.mark_warm(cache.warm_marker(cache_dir, identifier), cold)
         except OSError as e:
             warn(f"cannot mark {identifier} as warm in {cache_dir}: {e.strerror or e}")
+    for b in rep.builds:
+        if b.finished and b.cached and b.seconds is not None:
+            try:
+                cache.record_seconds(cache_dir, b.identifier, b.seconds)
+            except OSError as e:
+                warn(f"cannot record the time of {b.identifier} in {cache_dir}: {e.strerror or e}")
 
 
 def _say_what_read_only_protects(settings: config.Settings) -> None:
@@ -290,8 +321,11 @@ def _say_what_read_only_protects(settings: config.Settings) -> None:
         )
 
 
-def build(settings: config.Settings, argv: Sequence[str]) -> int:
-    """`ccwheel build`: cibuildwheel with `argv`, with the cache as `settings` say."""
+def build(
+    settings: config.Settings, argv: Sequence[str], flags: dict[str, object] | None = None
+) -> int:
+    """`ccwheel build`: cibuildwheel with `argv`, with the cache as `settings` say (from
+    the command line's `flags` among others, which `--jobs` hands on to its groups)."""
     cibw.check_supported()
     # Read into `settings` already: the URL (and its credentials) leaves the environment
     # under the name users give it, which cibuildwheel's environment-pass options could
@@ -299,18 +333,23 @@ def build(settings: config.Settings, argv: Sequence[str]) -> int:
     # the containers get it through the engine, the host builds inherit it (ccache in
     # them needs it). Put back afterwards: `main()` may be called again in the same process.
     with process.without_env(config.env_name("remote_storage")):
-        return _build(settings, argv)
+        return _build(settings, argv, flags or {})
 
 
-def _build(settings: config.Settings, argv: Sequence[str]) -> int:
+def _build(settings: config.Settings, argv: Sequence[str], flags: dict[str, object]) -> int:
     if not settings.cache:
         note("--no-cache: running plain cibuildwheel, without ccache")
+        if settings.jobs != 1:
+            note("--no-cache: --jobs does not apply, the builds run one at a time")
         code = cibw.run(argv)
         # stderr: stdout is cibuildwheel's alone here (a --print-build-identifiers list).
         print(report.verdict(None, code, "--no-cache"), file=sys.stderr)
         return code
     if settings.report:
         config.check_writable(settings.report, "--report")
+    member = jobs.member()
+    # Before anything is made: a --jobs that cannot apply here is refused now.
+    the_plan = jobs.plan(settings, argv) if member is None else None
     # A cache directory ccwheel cannot use: the builds go on as plain cibuildwheel's, and
     # are still reported (--report is still written, --min-hit-rate does not pass unseen).
     # Without it nothing is cached, remote storage included: its URL stays out of the
@@ -326,11 +365,17 @@ def _build(settings: config.Settings, argv: Sequence[str]) -> int:
         warn(f"{e} - building without the cache{remote_too}")
         settings = dataclasses.replace(settings, remote_storage="")
     else:
-        console.github_output(settings.cache_dir.resolve())
-        _say_what_read_only_protects(settings)
+        if member is None:  # the run that started the groups says these
+            console.github_output(settings.cache_dir.resolve())
+            _say_what_read_only_protects(settings)
         selinux_relabel = container.selinux_relabel(settings.selinux_relabel)
+        if the_plan is not None:
+            together = jobs.run_groups(the_plan, jobs.group_env(settings, flags), argv)
+            return conclude(settings, None, together)
+    if the_plan is not None:
+        note("--jobs: without the cache, the builds run one at a time")
 
-    interrupted = False
+    interrupted = stopped = False
     with tempfile.TemporaryDirectory(prefix="ccwheel-tools-") as tools:
         container.stage_tools(Path(tools))
         life = _Lifecycle(settings, Path(tools), selinux_relabel, unusable)
@@ -345,37 +390,56 @@ def _build(settings: config.Settings, argv: Sequence[str]) -> int:
                 # cibuildwheel's containers were removed on the way out (its context
                 # managers ran); what was compiled so far is still reported, as incomplete.
                 interrupted = True
+                stopped = isinstance(e, jobs.Stopped)
                 code = 128 + (e.signum if isinstance(e, process.Terminated) else signal.SIGINT)
-            return _finish(life, code, interrupted)
+            return _finish(life, code, interrupted, stopped)
         finally:
             # Only now may another run prune this one: its files are read above.
             life.close()
 
 
-def _finish(life: _Lifecycle, code: int, interrupted: bool) -> int:
+def _finish(life: _Lifecycle, code: int, interrupted: bool, stopped: bool) -> int:
     settings, run = life.settings, life.run
     facts = [_facts(life, run, identifier) for identifier in life.builds.order]
+    if run is not None:
+        own = run.dir / container.RUN_DOWNLOADS
+        cache.publish_downloads(settings.cache_dir, own, container.BUILT_BY_INSTALLERS)
+    together = jobs.HandOver(facts, code, interrupted, stopped, bool(life.own_max_size))
+    if life.member is not None:  # the run that started the groups concludes
+        life.member.hand_over(together)
+        return code
+    return conclude(settings, life.unusable, together, life.run_name)
+
+
+def conclude(
+    settings: config.Settings,
+    unusable: str | None,
+    done: jobs.HandOver,
+    own_run: str = "",
+) -> int:
+    """The run's end from what its builds did (one run's, or every group's): the cache
+    trimmed, the report, the verdict and --min-hit-rate. Nothing here changes cibuildwheel's
+    exit code except --min-hit-rate."""
+    facts, code = done.facts, done.code
     # A CCACHE_MAXSIZE of the user's own wins over ccwheel's cap, here as in the container;
     # and a run in which no build could use ccache wrote nothing to trim.
     used = any(f.info for f in facts)
-    if used and not life.own_max_size:
+    if used and not done.own_max_size:
         try:
             cache.trim(settings.cache_dir, settings.max_size)
         except cache.CacheUnusable as e:
             warn(str(e))
-    if run is not None:
-        own = run.dir / container.RUN_DOWNLOADS
-        cache.publish_downloads(settings.cache_dir, own, container.BUILT_BY_INSTALLERS)
     # Not while another run's builds may be using the downloads (a uv cache that vanishes
     # under a build can fail it): the last run to end trims them.
-    if used and not cache.others_live(settings.cache_dir, life.run_name):
+    if used and not cache.others_live(settings.cache_dir, own_run):
         stale = container.BUILT_BY_INSTALLERS
         problem = cache.trim_downloads(settings.cache_dir, settings.max_size, stale)
         if problem:
             warn(problem)
-    rep = _collect(life, facts, code)
-    rep.interrupted = interrupted
-    _mark_warm(rep, settings.cache_dir)
+    rep = _collect(settings, unusable, facts, code)
+    rep.interrupted = done.interrupted
+    if not unusable:
+        _mark_warm(rep, settings.cache_dir)
     if rep.builds:
         report.publish(rep, settings.report)
     # Always, also when cibuildwheel failed or was stopped: the report's last line on
