@@ -4,13 +4,18 @@ test_jobs_docker.py."""
 
 from __future__ import annotations
 
+import os
+import re
+import signal
 import subprocess
 import sys
+import tempfile
+import threading
 from pathlib import Path
 
 import pytest
 
-from ccwheel import cli, config, jobs
+from ccwheel import cibw, cli, config, jobs
 from ccwheel.errors import ConfigError
 
 X = [f"cp3{m}-manylinux_x86_64" for m in (10, 11, 12, 13)]
@@ -79,9 +84,14 @@ def test_jobs_on_a_host_that_builds_on_itself_is_refused_before_any_build(
     assert not cache_dir.exists()  # nothing made
 
 
-def test_jobs_auto_on_such_a_host_says_it_builds_one_at_a_time(project: Path) -> None:
-    settings = config.resolve(flags={"jobs": "auto"}, env={}, file_table={})
-    assert jobs.plan(settings, ["--platform", "macos"]) is None
+@pytest.mark.parametrize("asked", [{"flags": {"jobs": "auto"}}, {"file_table": {"jobs": 2}}])
+def test_jobs_auto_or_from_the_file_on_such_a_host_builds_one_at_a_time(
+    project: Path, asked: dict[str, dict[str, object]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = config.resolve(**{"flags": {}, "env": {}, "file_table": {}, **asked})
+    on_command_line = bool(asked.get("flags"))
+    assert jobs.plan(settings, ["--platform", "macos"], on_command_line) is None
+    assert "builds on this machine, one build at a time" in capsys.readouterr().err
 
 
 def test_a_plan_splits_what_cibuildwheel_selects(
@@ -89,7 +99,7 @@ def test_a_plan_splits_what_cibuildwheel_selects(
 ) -> None:
     flags = {"jobs": "2", "cache_dir": str(project / "c")}
     settings = config.resolve(flags=flags, env={}, file_table={})
-    plan = jobs.plan(settings, ["--platform", "linux", "--archs", "x86_64"])
+    plan = jobs.plan(settings, ["--platform", "linux", "--archs", "x86_64"], True)
     # Each image's builds together: two containers, not four.
     assert plan == jobs.Plan(
         [
@@ -99,9 +109,12 @@ def test_a_plan_splits_what_cibuildwheel_selects(
         max(1, jobs.cores() // 2),
         tuple(f"cp31{m}-{libc}linux_x86_64" for libc in ("many", "musl") for m in (1, 2)),
     )
-    assert jobs.plan(settings, ["--platform", "linux", "--only", "cp311-manylinux_x86_64"]) is None
+    only = ["--platform", "linux", "--only", "cp311-manylinux_x86_64"]
+    assert jobs.plan(settings, only, True) is None
+    # cibuildwheel's own cache is not cleared to plan a run that would clear it.
+    assert jobs.plan(settings, ["--platform", "linux", "--clean-cache"], True) is None
     monkeypatch.setenv("CIBW_BUILD", "cp311-manylinux_x86_64")
-    assert jobs.plan(settings, ["--platform", "linux", "--archs", "x86_64"]) is None
+    assert jobs.plan(settings, ["--platform", "linux", "--archs", "x86_64"], True) is None
     assert "ccwheel: --jobs 2: 1 build selected, built in one run" in capsys.readouterr().err
 
 
@@ -144,14 +157,129 @@ def test_a_builds_log_is_printed_whole_and_folded_under_github_actions(
     assert capfd.readouterr().out == ""
 
 
-def test_a_member_stops_at_a_builds_start_after_another_groups_failure(tmp_path: Path) -> None:
+def test_a_member_tells_each_builds_start_and_end_with_the_logs_offset(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
     directory = tmp_path / "group-2"
     directory.mkdir()
     member = jobs.Member(directory, 1)
     member.started(X[1])
     member.ended(X[1])
-    (tmp_path / jobs.STOP).touch()
-    with pytest.raises(jobs.Stopped):
-        member.started(X[3])
     lines = (directory / jobs.EVENTS).read_text().splitlines()
     assert [line.split()[:2] for line in lines] == [["start", X[1]], ["end", X[1]]]
+
+
+def test_a_groups_selection_replaces_the_users_never_adds_to_it() -> None:
+    # cibuildwheel 4's CIBW_INHERIT: a rule for `build` would add the group's CIBW_BUILD to
+    # the file's selection, and every group would build everything.
+    assert cibw.without_build_inherit("build") == ""
+    assert cibw.without_build_inherit("build; environment: prepend") == "environment: prepend"
+    assert cibw.without_build_inherit("build-linux: append; skip") == "skip: append"
+    assert cibw.without_build_inherit("environment: prepend") == "environment: prepend"
+    assert cibw.without_build_inherit("") == ""
+    settings = config.resolve(flags={}, env={}, file_table={})
+    with pytest.MonkeyPatch.context() as m:
+        m.setenv("CIBW_INHERIT", "build; before-build: prepend")
+        assert jobs.group_env(settings, {})["CIBW_INHERIT"] == "before-build: prepend"
+
+
+@pytest.fixture
+def fake_groups(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Groups that are jobs_fake_group.py (the real Member inside), not `ccwheel build`."""
+    fake = Path(__file__).with_name("jobs_fake_group.py")
+    monkeypatch.setattr(jobs, "GROUP_COMMAND", (sys.executable, str(fake)))
+    monkeypatch.setattr(jobs, "_POLL_SECONDS", 0.05)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    return tmp_path
+
+
+def _plan(*groups: list[str]) -> jobs.Plan:
+    return jobs.Plan(list(groups), 1, tuple(sorted(i for g in groups for i in g)))
+
+
+def test_the_groups_builds_are_followed_and_their_facts_come_together_in_order(
+    fake_groups: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    done = jobs.run_groups(_plan([X[0], X[2]], [X[1], X[3]]), dict(os.environ), [])
+    out, err = capfd.readouterr()
+    assert [f.identifier for f in done.facts] == X
+    assert done.code == 0 and not done.interrupted
+    assert sorted(re.findall(r"\] (cp3\d+)-\S+ started \(group", err)) == [
+        "cp310",
+        "cp311",
+        "cp312",
+        "cp313",
+    ]
+    sections = re.split(r"^ccwheel: (.*):$", out, flags=re.M)[1:]
+    titled = dict(zip(sections[::2], sections[1::2]))
+    for identifier in X:
+        (text,) = [
+            t for title, t in titled.items() if title.startswith(f"{identifier}: finished in")
+        ]
+        assert re.findall(r"Building (\S+) wheel", text) == [identifier]
+    assert list(fake_groups.glob("ccwheel-jobs-*")) == []  # its logs go when all went well
+
+
+def test_a_failed_build_ends_its_group_the_others_build_the_rest_and_its_code_is_the_runs(
+    fake_groups: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("FAKE_FAIL", X[0])
+    done = jobs.run_groups(_plan([X[0], X[2]], [X[1], X[3]]), dict(os.environ), [])
+    out, err = capfd.readouterr()
+    assert done.code == 1
+    assert [(f.identifier, f.finished) for f in done.facts] == [
+        (X[0], False),
+        (X[1], True),
+        (X[3], True),
+    ]
+    assert f"ccwheel: {X[0]}: failed (cibuildwheel exited 1) (group 1):" in out
+    assert f"error: {X[0]} failed" in out
+    assert "group 1 failed (exit 1): the other group builds the rest of theirs" in err
+    assert len(list(fake_groups.glob("ccwheel-jobs-*/group-*/log"))) == 2  # kept, and said
+    assert "the groups' logs are kept in" in err
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupt_of_the_run_alone_reaches_every_group_once(
+    fake_groups: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+    signum: int,
+) -> None:
+    monkeypatch.setenv("FAKE_SECONDS", "30")
+    timer = threading.Timer(1.5, os.kill, (os.getpid(), signum))
+    timer.start()
+    try:
+        done = jobs.run_groups(_plan([X[0]], [X[1]]), dict(os.environ), [])
+    finally:
+        timer.cancel()
+    out, err = capfd.readouterr()
+    assert done.interrupted and done.code == 128 + signum
+    assert [f.identifier for f in done.facts] == []  # neither build ended
+    assert "failed" not in out + err  # an interrupt is no build's failure
+    assert f"ccwheel: {X[0]}: interrupted (group 1):" in out
+
+
+def test_each_groups_step_summary_is_kept_in_group_order(
+    fake_groups: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    summary = fake_groups / "summary.md"
+    summary.write_text("before\n")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    jobs.run_groups(_plan([X[0]], [X[1]]), dict(os.environ), [])
+    assert summary.read_text() == f"before\nsummary of {X[0]}\n\nsummary of {X[1]}\n\n"
+
+
+def test_a_group_killed_by_a_signal_exits_as_a_shell_says() -> None:
+    assert jobs._exit_status(-9) == 137
+    assert jobs._exit_status(3) == 3
+
+
+def test_a_group_does_not_import_from_the_project_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "difflib.py").write_text("raise ImportError('the project shadowed difflib')\n")
+    command = [*jobs.GROUP_COMMAND[:3], "--version"]
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("ccwheel ")

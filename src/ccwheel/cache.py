@@ -206,8 +206,9 @@ def others_live(cache_dir: Path, own: str) -> bool:
     return False
 
 
-def open_run(cache_dir: Path, name: str) -> Run:
-    """Create the run's directory and hold its lock until `Run.close`; prune old runs.
+def open_run(cache_dir: Path, name: str, keep: int = KEEP_RUNS) -> Run:
+    """Create the run's directory and hold its lock until `Run.close`; prune old runs
+    (all but the `keep` newest).
 
     Raises CacheUnusable when the directory cannot be created."""
     run = Run(cache_dir, name)
@@ -225,7 +226,7 @@ def open_run(cache_dir: Path, name: str) -> Run:
             run.close()
             msg = f"cannot lock this run's directory {run.dir}: another process holds it"
             raise CacheUnusable(msg)
-        _prune_runs(run.dir.parent, KEEP_RUNS, name)
+        _prune_runs(run.dir.parent, keep, name)
     except OSError as e:
         msg = f"cache directory {cache_dir} is not usable: {e.strerror or e}"
         raise CacheUnusable(msg) from None

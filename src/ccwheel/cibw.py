@@ -26,6 +26,10 @@ What ccwheel relies on, by version:
   name `call(*args, env=...)`, from `cibuildwheel.util.cmd` (3.x+) or `.util` (2.x): the
   frontend's commands have the same shapes there (uv named by its full path).
 - `Options.platform` is the run's platform name (2.x-4.x).
+- `--print-build-identifiers` prints the selected identifiers on stdout, whitespace
+  between them, in build order; `log.build_end` prints a build's last lines (`--jobs`
+  splits a group's log there); `CIBW_BUILD` in the environment replaces the file's
+  `build` unless `CIBW_INHERIT` (4.x, `cibuildwheel.options.parse_inherit`) says otherwise.
 - `cibuildwheel.__main__` makes its run directory, in which the macOS and Windows builds
   keep their virtualenvs, with its own name `mkdtemp(prefix="cibw-run-")`, resolved and
   removed when the run ends (2.x-4.x).
@@ -518,10 +522,40 @@ def identifiers(argv: Sequence[str]) -> tuple[list[str], int]:
     is not shown: the runs that build say it."""
     import io
 
+    # Imported before the redirect: cibuildwheel's logger decides on colours and Unicode
+    # once, from the stream it first sees, for the rest of this process.
+    import cibuildwheel.__main__  # noqa: F401
+
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
         code = run(["--print-build-identifiers", *argv])
     return out.getvalue().split(), code
+
+
+# Arguments with which cibuildwheel builds one identifier at most, or nothing.
+ONE_RUN_ARGS = ("--print-build-identifiers", "--help", "-h", "--only", "--clean-cache")
+
+
+def builds_at_most_one(argv: Sequence[str]) -> bool:
+    return any(a.split("=", 1)[0] in ONE_RUN_ARGS for a in argv)
+
+
+def without_build_inherit(value: str) -> str:
+    """CIBW_INHERIT (cibuildwheel 4) without its rules for `build` (and `build-PLATFORM`):
+    with one, the environment's CIBW_BUILD adds to the file's selection, not replaces it.
+    Unchanged where it does not parse (cibuildwheel then says why)."""
+    if not value.strip():
+        return value
+    try:
+        from cibuildwheel.options import parse_inherit
+
+        rules = parse_inherit(value)
+    except Exception:  # before 4.0, or a value cibuildwheel refuses itself
+        return value
+    kept = {k: v for k, v in rules.items() if k != "build" and not k.startswith("build-")}
+    if len(kept) == len(rules):
+        return value
+    return "; ".join(f"{k}: {v.name.lower()}" for k, v in kept.items())
 
 
 def _exit_code(code: object) -> int:
@@ -616,10 +650,12 @@ __all__: list[str] = [
     "Hooks",
     "ReadBack",
     "Resolved",
+    "builds_at_most_one",
     "check_supported",
     "identifiers",
     "resolved",
     "run",
     "split_package_args",
     "version",
+    "without_build_inherit",
 ]

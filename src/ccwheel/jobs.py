@@ -4,17 +4,21 @@ the cache directory, as separate runs already may (see cache.open_run, publish_d
 
 The run the user started plans the groups (`plan`), starts them and follows them
 (`run_groups`): one progress line as each build starts, each build's log printed whole
-when it ends, never interleaved; after the first build that fails, no group starts another
-build (as make and ninja do: the builds running then finish). It then concludes the run as
+when it ends, never interleaved. A failed build ends its group, as it ends a cibuildwheel
+run; the other groups build all of theirs (as `make -k` does: nothing is stopped inside
+cibuildwheel's build loop, which would lose the wheels it has yet to copy out), and the
+exit code is cibuildwheel's for the first group that failed. It then concludes the run as
 one (run.conclude: the report, the verdict, --min-hit-rate over every build). A group (a
 `Member`) is an ordinary `ccwheel build` of its identifiers that tells when each build
-starts and ends, and hands its builds' facts over instead of reporting them.
+starts and ends, and hands its builds' facts over instead of reporting them. The groups
+run in sessions of their own, so that a signal reaches each once, from here.
 
 A group's directory, which GROUP_ENV names to it:
     log        its stdout and stderr
     events     a line per build: "start|end IDENTIFIER OFFSET", OFFSET where the log is then
     handover   its builds' facts (a pickled HandOver), written as its run ends
-and beside the groups STOP, made after the first failure.
+    summary    its cibuildwheel's GitHub step summary (which cibuildwheel overwrites, not
+               appends to), appended to the job's in group order at the end
 """
 
 from __future__ import annotations
@@ -36,11 +40,22 @@ from ccwheel.console import note
 from ccwheel.errors import ConfigError
 
 GROUP_ENV = "_CCWHEEL_GROUP"
+# How many groups the run has: each group's run keeps as many earlier runs' directories
+# (the runs of one earlier invocation, for --explain and `cache info`).
+GROUPS_ENV = "_CCWHEEL_GROUPS"
 # The compile parallelism each group's backend gets (CMAKE_BUILD_PARALLEL_LEVEL, where
 # the user did not set it): the cores shared out, not each group taking them all.
 PARALLEL_ENV = "_CCWHEEL_PARALLEL"
 PARALLEL_VARIABLE = "CMAKE_BUILD_PARALLEL_LEVEL"
-LOG, EVENTS, HANDOVER, STOP = "log", "events", "handover", "stop"
+LOG, EVENTS, HANDOVER, SUMMARY = "log", "events", "handover", "summary"
+# A group: `ccwheel build` in this interpreter, without the working directory (the
+# project's) first on its module path, as the console script the user ran has it.
+GROUP_COMMAND = (
+    sys.executable,
+    "-c",
+    "import sys; del sys.path[0]; from ccwheel.cli import entry; entry()",
+    "build",
+)
 
 # What a group pays for an image none of its builds used yet (the container's start,
 # ccwheel's setup, before-all), in seconds: identifiers of one image stay together where
@@ -48,14 +63,9 @@ LOG, EVENTS, HANDOVER, STOP = "log", "events", "handover", "stop"
 IMAGE_START_SECONDS = 5.0
 # A build whose time is not recorded, when none is.
 UNKNOWN_SECONDS = 60.0
-# Arguments with which cibuildwheel builds nothing, or one identifier only.
-_ONE_RUN_ARGS = ("--print-build-identifiers", "--help", "-h", "--only")
 _POLL_SECONDS = 0.2
-
-
-class Stopped(KeyboardInterrupt):
-    """Raised in a group at a build's start once another group's build failed: the run
-    unwinds as on Ctrl-C (cibuildwheel removes its containers)."""
+# How long the groups get to end (their containers removed) once this run must end.
+_END_SECONDS = 60
 
 
 @dataclasses.dataclass
@@ -65,7 +75,6 @@ class HandOver:
     facts: list[Any]  # verdict.Facts, one per build that started
     code: int
     interrupted: bool = False
-    stopped: bool = False
     own_max_size: bool = False
 
 
@@ -140,11 +149,13 @@ def _pack(units: list[list[str]], estimate: Mapping[str, float], n: int) -> list
     return groups
 
 
-def plan(settings: config.Settings, argv: Sequence[str]) -> Plan | None:
+def plan(settings: config.Settings, argv: Sequence[str], on_command_line: bool) -> Plan | None:
     """The groups of this run; None to build in one run, said in one line where the user
-    asked for more. Refused (exit 2, before any container) on a host that builds on itself."""
+    asked for more. A --jobs on the command line is refused (exit 2, before any container)
+    on a host that builds on itself; one from the environment or [tool.ccwheel], which a
+    matrix shares with such hosts, builds one at a time there."""
     wanted = settings.jobs
-    if wanted == 1 or any(a.split("=", 1)[0] in _ONE_RUN_ARGS for a in argv):
+    if wanted == 1 or cibw.builds_at_most_one(argv):
         return None
     label = f"--jobs {'auto' if wanted is None else wanted}"
     identifiers, code = cibw.identifiers(argv)
@@ -152,7 +163,7 @@ def plan(settings: config.Settings, argv: Sequence[str]) -> Plan | None:
         return None  # the run itself then says what cibuildwheel could not do
     host = [i for i in identifiers if not is_container_build(i)]
     if host:
-        if wanted is not None:
+        if wanted is not None and on_command_line:
             msg = (
                 f"{label}: {host[0]} builds on this machine, whose Pythons and work "
                 f"directory its builds share; --jobs is for Linux container builds only"
@@ -160,13 +171,15 @@ def plan(settings: config.Settings, argv: Sequence[str]) -> Plan | None:
             raise ConfigError(msg)
         note(f"{label}: {host[0]} builds on this machine, one build at a time")
         return None
-    n = min(wanted or cores(), len(identifiers))
-    if n < 2:
-        why = f"{len(identifiers)} build selected" if len(identifiers) < 2 else "1 core here"
+    last = {i: cache.last_seconds(settings.cache_dir, i) for i in identifiers}
+    groups = split(identifiers, last, min(wanted or cores(), len(identifiers)))
+    if len(groups) < 2:
+        n = len(identifiers)
+        why = f"{n} build{'' if n == 1 else 's'} selected" if n < 2 else "one group is quickest"
+        if wanted is None and cores() < 2:
+            why = "1 core here"
         note(f"{label}: {why}, built in one run")
         return None
-    last = {i: cache.last_seconds(settings.cache_dir, i) for i in identifiers}
-    groups = split(identifiers, last, n)
     return Plan(groups, max(1, cores() // len(groups)), tuple(identifiers))
 
 
@@ -183,6 +196,10 @@ def group_env(settings: config.Settings, flags: Mapping[str, object]) -> dict[st
     env.pop(config.env_name("remote_storage"), None)
     if settings.remote_storage:
         env[config.env_name("remote_storage")] = settings.remote_storage
+    # The group's identifiers replace the selection (CIBW_BUILD), never add to it.
+    inherit = cibw.without_build_inherit(env.get("CIBW_INHERIT", ""))
+    if inherit != env.get("CIBW_INHERIT", inherit):
+        env["CIBW_INHERIT"] = inherit
     return env
 
 
@@ -222,6 +239,7 @@ class _Follow:
         self.total = sum(len(g.identifiers) for g in groups)
         self.started = 0
         self.failure: tuple[_Group, int] | None = None
+        self.interrupted = False
 
     def pump(self) -> None:
         for g in self.groups:
@@ -244,33 +262,32 @@ class _Follow:
         _print_log(g, offset, f"{identifier}: finished in {took:.1f}s (group {g.number})")
 
     def _ended(self, g: _Group) -> None:
-        g.done = True
         handover = read_handover(g)
-        code = handover.code if handover else g.proc.returncode
-        stopped = bool(handover and handover.stopped)
+        code = handover.code if handover else _exit_status(g.proc.returncode)
+        interrupted = self.interrupted or bool(handover and handover.interrupted)
         if g.running is not None:
-            title = f"{g.running}: failed (group {g.number}, cibuildwheel exited {code})"
-        elif stopped and self.failure is not None:
-            title = f"group {g.number}: stopped, as group {self.failure[0].number} failed"
+            how = "interrupted" if interrupted else f"failed (cibuildwheel exited {code})"
+            title = f"{g.running}: {how} (group {g.number})"
         else:
             title = f"group {g.number}: the end of its cibuildwheel run (exit {code})"
         _print_log(g, None, title, skip_empty=True)
+        g.done = True
         if handover is None:
             note(
                 f"group {g.number} ended with no word of its builds (exit {code}); "
                 f"its log: {g.dir / LOG}"
             )
-        if code != 0 and not stopped and self.failure is None:
+        if code != 0 and not interrupted and self.failure is None:
             self.failure = (g, code)
-            (g.dir.parent / STOP).touch()
             live = sum(not other.done for other in self.groups)
             if live:
-                others = (
-                    "the other group finishes the build it is running and starts"
-                    if live == 1
-                    else f"the {live} other groups finish the builds they are running and start"
-                )
-                note(f"group {g.number} failed (exit {code}): {others} no other")
+                others = "the other group builds" if live == 1 else f"the {live} other groups build"
+                note(f"group {g.number} failed (exit {code}): {others} the rest of theirs")
+
+
+def _exit_status(returncode: int) -> int:
+    """A process's exit status as a shell gives it (128 + the signal that ended it)."""
+    return 128 - returncode if returncode < 0 else returncode
 
 
 def _print_log(g: _Group, upto: int | None, title: str, skip_empty: bool = False) -> None:
@@ -311,28 +328,28 @@ def read_handover(g: _Group) -> HandOver | None:
 
 
 def _start(
-    top: Path,
-    number: int,
-    identifiers: list[str],
-    env: dict[str, str],
-    argv: Sequence[str],
-    parallel: int,
+    top: Path, number: int, the_plan: Plan, env: dict[str, str], argv: Sequence[str]
 ) -> _Group:
     directory = top / f"group-{number}"
     directory.mkdir()
+    identifiers = the_plan.groups[number - 1]
     env = {
         **env,
         "CIBW_BUILD": " ".join(identifiers),
         GROUP_ENV: str(directory),
-        PARALLEL_ENV: str(parallel),
+        GROUPS_ENV: str(len(the_plan.groups)),
+        PARALLEL_ENV: str(the_plan.parallel),
     }
+    if env.get("GITHUB_STEP_SUMMARY"):
+        env["GITHUB_STEP_SUMMARY"] = str(directory / SUMMARY)
     with (directory / LOG).open("wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "ccwheel", "build", *argv],
+            [*GROUP_COMMAND, *argv],
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=os.name == "posix",
         )
     return _Group(number, identifiers, directory, proc)
 
@@ -345,40 +362,70 @@ def run_groups(the_plan: Plan, env: dict[str, str], argv: Sequence[str]) -> Hand
         f"--jobs: {sizes} builds in {len(the_plan.groups)} groups side by side, each its own "
         f"cibuildwheel run; each build's log follows when it ends"
     )
-    groups = [
-        _start(top, k, ids, env, argv, the_plan.parallel)
-        for k, ids in enumerate(the_plan.groups, 1)
-    ]
+    groups: list[_Group] = []
     follow = _Follow(groups)
     interrupts: list[KeyboardInterrupt] = []
     with process.terminate_as_interrupt():
         try:
+            for number in range(1, len(the_plan.groups) + 1):
+                groups.append(_start(top, number, the_plan, env, argv))
+            follow.total = sum(len(g) for g in the_plan.groups)
             while not all(g.done for g in groups):
                 try:
                     follow.pump()
                     time.sleep(_POLL_SECONDS)
                 except KeyboardInterrupt as e:
                     interrupts.append(e)
+                    follow.interrupted = True
                     _pass_on(interrupts, groups)
         finally:
-            for g in groups:  # not one group left behind, whatever stopped this loop
-                if g.proc.poll() is None:
-                    g.proc.kill()
-                    g.proc.wait()
+            _end(groups)
+    _append_summaries(groups)
     return _together(the_plan, groups, follow, interrupts[0] if interrupts else None, top)
 
 
 def _pass_on(interrupts: list[KeyboardInterrupt], groups: list[_Group]) -> None:
-    """The first SIGTERM that reached this process alone reaches each group too (a Ctrl-C
-    in a terminal reached them all already); a second interrupt terminates the groups, a
-    third kills them."""
-    first = len(interrupts) == 1
-    if first and not isinstance(interrupts[0], process.Terminated):
-        return
-    how = signal.SIGKILL if len(interrupts) > 2 else signal.SIGTERM
+    """An interrupt of this run reaches each group (in sessions of their own, nothing else
+    reaches them): the first as it came, the second as SIGTERM, a third kills them."""
+    last = interrupts[-1]
+    how = signal.SIGTERM if isinstance(last, process.Terminated) else signal.SIGINT
+    if len(interrupts) > 1:
+        how = signal.SIGTERM
     for g in groups:
         if g.proc.poll() is None:
-            g.proc.send_signal(how)
+            if len(interrupts) > 2:
+                g.proc.kill()
+            else:
+                g.proc.send_signal(how)
+
+
+def _end(groups: list[_Group]) -> None:
+    """No group outlives this run, whatever ended it: each gets SIGTERM (cibuildwheel then
+    removes its containers) and a minute, then is killed."""
+    live = [g for g in groups if g.proc.poll() is None]
+    for g in live:
+        g.proc.terminate()
+    deadline = time.monotonic() + _END_SECONDS
+    for g in live:
+        try:
+            g.proc.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            g.proc.kill()
+            g.proc.wait()
+
+
+def _append_summaries(groups: list[_Group]) -> None:
+    """Each group's cibuildwheel step summary, in group order, in the job's."""
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    parts = [g.dir / SUMMARY for g in groups if (g.dir / SUMMARY).is_file()]
+    if not summary or not parts:
+        return
+    try:
+        with Path(summary).open("a", encoding="utf-8") as f:
+            for part in parts:
+                f.write(part.read_text(encoding="utf-8", errors="replace").rstrip("\n") + "\n\n")
+    except OSError as e:
+        console.warn(f"cannot append to GITHUB_STEP_SUMMARY: {e}")
 
 
 def _together(
@@ -407,30 +454,32 @@ def _together(
         facts=facts,
         code=code,
         interrupted=interrupt is not None,
-        stopped=follow.failure is not None,
         own_max_size=any(h.own_max_size for h in handovers if h is not None),
     )
 
 
 class Member:
     """This run is one group of a `--jobs` run: it says when each build starts and ends,
-    stops at a build's start once another group failed, and hands its facts over."""
+    and hands its facts over."""
 
-    def __init__(self, directory: Path, parallel: int) -> None:
+    def __init__(self, directory: Path, parallel: int, groups: int = 1) -> None:
         self.dir = directory
         self.parallel = parallel
+        self.groups = groups
 
     @classmethod
     def from_environment(cls) -> Member | None:
         directory = os.environ.get(GROUP_ENV)
         if not directory:
             return None
-        parallel = os.environ.get(PARALLEL_ENV, "")
-        return cls(Path(directory), int(parallel) if parallel.isdigit() else 0)
+
+        def number(name: str) -> int:
+            value = os.environ.get(name, "")
+            return int(value) if value.isdigit() else 1
+
+        return cls(Path(directory), number(PARALLEL_ENV), number(GROUPS_ENV))
 
     def started(self, identifier: str) -> None:
-        if (self.dir.parent / STOP).exists():
-            raise Stopped
         self._event("start", identifier)
 
     def ended(self, identifier: str) -> None:
@@ -458,7 +507,6 @@ __all__ = [
     "HandOver",
     "Member",
     "Plan",
-    "Stopped",
     "cores",
     "group_env",
     "member",

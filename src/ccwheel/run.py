@@ -179,14 +179,16 @@ class _Lifecycle:
     def _open_run(self) -> None:
         if self.run is None and not self.run_failed:
             try:
-                self.run = cache.open_run(self.settings.cache_dir, self.run_name)
+                # A group keeps as many earlier runs as its run has groups.
+                keep = cache.KEEP_RUNS * (self.member.groups if self.member else 1)
+                self.run = cache.open_run(self.settings.cache_dir, self.run_name, keep)
             except cache.CacheUnusable as e:
                 self.run_failed = True
                 warn(f"{e} - building without the cache")
 
     def build_start(self, identifier: str) -> None:
         if self.member is not None:
-            self.member.started(identifier)  # raises jobs.Stopped after another's failure
+            self.member.started(identifier)
         marker = cache.warm_marker(self.settings.cache_dir, identifier)
         self.warm_before[identifier] = not self.unusable and marker.exists()
         if self.warm_before[identifier]:
@@ -336,20 +338,25 @@ def build(
         return _build(settings, argv, flags or {})
 
 
+def _plain(settings: config.Settings, argv: Sequence[str]) -> int:
+    note("--no-cache: running plain cibuildwheel, without ccache")
+    if settings.jobs != 1:
+        note("--no-cache: --jobs does not apply, the builds run one at a time")
+    code = cibw.run(argv)
+    # stderr: stdout is cibuildwheel's alone here (a --print-build-identifiers list).
+    print(report.verdict(None, code, "--no-cache"), file=sys.stderr)
+    return code
+
+
 def _build(settings: config.Settings, argv: Sequence[str], flags: dict[str, object]) -> int:
     if not settings.cache:
-        note("--no-cache: running plain cibuildwheel, without ccache")
-        if settings.jobs != 1:
-            note("--no-cache: --jobs does not apply, the builds run one at a time")
-        code = cibw.run(argv)
-        # stderr: stdout is cibuildwheel's alone here (a --print-build-identifiers list).
-        print(report.verdict(None, code, "--no-cache"), file=sys.stderr)
-        return code
+        return _plain(settings, argv)
     if settings.report:
         config.check_writable(settings.report, "--report")
     member = jobs.member()
     # Before anything is made: a --jobs that cannot apply here is refused now.
-    the_plan = jobs.plan(settings, argv) if member is None else None
+    on_command_line = flags.get("jobs") is not None
+    the_plan = jobs.plan(settings, argv, on_command_line) if member is None else None
     # A cache directory ccwheel cannot use: the builds go on as plain cibuildwheel's, and
     # are still reported (--report is still written, --min-hit-rate does not pass unseen).
     # Without it nothing is cached, remote storage included: its URL stays out of the
@@ -374,8 +381,14 @@ def _build(settings: config.Settings, argv: Sequence[str], flags: dict[str, obje
             return conclude(settings, None, together)
     if the_plan is not None:
         note("--jobs: without the cache, the builds run one at a time")
+    return _run_one(settings, argv, selinux_relabel, unusable)
 
-    interrupted = stopped = False
+
+def _run_one(
+    settings: config.Settings, argv: Sequence[str], selinux_relabel: bool, unusable: str | None
+) -> int:
+    """One cibuildwheel run with ccwheel's hooks: all the builds, or one group's."""
+    interrupted = False
     with tempfile.TemporaryDirectory(prefix="ccwheel-tools-") as tools:
         container.stage_tools(Path(tools))
         life = _Lifecycle(settings, Path(tools), selinux_relabel, unusable)
@@ -390,21 +403,20 @@ def _build(settings: config.Settings, argv: Sequence[str], flags: dict[str, obje
                 # cibuildwheel's containers were removed on the way out (its context
                 # managers ran); what was compiled so far is still reported, as incomplete.
                 interrupted = True
-                stopped = isinstance(e, jobs.Stopped)
                 code = 128 + (e.signum if isinstance(e, process.Terminated) else signal.SIGINT)
-            return _finish(life, code, interrupted, stopped)
+            return _finish(life, code, interrupted)
         finally:
             # Only now may another run prune this one: its files are read above.
             life.close()
 
 
-def _finish(life: _Lifecycle, code: int, interrupted: bool, stopped: bool) -> int:
+def _finish(life: _Lifecycle, code: int, interrupted: bool) -> int:
     settings, run = life.settings, life.run
     facts = [_facts(life, run, identifier) for identifier in life.builds.order]
     if run is not None:
         own = run.dir / container.RUN_DOWNLOADS
         cache.publish_downloads(settings.cache_dir, own, container.BUILT_BY_INSTALLERS)
-    together = jobs.HandOver(facts, code, interrupted, stopped, bool(life.own_max_size))
+    together = jobs.HandOver(facts, code, interrupted, bool(life.own_max_size))
     if life.member is not None:  # the run that started the groups concludes
         life.member.hand_over(together)
         return code
