@@ -20,7 +20,7 @@ def main() -> int:
     facts: list[verdict.Facts] = []
     code, interrupted = 0, False
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    print(f"banner of group {os.environ[jobs.GROUP_ENV]}", flush=True)
+    print(f"banner of group {os.environ[jobs.GROUP_ENV]}, session {os.getsid(0)}", flush=True)
     try:
         for identifier in os.environ["CIBW_BUILD"].split():
             member.started(identifier)

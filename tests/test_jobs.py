@@ -218,6 +218,10 @@ def test_the_groups_builds_are_followed_and_their_facts_come_together_in_order(
         ]
         assert re.findall(r"Building (\S+) wheel", text) == [identifier]
     assert list(fake_groups.glob("ccwheel-jobs-*")) == []  # its logs go when all went well
+    # Each group in a session of its own: a Ctrl-C in the terminal reaches them only
+    # through this run, once.
+    sessions = re.findall(r"session (\d+)", out)
+    assert len(sessions) == 2 and str(os.getsid(0)) not in sessions
 
 
 def test_a_failed_build_ends_its_group_the_others_build_the_rest_and_its_code_is_the_runs(
