@@ -261,7 +261,7 @@ def test_an_unusable_cache_dir_builds_plain_and_still_reports_each_build(
 def test_a_run_directory_that_cannot_be_opened_leaves_the_containers_plain(
     settings: config.Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def refuse(cache_dir: Path, name: str) -> cache.Run:
+    def refuse(cache_dir: Path, name: str, keep: int = cache.KEEP_RUNS) -> cache.Run:
         raise cache.CacheUnusable("cannot lock this run's directory")
 
     monkeypatch.setattr(cache, "open_run", refuse)
