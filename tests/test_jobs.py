@@ -5,12 +5,14 @@ test_jobs_docker.py."""
 from __future__ import annotations
 
 import os
+import pickle
 import re
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -264,6 +266,51 @@ def test_an_interrupt_of_the_run_alone_reaches_every_group_once(
     assert f"ccwheel: {X[0]}: interrupted (group 1):" in out
 
 
+def test_a_group_stopped_by_another_hand_is_the_runs_failure(
+    fake_groups: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("FAKE_SECONDS", "30")
+    original = jobs._start
+
+    def start_then_stop_the_first(*args: object, **kwargs: object) -> jobs._Group:
+        g = original(*args, **kwargs)  # type: ignore[arg-type]
+        if g.number == 1:
+            threading.Timer(1.5, g.proc.send_signal, (signal.SIGTERM,)).start()
+        else:
+            threading.Timer(1.5, g.proc.send_signal, (signal.SIGINT,)).start()
+        return g
+
+    monkeypatch.setattr(jobs, "_start", start_then_stop_the_first)
+    done = jobs.run_groups(_plan([X[0]], [X[1]]), dict(os.environ), [])
+    _, err = capfd.readouterr()
+    # Not a run that went well with builds missing: the first group to end is its failure.
+    assert done.code == 130 and not done.interrupted
+    assert "the groups' logs are kept in" in err
+
+
+def test_the_groups_end_when_the_run_is_killed(tmp_path: Path) -> None:
+    fake = Path(__file__).with_name("jobs_fake_group.py")
+    script = (
+        "import os, sys; from ccwheel import jobs\n"
+        f"jobs.GROUP_COMMAND = (sys.executable, {str(fake)!r})\n"
+        f"jobs.run_groups(jobs.Plan([[{X[0]!r}], [{X[1]!r}]], 1, ()), dict(os.environ), [])\n"
+    )
+    env = {**os.environ, "TMPDIR": str(tmp_path), "FAKE_SECONDS": "30"}
+    run = subprocess.Popen([sys.executable, "-c", script], env=env, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while len(list(tmp_path.glob("ccwheel-jobs-*/group-*/events"))) < 2:
+        assert time.monotonic() < deadline, "the groups did not start"
+        time.sleep(0.1)
+    run.kill()
+    run.wait()
+    while len(list(tmp_path.glob("ccwheel-jobs-*/group-*/handover"))) < 2:
+        assert time.monotonic() < deadline, "a group outlived the run"
+        time.sleep(0.1)
+    for handover in tmp_path.glob("ccwheel-jobs-*/group-*/handover"):
+        with handover.open("rb") as f:
+            assert pickle.load(f).interrupted
+
+
 def test_each_groups_step_summary_is_kept_in_group_order(
     fake_groups: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -277,6 +324,16 @@ def test_each_groups_step_summary_is_kept_in_group_order(
 def test_a_group_killed_by_a_signal_exits_as_a_shell_says() -> None:
     assert jobs._exit_status(-9) == 137
     assert jobs._exit_status(3) == 3
+
+
+def test_a_group_keeps_its_module_path_where_python_puts_no_directory_first(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "probe.py").write_text("")
+    code = jobs.GROUP_COMMAND[2].replace("from ccwheel.cli import entry; entry()", "import probe")
+    env = {**os.environ, "PYTHONSAFEPATH": "1", "PYTHONPATH": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr
 
 
 def test_a_group_does_not_import_from_the_project_directory(

@@ -29,7 +29,7 @@ What ccwheel relies on, by version:
 - `--print-build-identifiers` prints the selected identifiers on stdout, whitespace
   between them, in build order; `log.build_end` prints a build's last lines (`--jobs`
   splits a group's log there); `CIBW_BUILD` in the environment replaces the file's
-  `build` unless `CIBW_INHERIT` (4.x, `cibuildwheel.options.parse_inherit`) says otherwise.
+  `build` unless `CIBW_INHERIT` (4.3+, `cibuildwheel.options.parse_inherit`) says otherwise.
 - `cibuildwheel.__main__` makes its run directory, in which the macOS and Windows builds
   keep their virtualenvs, with its own name `mkdtemp(prefix="cibw-run-")`, resolved and
   removed when the run ends (2.x-4.x).
@@ -541,16 +541,21 @@ def builds_at_most_one(argv: Sequence[str]) -> bool:
 
 
 def without_build_inherit(value: str) -> str:
-    """CIBW_INHERIT (cibuildwheel 4) without its rules for `build` (and `build-PLATFORM`):
-    with one, the environment's CIBW_BUILD adds to the file's selection, not replaces it.
-    Unchanged where it does not parse (cibuildwheel then says why)."""
+    """CIBW_INHERIT (cibuildwheel 4.3 and newer) without its rules for `build` (and
+    `build-PLATFORM`): with one, the environment's CIBW_BUILD adds to the file's
+    selection, not replaces it. Unchanged where it does not parse (cibuildwheel then says
+    why) or before 4.3 (no CIBW_INHERIT)."""
     if not value.strip():
         return value
     try:
         from cibuildwheel.options import parse_inherit
-
+    except ImportError:
+        return value
+    try:
         rules = parse_inherit(value)
-    except Exception:  # before 4.0, or a value cibuildwheel refuses itself
+    except BaseException as e:  # cibuildwheel's own errors are BaseExceptions
+        if isinstance(e, KeyboardInterrupt):
+            raise
         return value
     kept = {k: v for k, v in rules.items() if k != "build" and not k.startswith("build-")}
     if len(kept) == len(rules):

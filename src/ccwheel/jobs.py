@@ -23,6 +23,7 @@ A group's directory, which GROUP_ENV names to it:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import pickle
@@ -31,11 +32,12 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
-from ccwheel import cache, cibw, config, console, process
+from ccwheel import cache, cibw, config, console
 from ccwheel.console import note
 from ccwheel.errors import ConfigError
 
@@ -53,7 +55,8 @@ LOG, EVENTS, HANDOVER, SUMMARY = "log", "events", "handover", "summary"
 GROUP_COMMAND = (
     sys.executable,
     "-c",
-    "import sys; del sys.path[0]; from ccwheel.cli import entry; entry()",
+    "import sys; getattr(sys.flags, 'safe_path', 0) or sys.path.pop(0); "
+    "from ccwheel.cli import entry; entry()",
     "build",
 )
 
@@ -264,9 +267,16 @@ class _Follow:
     def _ended(self, g: _Group) -> None:
         handover = read_handover(g)
         code = handover.code if handover else _exit_status(g.proc.returncode)
-        interrupted = self.interrupted or bool(handover and handover.interrupted)
+        # Interrupted by this run: no failure. Stopped by anything else (a kill, a
+        # supervisor): its missing builds are this run's failure, with its exit code.
+        interrupted = self.interrupted
         if g.running is not None:
-            how = "interrupted" if interrupted else f"failed (cibuildwheel exited {code})"
+            if interrupted or (handover and handover.interrupted):
+                how = "interrupted"
+            elif handover is None and g.proc.returncode < 0:
+                how = f"killed by signal {-g.proc.returncode}"
+            else:
+                how = f"failed (cibuildwheel exited {code})"
             title = f"{g.running}: {how} (group {g.number})"
         else:
             title = f"group {g.number}: the end of its cibuildwheel run (exit {code})"
@@ -350,8 +360,19 @@ def _start(
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=os.name == "posix",
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
     return _Group(number, identifiers, directory, proc)
+
+
+def _die_with_parent() -> None:
+    """In a group, before it starts: SIGTERM when this run dies (killed, or its terminal
+    gone), as no signal of the run's own session reaches the group's (Linux's prctl
+    PR_SET_PDEATHSIG; elsewhere a killed run leaves its groups to end on their own)."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def run_groups(the_plan: Plan, env: dict[str, str], argv: Sequence[str]) -> HandOver:
@@ -364,53 +385,73 @@ def run_groups(the_plan: Plan, env: dict[str, str], argv: Sequence[str]) -> Hand
     )
     groups: list[_Group] = []
     follow = _Follow(groups)
-    interrupts: list[KeyboardInterrupt] = []
-    with process.terminate_as_interrupt():
+    signals: list[int] = []
+    passed_on = 0
+    with _signals_recorded(signals):
         try:
             for number in range(1, len(the_plan.groups) + 1):
                 groups.append(_start(top, number, the_plan, env, argv))
-            follow.total = sum(len(g) for g in the_plan.groups)
             while not all(g.done for g in groups):
-                try:
-                    follow.pump()
-                    time.sleep(_POLL_SECONDS)
-                except KeyboardInterrupt as e:
-                    interrupts.append(e)
+                if len(signals) > passed_on:
+                    passed_on = len(signals)
                     follow.interrupted = True
-                    _pass_on(interrupts, groups)
+                    _pass_on(signals, groups)
+                follow.pump()
+                time.sleep(_POLL_SECONDS)
         finally:
             _end(groups)
     _append_summaries(groups)
-    return _together(the_plan, groups, follow, interrupts[0] if interrupts else None, top)
+    return _together(the_plan, groups, follow, signals[0] if signals else None, top)
 
 
-def _pass_on(interrupts: list[KeyboardInterrupt], groups: list[_Group]) -> None:
-    """An interrupt of this run reaches each group (in sessions of their own, nothing else
-    reaches them): the first as it came, the second as SIGTERM, a third kills them."""
-    last = interrupts[-1]
-    how = signal.SIGTERM if isinstance(last, process.Terminated) else signal.SIGINT
-    if len(interrupts) > 1:
-        how = signal.SIGTERM
+@contextlib.contextmanager
+def _signals_recorded(into: list[int]) -> Iterator[None]:
+    """SIGINT and SIGTERM recorded while the groups run, not raised: nothing this run does
+    meanwhile (a group's start, its log half printed) is cut short. The loop passes them on."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+    wanted = (signal.SIGINT, signal.SIGTERM)
+    previous = {s: signal.signal(s, lambda signum, _frame: into.append(signum)) for s in wanted}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def _pass_on(signals: list[int], groups: list[_Group]) -> None:
+    """An interrupt of this run reaches each group once (in sessions of their own, nothing
+    else reaches them): the first as it came, a second as SIGTERM; a third kills each
+    group's processes. On a host without sessions (Windows) the console's Ctrl-C reached
+    every group already, and nothing is sent."""
+    if os.name != "posix":
+        return
+    how = signal.SIGTERM if len(signals) > 1 else signals[-1]
     for g in groups:
         if g.proc.poll() is None:
-            if len(interrupts) > 2:
-                g.proc.kill()
+            if len(signals) > 2:
+                os.killpg(g.proc.pid, signal.SIGKILL)
             else:
                 g.proc.send_signal(how)
 
 
 def _end(groups: list[_Group]) -> None:
     """No group outlives this run, whatever ended it: each gets SIGTERM (cibuildwheel then
-    removes its containers) and a minute, then is killed."""
+    removes its containers) and a minute, then its processes are killed."""
     live = [g for g in groups if g.proc.poll() is None]
     for g in live:
-        g.proc.terminate()
+        if os.name == "posix":
+            g.proc.terminate()
     deadline = time.monotonic() + _END_SECONDS
     for g in live:
         try:
             g.proc.wait(max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            g.proc.kill()
+            if os.name == "posix":
+                os.killpg(g.proc.pid, signal.SIGKILL)
+            else:
+                g.proc.kill()
             g.proc.wait()
 
 
@@ -429,11 +470,7 @@ def _append_summaries(groups: list[_Group]) -> None:
 
 
 def _together(
-    the_plan: Plan,
-    groups: list[_Group],
-    follow: _Follow,
-    interrupt: KeyboardInterrupt | None,
-    top: Path,
+    the_plan: Plan, groups: list[_Group], follow: _Follow, interrupt: int | None, top: Path
 ) -> HandOver:
     order = {i: k for k, i in enumerate(the_plan.order)}
     facts: list[Any] = []
@@ -444,8 +481,7 @@ def _together(
     facts.sort(key=lambda f: order.get(f.identifier, len(order)))
     code = follow.failure[1] if follow.failure else 0
     if interrupt is not None:
-        signum = interrupt.signum if isinstance(interrupt, process.Terminated) else signal.SIGINT
-        code = 128 + signum
+        code = 128 + interrupt
     if follow.failure is None and interrupt is None:
         shutil.rmtree(top, ignore_errors=True)
     else:
