@@ -206,7 +206,7 @@ def test_the_groups_builds_are_followed_and_their_facts_come_together_in_order(
     out, err = capfd.readouterr()
     assert [f.identifier for f in done.facts] == X
     assert done.code == 0 and not done.interrupted
-    assert sorted(re.findall(r"\] (cp3\d+)-\S+ started \(group", err)) == [
+    assert sorted(re.findall(r"\[\d/4\] (cp3\d+)-\S+ started \(group", err)) == [
         "cp310",
         "cp311",
         "cp312",

@@ -237,9 +237,9 @@ class _Group:
 class _Follow:
     """The groups of one run as they go: their progress, logs and first failure."""
 
-    def __init__(self, groups: list[_Group]) -> None:
-        self.groups = groups
-        self.total = sum(len(g.identifiers) for g in groups)
+    def __init__(self, groups: list[_Group], total: int) -> None:
+        self.groups = groups  # filled as they start
+        self.total = total
         self.started = 0
         self.failure: tuple[_Group, int] | None = None
         self.interrupted = False
@@ -384,7 +384,7 @@ def run_groups(the_plan: Plan, env: dict[str, str], argv: Sequence[str]) -> Hand
         f"cibuildwheel run; each build's log follows when it ends"
     )
     groups: list[_Group] = []
-    follow = _Follow(groups)
+    follow = _Follow(groups, sum(len(g) for g in the_plan.groups))
     signals: list[int] = []
     passed_on = 0
     with _signals_recorded(signals):
