@@ -172,8 +172,14 @@ def test_a_member_tells_each_builds_start_and_end_with_the_logs_offset(
 
 
 def test_a_groups_selection_replaces_the_users_never_adds_to_it() -> None:
-    # cibuildwheel 4's CIBW_INHERIT: a rule for `build` would add the group's CIBW_BUILD to
-    # the file's selection, and every group would build everything.
+    # cibuildwheel 4.3's CIBW_INHERIT: a rule for `build` would add the group's CIBW_BUILD
+    # to the file's selection, and every group would build everything. Before 4.3 there is
+    # no such variable, and it is left as it is.
+    import cibuildwheel.options
+
+    if not hasattr(cibuildwheel.options, "parse_inherit"):
+        assert cibw.without_build_inherit("build; skip") == "build; skip"
+        return
     assert cibw.without_build_inherit("build") == ""
     assert cibw.without_build_inherit("build; environment: prepend") == "environment: prepend"
     assert cibw.without_build_inherit("build-linux: append; skip") == "skip: append"
